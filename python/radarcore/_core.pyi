@@ -1,0 +1,3 @@
+"""Stub for radarcore._core, the private compiled module (checked by tests/test_stub.py)."""
+
+def describe_cpu() -> str: ...

@@ -1,0 +1,12 @@
+// One Register<Area> function per area; module.cpp calls them in order.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace radarcore::bind {
+
+namespace py = pybind11;
+
+void RegisterForest(py::module_& m);
+
+}  // namespace radarcore::bind
