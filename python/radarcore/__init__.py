@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from radarcore.errors import ModelError, RadarError, RuleSyntaxError, SchemaError
+from radarcore.errors import (
+    CardError,
+    IdempotencyError,
+    InvalidRequestError,
+    ModelError,
+    RadarError,
+    RuleSyntaxError,
+    SchemaError,
+    StripeError,
+)
 
 try:
     __version__ = version("radarcore")
@@ -12,9 +21,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "CardError",
+    "IdempotencyError",
+    "InvalidRequestError",
     "ModelError",
     "RadarError",
     "RuleSyntaxError",
     "SchemaError",
+    "StripeError",
     "__version__",
 ]

@@ -1,8 +1,32 @@
-"""radarcore's error tree: every error the package raises derives from :class:`RadarError`."""
+"""radarcore's error tree: every error the package raises derives from :class:`RadarError`.
+
+The Stripe-shaped errors (:class:`StripeError` and its subclasses) are what the in-process API
+(:class:`radarcore.Radar`) raises for a rejected request. Each carries Stripe's ``type``,
+``code``, ``param``, ``decline_code`` and the HTTP status Stripe would answer with, and
+``to_dict()`` gives Stripe's error body:
+
+>>> err = InvalidRequestError("Missing required param: amount.", param="amount",
+...                           code="parameter_missing")
+>>> err.http_status
+400
+>>> err.to_dict()["error"]["param"]
+'amount'
+"""
 
 from __future__ import annotations
 
-__all__ = ["ModelError", "RadarError", "RuleSyntaxError", "SchemaError"]
+from typing import Any, ClassVar
+
+__all__ = [
+    "CardError",
+    "IdempotencyError",
+    "InvalidRequestError",
+    "ModelError",
+    "RadarError",
+    "RuleSyntaxError",
+    "SchemaError",
+    "StripeError",
+]
 
 
 class RadarError(Exception):
@@ -28,3 +52,68 @@ class RuleSyntaxError(RadarError, ValueError):
         self.text = text
         self.position = position
         super().__init__(f"{message} (at position {position})")
+
+
+class StripeError(RadarError):
+    """A request rejected the way Stripe's API rejects it (base of the Stripe-shaped errors)."""
+
+    type: ClassVar[str] = "api_error"
+    default_status: ClassVar[int] = 500
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        decline_code: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+        self.decline_code = decline_code
+        self.http_status = self.default_status if http_status is None else http_status
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's error body: ``{"error": {type, code, message, param, decline_code}}``."""
+        body: dict[str, Any] = {"type": self.type, "message": self.message}
+        for key in ("code", "param", "decline_code"):
+            value = getattr(self, key)
+            if value is not None:
+                body[key] = value
+        return {"error": body}
+
+
+class InvalidRequestError(StripeError):
+    """Invalid parameters (HTTP 400); a missing object has ``code="resource_missing"`` (404)."""
+
+    type: ClassVar[str] = "invalid_request_error"
+    default_status: ClassVar[int] = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        if http_status is None and code == "resource_missing":
+            http_status = 404
+        super().__init__(message, param=param, code=code, http_status=http_status)
+
+
+class CardError(StripeError):
+    """A payment that was declined or blocked (HTTP 402), with Stripe's ``decline_code``."""
+
+    type: ClassVar[str] = "card_error"
+    default_status: ClassVar[int] = 402
+
+
+class IdempotencyError(StripeError):
+    """An idempotency key reused with a different request (HTTP 400)."""
+
+    type: ClassVar[str] = "idempotency_error"
+    default_status: ClassVar[int] = 400

@@ -1,0 +1,56 @@
+"""Numbered schema migrations, per dialect. Applied in order; each is recorded in
+``schema_migrations`` so a database is upgraded exactly once, whichever process opens it first."""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+_INDEXES = [
+    "CREATE INDEX objects_type_created ON objects (type, created)",
+    "CREATE INDEX objects_charge ON objects (charge)",
+    "CREATE INDEX objects_payment_intent ON objects (payment_intent)",
+    "CREATE INDEX objects_customer ON objects (customer)",
+    "CREATE INDEX objects_card_fingerprint ON objects (card_fingerprint)",
+    "CREATE INDEX objects_email ON objects (email)",
+    "CREATE INDEX objects_ip_address ON objects (ip_address)",
+    "CREATE INDEX objects_review_open ON objects (type, review_open)",
+    "CREATE INDEX objects_value_list ON objects (value_list, value)",
+    "CREATE INDEX objects_alias ON objects (alias)",
+    "CREATE INDEX events_payment ON events (payment)",
+]
+
+_COLUMNS = """
+    charge TEXT, payment_intent TEXT, customer TEXT, card_fingerprint TEXT, email TEXT,
+    ip_address TEXT, review_open INTEGER, value_list TEXT, alias TEXT, value TEXT,
+    doc TEXT NOT NULL
+"""
+
+#: ``(version, description, {dialect: statements})``
+MIGRATIONS: list[tuple[int, str, dict[str, list[str]]]] = [
+    (
+        1,
+        "objects, event log, velocity snapshots, idempotency keys",
+        {
+            "sqlite": [
+                f"CREATE TABLE objects (id TEXT PRIMARY KEY, type TEXT NOT NULL,"
+                f" created INTEGER NOT NULL, {_COLUMNS})",
+                "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+                " created INTEGER NOT NULL, payment TEXT NOT NULL, payload TEXT NOT NULL)",
+                "CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, state BLOB NOT NULL)",
+                "CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,"
+                " response TEXT NOT NULL)",
+                *_INDEXES,
+            ],
+            "postgresql": [
+                f"CREATE TABLE objects (id TEXT PRIMARY KEY, pos BIGSERIAL, type TEXT NOT NULL,"
+                f" created BIGINT NOT NULL, {_COLUMNS})",
+                "CREATE TABLE events (seq BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL,"
+                " created BIGINT NOT NULL, payment TEXT NOT NULL, payload TEXT NOT NULL)",
+                "CREATE TABLE snapshots (seq BIGINT PRIMARY KEY, state BYTEA NOT NULL)",
+                "CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,"
+                " response TEXT NOT NULL)",
+                *_INDEXES,
+            ],
+        },
+    ),
+]

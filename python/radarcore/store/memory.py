@@ -1,0 +1,146 @@
+"""An in-memory store (nothing persisted): for benchmarks and throwaway engines."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from radarcore.objects import StripeObject
+from radarcore.store._base import INDEX_COLUMNS, Event, Store, index_of
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """Keeps objects in dicts; transactions roll back through an undo log.
+
+    Objects are copied on the way in and out, so callers never alias stored state.
+    """
+
+    def __init__(self) -> None:
+        self.url = "memory://"
+        self._lock = threading.RLock()
+        self._objects: dict[str, tuple[int, StripeObject, dict[str, Any]]] = {}
+        self._positions = itertools.count(1)
+        self._events: list[Event] = []
+        self._snapshot: tuple[int, bytes] | None = None
+        self._idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._undo: list[Callable[[], object]] | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._undo is not None:
+                yield
+                return
+            self._undo = []
+            try:
+                yield
+            except BaseException:
+                for action in reversed(self._undo):
+                    action()
+                raise
+            finally:
+                self._undo = None
+
+    def _remember(self, action: Callable[[], object]) -> None:
+        if self._undo is not None:
+            self._undo.append(action)
+
+    def put(self, obj: StripeObject) -> None:
+        obj_id: str = obj.id  # type: ignore[attr-defined]
+        with self._lock:
+            previous = self._objects.get(obj_id)
+            position = previous[0] if previous else next(self._positions)
+            self._objects[obj_id] = (position, copy.deepcopy(obj), index_of(obj))
+            if previous is None:
+                self._remember(lambda: self._objects.pop(obj_id))
+            else:
+                self._remember(lambda: self._objects.__setitem__(obj_id, previous))
+
+    def get(self, object_id: str) -> StripeObject | None:
+        with self._lock:
+            entry = self._objects.get(object_id)
+        return None if entry is None else copy.deepcopy(entry[1])
+
+    def delete(self, object_id: str) -> bool:
+        with self._lock:
+            previous = self._objects.pop(object_id, None)
+            if previous is not None:
+                self._remember(lambda: self._objects.__setitem__(object_id, previous))
+        return previous is not None
+
+    def list(
+        self,
+        object_type: str,
+        *,
+        limit: int | None = 10,
+        starting_after: str | None = None,
+        **filters: Any,
+    ) -> tuple[list[StripeObject], bool]:
+        unknown = set(filters) - set(INDEX_COLUMNS) - {"created"}
+        if unknown:
+            raise ValueError(f"cannot filter objects on {sorted(unknown)}")
+        wanted = {k: int(v) if isinstance(v, bool) else v for k, v in filters.items()}
+        with self._lock:
+            matches = [
+                (obj.created if hasattr(obj, "created") else obj.created_at, pos, obj)  # type: ignore[attr-defined]
+                for pos, obj, index in self._objects.values()
+                if obj.object == object_type  # type: ignore[attr-defined]
+                and all(
+                    (obj.created if k == "created" else index[k]) == v  # type: ignore[attr-defined]
+                    for k, v in wanted.items()
+                )
+            ]
+            matches.sort(key=lambda m: (m[0], m[1]), reverse=True)
+            if starting_after is not None and starting_after in self._objects:
+                pos, obj, _ = self._objects[starting_after]
+                key = (obj.created if hasattr(obj, "created") else obj.created_at, pos)  # type: ignore[attr-defined]
+                matches = [m for m in matches if (m[0], m[1]) < key]
+        page = matches if limit is None else matches[:limit]
+        has_more = limit is not None and len(matches) > limit
+        return [copy.deepcopy(m[2]) for m in page], has_more
+
+    def append_event(self, kind: str, created: int, payment: str, payload: dict[str, Any]) -> int:
+        with self._lock:
+            seq = len(self._events) + 1
+            self._events.append(Event(seq, kind, created, payment, copy.deepcopy(payload)))
+            self._remember(self._events.pop)
+        return seq
+
+    def events(self, after_seq: int = 0) -> Iterator[Event]:
+        with self._lock:
+            tail = self._events[after_seq:]
+        yield from tail
+
+    def last_event_seq(self) -> int:
+        return len(self._events)
+
+    def save_snapshot(self, seq: int, state: bytes) -> None:
+        with self._lock:
+            previous = self._snapshot
+            self._snapshot = (seq, bytes(state))
+            self._remember(lambda: setattr(self, "_snapshot", previous))
+
+    def latest_snapshot(self) -> tuple[int, bytes] | None:
+        return self._snapshot
+
+    def idempotent_response(self, key: str) -> tuple[str, dict[str, Any]] | None:
+        with self._lock:
+            entry = self._idempotency.get(key)
+        return None if entry is None else (entry[0], copy.deepcopy(entry[1]))
+
+    def save_idempotent_response(
+        self, key: str, fingerprint: str, response: dict[str, Any]
+    ) -> None:
+        with self._lock:
+            self._idempotency[key] = (fingerprint, copy.deepcopy(response))
+            self._remember(lambda: self._idempotency.pop(key))
+
+    def close(self) -> None:
+        with self._lock:
+            self._objects.clear()

@@ -1,0 +1,305 @@
+"""SQL stores: SQLite (WAL, the embedded default) and PostgreSQL (psycopg 3), one code path.
+
+The two differ only in connection handling, placeholders and the insertion-order column; the
+statements are otherwise the same.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from radarcore.objects import StripeObject
+from radarcore.store._base import INDEX_COLUMNS, Event, Store, index_of, object_from_record
+from radarcore.store._migrations import MIGRATIONS
+
+__all__ = ["PostgresStore", "SqlStore", "SqliteStore"]
+
+_UPSERT_COLUMNS = ("id", "type", "created", *INDEX_COLUMNS, "doc")
+_UPSERT = (
+    f"INSERT INTO objects ({', '.join(_UPSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _UPSERT_COLUMNS)}) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS[1:])
+)
+
+
+class SqlStore(Store):
+    """Shared implementation; subclasses supply the connection and the dialect."""
+
+    dialect: str
+    position_column: str
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._migrate()
+
+    # --- dialect hooks -------------------------------------------------------------------------
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def _lock_migrations(self) -> None:
+        """Serialise concurrent migrators (inside the migration transaction)."""
+
+    def _tables(self) -> set[str]:
+        raise NotImplementedError
+
+    # --- transactions --------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._begin()
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._rollback()
+                raise
+            self._depth = 0
+            self._commit()
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            self._lock_migrations()
+            if "schema_migrations" not in self._tables():
+                self._execute(
+                    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                    " description TEXT NOT NULL)"
+                )
+            applied = {row[0] for row in self._execute("SELECT version FROM schema_migrations")}
+            for version, description, statements in MIGRATIONS:
+                if version in applied:
+                    continue
+                for statement in statements[self.dialect]:
+                    self._execute(statement)
+                self._execute(
+                    "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
+                    (version, description),
+                )
+
+    @property
+    def schema_version(self) -> int:
+        """The newest migration applied to this database."""
+        with self._lock:
+            row = self._execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return int(row[0])
+
+    # --- objects -------------------------------------------------------------------------------
+
+    def put(self, obj: StripeObject) -> None:
+        record = obj.to_record()
+        index = index_of(obj)
+        params = (
+            record["id"],
+            record["object"],
+            int(record.get("created", record.get("created_at", 0))),
+            *(index[c] for c in INDEX_COLUMNS),
+            json.dumps(record, separators=(",", ":")),
+        )
+        with self._lock:
+            self._execute(_UPSERT, params)
+
+    def get(self, object_id: str) -> StripeObject | None:
+        with self._lock:
+            row = self._execute("SELECT doc FROM objects WHERE id = ?", (object_id,)).fetchone()
+        return None if row is None else object_from_record(json.loads(row[0]))
+
+    def delete(self, object_id: str) -> bool:
+        with self._lock:
+            cursor = self._execute("DELETE FROM objects WHERE id = ?", (object_id,))
+            return bool(cursor.rowcount)
+
+    def list(
+        self,
+        object_type: str,
+        *,
+        limit: int | None = 10,
+        starting_after: str | None = None,
+        **filters: Any,
+    ) -> tuple[list[StripeObject], bool]:
+        unknown = set(filters) - set(INDEX_COLUMNS) - {"created"}
+        if unknown:
+            raise ValueError(f"cannot filter objects on {sorted(unknown)}")
+        pos = self.position_column
+        where = ["type = ?"]
+        params: list[Any] = [object_type]
+        for column, value in filters.items():
+            if value is None:
+                where.append(f"{column} IS NULL")
+            else:
+                where.append(f"{column} = ?")
+                params.append(int(value) if isinstance(value, bool) else value)
+        with self._lock:
+            if starting_after is not None:
+                cursor_row = self._execute(
+                    f"SELECT created, {pos} FROM objects WHERE id = ?", (starting_after,)
+                ).fetchone()
+                if cursor_row is not None:
+                    where.append(f"(created < ? OR (created = ? AND {pos} < ?))")
+                    params += [cursor_row[0], cursor_row[0], cursor_row[1]]
+            sql = (
+                f"SELECT doc FROM objects WHERE {' AND '.join(where)}"
+                f" ORDER BY created DESC, {pos} DESC"
+            )
+            if limit is not None:
+                sql += " LIMIT ?"
+                params.append(limit + 1)
+            rows = self._execute(sql, params).fetchall()
+        has_more = limit is not None and len(rows) > limit
+        rows = rows[:limit] if limit is not None else rows
+        return [object_from_record(json.loads(row[0])) for row in rows], has_more
+
+    # --- event log and snapshots ---------------------------------------------------------------
+
+    def append_event(self, kind: str, created: int, payment: str, payload: dict[str, Any]) -> int:
+        with self._lock:
+            row = self._execute(
+                "INSERT INTO events (kind, created, payment, payload) VALUES (?, ?, ?, ?)"
+                " RETURNING seq",
+                (kind, created, payment, json.dumps(payload, separators=(",", ":"))),
+            ).fetchone()
+        return int(row[0])
+
+    def events(self, after_seq: int = 0) -> Iterator[Event]:
+        with self._lock:
+            rows = self._execute(
+                "SELECT seq, kind, created, payment, payload FROM events WHERE seq > ?"
+                " ORDER BY seq",
+                (after_seq,),
+            ).fetchall()
+        for seq, kind, created, payment, payload in rows:
+            yield Event(int(seq), kind, int(created), payment, json.loads(payload))
+
+    def last_event_seq(self) -> int:
+        with self._lock:
+            row = self._execute("SELECT MAX(seq) FROM events").fetchone()
+        return 0 if row[0] is None else int(row[0])
+
+    def save_snapshot(self, seq: int, state: bytes) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO snapshots (seq, state) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE"
+                " SET state = excluded.state",
+                (seq, state),
+            )
+            self._execute("DELETE FROM snapshots WHERE seq < ?", (seq,))
+
+    def latest_snapshot(self) -> tuple[int, bytes] | None:
+        with self._lock:
+            row = self._execute(
+                "SELECT seq, state FROM snapshots ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    # --- idempotency ---------------------------------------------------------------------------
+
+    def idempotent_response(self, key: str) -> tuple[str, dict[str, Any]] | None:
+        with self._lock:
+            row = self._execute(
+                "SELECT fingerprint, response FROM idempotency_keys WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def save_idempotent_response(
+        self, key: str, fingerprint: str, response: dict[str, Any]
+    ) -> None:
+        with self._lock:
+            self._execute(
+                "INSERT INTO idempotency_keys (key, fingerprint, response) VALUES (?, ?, ?)",
+                (key, fingerprint, json.dumps(response, separators=(",", ":"))),
+            )
+
+
+class SqliteStore(SqlStore):
+    """SQLite in WAL mode (``synchronous=NORMAL``: a committed transaction survives a process
+    crash; only a power loss can lose the last ones). ``path`` may be ``":memory:"``."""
+
+    dialect = "sqlite"
+    position_column = "rowid"
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        super().__init__(f"sqlite:///{path}")
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(sql, params)
+
+    def _begin(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def _commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        self._conn.execute("ROLLBACK")
+
+    def _tables(self) -> set[str]:
+        rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {row[0] for row in rows}
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PostgresStore(SqlStore):
+    """PostgreSQL through psycopg 3 (``postgresql://user@host:port/db``)."""
+
+    dialect = "postgresql"
+    position_column = "pos"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._conn = psycopg.connect(url, autocommit=True)
+        super().__init__(url)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(sql.replace("?", "%s"), params)
+
+    def _begin(self) -> None:
+        self._conn.execute("BEGIN")
+
+    def _commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        self._conn.execute("ROLLBACK")
+
+    def _lock_migrations(self) -> None:
+        self._execute("SELECT pg_advisory_xact_lock(7261696)")
+
+    def _tables(self) -> set[str]:
+        rows = self._execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+        return {row[0] for row in rows}
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,197 @@
+"""The store interface on every backend: objects, lists, transactions, log, snapshots, keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from radarcore.objects import Charge, Customer, Outcome, OutcomeRule, Review
+from radarcore.store import MemoryStore, SqliteStore, Store, open_store
+
+
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
+def any_store(
+    request: pytest.FixtureRequest, store_url_factory: Callable[[str], str]
+) -> Iterator[Store]:
+    opened = open_store(store_url_factory(request.param))
+    yield opened
+    opened.close()
+
+
+def charge(i: int, created: int, **kw: object) -> Charge:
+    return Charge(id=f"ch_{i}", created=created, amount=100 + i, currency="usd", **kw)  # type: ignore[arg-type]
+
+
+def test_put_get_round_trip_with_nested_objects(any_store: Store) -> None:
+    original = charge(
+        1,
+        10,
+        outcome=Outcome(
+            type="blocked",
+            risk_level="highest",
+            risk_score=91,
+            rule=OutcomeRule(id="r", action="block", predicate=":x: = 1"),
+        ),
+        ip_address="10.0.0.1",
+    )
+    any_store.put(original)
+    assert any_store.get("ch_1") == original
+    assert any_store.get("ch_missing") is None
+
+
+def test_put_replaces_and_delete_removes(any_store: Store) -> None:
+    any_store.put(charge(1, 10))
+    any_store.put(charge(1, 10, description="updated"))
+    got = any_store.get("ch_1")
+    assert isinstance(got, Charge)
+    assert got.description == "updated"
+    assert any_store.delete("ch_1")
+    assert not any_store.delete("ch_1")
+    assert any_store.get("ch_1") is None
+
+
+def test_list_newest_first_with_pages_and_ties(any_store: Store) -> None:
+    for i, created in enumerate([5, 7, 7, 3, 7, 9]):
+        any_store.put(charge(i, created))
+    any_store.put(Customer(id="cus_1", created=100))
+    ids = [c.id for c in any_store.list("charge", limit=None)[0]]  # type: ignore[attr-defined]
+    assert ids == ["ch_5", "ch_4", "ch_2", "ch_1", "ch_0", "ch_3"]
+    page, more = any_store.list("charge", limit=4)
+    assert [c.id for c in page] == ids[:4]  # type: ignore[attr-defined]
+    assert more
+    page, more = any_store.list("charge", limit=4, starting_after="ch_1")
+    assert [c.id for c in page] == ids[4:]  # type: ignore[attr-defined]
+    assert not more
+
+
+def test_list_filters_on_indexed_columns(any_store: Store) -> None:
+    any_store.put(Review(id="prv_1", created=1, charge="ch_1", open=True))
+    any_store.put(
+        Review(
+            id="prv_2",
+            created=2,
+            charge="ch_2",
+            open=False,
+            reason="approved",
+            closed_reason="approved",
+        )
+    )
+    any_store.put(charge(3, 3, ip_address="1.1.1.1", customer="cus_9"))
+    assert [r.id for r in any_store.list("review", review_open=True)[0]] == ["prv_1"]  # type: ignore[attr-defined]
+    assert [r.id for r in any_store.list("review", charge="ch_2")[0]] == ["prv_2"]  # type: ignore[attr-defined]
+    assert [c.id for c in any_store.list("charge", ip_address="1.1.1.1", customer="cus_9")[0]] == [  # type: ignore[attr-defined]
+        "ch_3"
+    ]
+    assert any_store.list("charge", customer=None)[0] == []
+
+
+def test_unknown_filter_is_rejected(any_store: Store) -> None:
+    with pytest.raises(ValueError, match=r"cannot filter objects on \['colour'\]"):
+        any_store.list("charge", colour="red")
+
+
+def test_transaction_commits_all_or_nothing(any_store: Store) -> None:
+    any_store.put(charge(0, 1))
+
+    def failing_writes() -> None:
+        with any_store.transaction():
+            any_store.put(charge(1, 1))
+            any_store.put(charge(0, 1, description="changed"))
+            any_store.append_event("payment", 1, "ch_1", {"a": 1})
+            any_store.save_idempotent_response("k", "f", {"id": "ch_1"})
+            with any_store.transaction():
+                any_store.delete("ch_0")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        failing_writes()
+    assert any_store.get("ch_1") is None
+    got = any_store.get("ch_0")
+    assert isinstance(got, Charge)
+    assert got.description is None
+    assert list(any_store.events()) == []
+    assert any_store.idempotent_response("k") is None
+    with any_store.transaction():
+        any_store.put(charge(1, 1))
+        any_store.append_event("payment", 1, "ch_1", {"a": 1})
+    assert any_store.get("ch_1") is not None
+    assert [e.payment for e in any_store.events()] == ["ch_1"]
+
+
+def test_event_log_appends_in_order(any_store: Store) -> None:
+    seqs = [any_store.append_event("payment", t, f"ch_{t}", {"t": t}) for t in range(5)]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 5
+    assert any_store.last_event_seq() == seqs[-1]
+    tail = list(any_store.events(after_seq=seqs[2]))
+    assert [(e.seq, e.kind, e.created, e.payment, e.payload) for e in tail] == [
+        (seqs[3], "payment", 3, "ch_3", {"t": 3}),
+        (seqs[4], "payment", 4, "ch_4", {"t": 4}),
+    ]
+
+
+def test_snapshots_keep_the_newest(any_store: Store) -> None:
+    assert any_store.latest_snapshot() is None
+    any_store.save_snapshot(3, b"\x00three")
+    any_store.save_snapshot(7, b"seven\xff")
+    assert any_store.latest_snapshot() == (7, b"seven\xff")
+
+
+def test_idempotency_keys(any_store: Store) -> None:
+    assert any_store.idempotent_response("key-1") is None
+    any_store.save_idempotent_response("key-1", "fp", {"id": "pi_1", "amount": 5})
+    assert any_store.idempotent_response("key-1") == ("fp", {"id": "pi_1", "amount": 5})
+
+
+def test_data_and_migrations_survive_reopening(
+    backend: str, store_url_factory: Callable[[str], str]
+) -> None:
+    url = store_url_factory(backend)
+    first = open_store(url)
+    first.put(charge(1, 1))
+    first.append_event("label", 2, "ch_1", {"label": "fraudulent"})
+    first.close()
+    second = open_store(url)
+    assert second.get("ch_1") == charge(1, 1)
+    assert [e.payload for e in second.events()] == [{"label": "fraudulent"}]
+    assert second.schema_version == 1  # type: ignore[attr-defined]
+    second.close()
+
+
+def test_open_store_urls(tmp_path: object) -> None:
+    assert isinstance(open_store("memory://"), MemoryStore)
+    assert isinstance(open_store("sqlite://"), SqliteStore)
+    with pytest.raises(ValueError, match=r"unsupported database URL 'mysql://x'"):
+        open_store("mysql://x")
+
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), st.integers(0, 6), st.integers(0, 4)),
+        st.tuples(st.just("delete"), st.integers(0, 6), st.just(0)),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(operations, st.integers(1, 4), st.integers(0, 6))
+def test_sqlite_and_memory_list_the_same(
+    ops: list[tuple[str, int, int]], limit: int, cursor: int
+) -> None:
+    stores: list[Store] = [MemoryStore(), SqliteStore(":memory:")]
+    for op, i, created in ops:
+        for s in stores:
+            if op == "put":
+                s.put(charge(i, created))
+            else:
+                s.delete(f"ch_{i}")
+    pages = []
+    for s in stores:
+        objs, more = s.list("charge", limit=limit, starting_after=f"ch_{cursor}")
+        pages.append(([o.id for o in objs], more))  # type: ignore[attr-defined]
+        s.close()
+    assert pages[0] == pages[1]
