@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -146,6 +147,13 @@ def test_idempotency_keys(any_store: Store) -> None:
     assert any_store.idempotent_response("key-1") == ("fp", {"id": "pi_1", "amount": 5})
 
 
+def test_meta_values(any_store: Store) -> None:
+    assert any_store.get_meta("fingerprint_key") is None
+    any_store.set_meta("fingerprint_key", "abc")
+    any_store.set_meta("fingerprint_key", "def")
+    assert any_store.get_meta("fingerprint_key") == "def"
+
+
 def test_data_and_migrations_survive_reopening(
     backend: str, store_url_factory: Callable[[str], str]
 ) -> None:
@@ -157,7 +165,7 @@ def test_data_and_migrations_survive_reopening(
     second = open_store(url)
     assert second.get("ch_1") == charge(1, 1)
     assert [e.payload for e in second.events()] == [{"label": "fraudulent"}]
-    assert second.schema_version == 1  # type: ignore[attr-defined]
+    assert second.schema_version == 2  # type: ignore[attr-defined]
     second.close()
 
 
@@ -195,3 +203,24 @@ def test_sqlite_and_memory_list_the_same(
         pages.append(([o.id for o in objs], more))  # type: ignore[attr-defined]
         s.close()
     assert pages[0] == pages[1]
+
+
+def test_an_older_database_is_upgraded(tmp_path: Path) -> None:
+    import sqlite3
+
+    from radarcore.store._migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT)")
+    version, description, statements = MIGRATIONS[0]
+    for statement in statements["sqlite"]:
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, description))
+    conn.commit()
+    conn.close()
+    store = SqliteStore(str(path))
+    assert store.schema_version == MIGRATIONS[-1][0]
+    store.set_meta("k", "v")
+    assert store.get_meta("k") == "v"
+    store.close()

@@ -226,6 +226,7 @@ class Charge(StripeObject):
     score_holdout: bool = field(default=False, metadata=PRIVATE)
     ip_address: str | None = field(default=None, metadata=PRIVATE)
     label: str | None = field(default=None, metadata=PRIVATE)
+    event: dict[str, Any] | None = field(default=None, metadata=PRIVATE)
 
 
 @dataclass

@@ -156,5 +156,13 @@ class Store(abc.ABC):
         """Remember the response to the request with this key and fingerprint."""
 
     @abc.abstractmethod
+    def get_meta(self, key: str) -> str | None:
+        """An engine metadata value (e.g. the card fingerprint key), or ``None``."""
+
+    @abc.abstractmethod
+    def set_meta(self, key: str, value: str) -> None:
+        """Set an engine metadata value."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Release the connection (the store cannot be used afterwards)."""

@@ -53,4 +53,12 @@ MIGRATIONS: list[tuple[int, str, dict[str, list[str]]]] = [
             ],
         },
     ),
+    (
+        2,
+        "engine metadata (keys and settings that must outlive a process)",
+        {
+            "sqlite": ["CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"],
+            "postgresql": ["CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"],
+        },
+    ),
 ]

@@ -30,6 +30,7 @@ class MemoryStore(Store):
         self._snapshot: tuple[int, bytes] | None = None
         self._idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
         self._undo: list[Callable[[], object]] | None = None
+        self._meta: dict[str, str] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -140,6 +141,18 @@ class MemoryStore(Store):
         with self._lock:
             self._idempotency[key] = (fingerprint, copy.deepcopy(response))
             self._remember(lambda: self._idempotency.pop(key))
+
+    def get_meta(self, key: str) -> str | None:
+        return self._meta.get(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            previous = self._meta.get(key)
+            self._meta[key] = value
+            if previous is None:
+                self._remember(lambda: self._meta.pop(key))
+            else:
+                self._remember(lambda: self._meta.__setitem__(key, previous))
 
     def close(self) -> None:
         with self._lock:

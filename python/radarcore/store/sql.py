@@ -233,6 +233,21 @@ class SqlStore(Store):
                 (key, fingerprint, json.dumps(response, separators=(",", ":"))),
             )
 
+    # --- metadata ------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                " SET value = excluded.value",
+                (key, value),
+            )
+
 
 class SqliteStore(SqlStore):
     """SQLite in WAL mode (``synchronous=NORMAL``: a committed transaction survives a process
