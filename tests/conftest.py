@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,9 @@ import pytest
 from radarcore.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Helpers next to the tests (the engine's fixtures' constants) are imported by module name.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(scope="session")
@@ -90,3 +94,76 @@ def store(store_url: str) -> Iterator[Store]:
     opened = open_store(store_url)
     yield opened
     opened.close()
+
+
+# --- the Radar engine ----------------------------------------------------------------------------
+
+START = 1_700_000_000
+
+
+class Clock:
+    """A settable clock for the engine (Unix seconds)."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: int) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+#: The stepped test model: margin by amount_in_usd (<= 100: -3, <= 1000: -1, else 2), so with the
+#: identity calibration the risk scores are 61 (normal), 70 (elevated) and 84 (highest).
+STEPS = ((100.0, -3.0), (1000.0, -1.0), (None, 2.0))
+
+
+def stepped_model() -> object:
+    from radarcore.forest import Forest
+    from radarcore.models._spec import SpecBuilder, TreeSpec
+
+    tree = TreeSpec()
+    root = tree.add_split(0, STEPS[0][0])  # type: ignore[arg-type]
+    low = tree.add_leaf(STEPS[0][1])
+    upper = tree.add_split(0, STEPS[1][0])  # type: ignore[arg-type]
+    middle = tree.add_leaf(STEPS[1][1])
+    high = tree.add_leaf(STEPS[2][1])
+    tree.set_children(root, low, upper)
+    tree.set_children(upper, middle, high)
+    return Forest.from_spec(SpecBuilder(feature_names=["amount_in_usd"], trees=[tree]))
+
+
+@pytest.fixture
+def radar_factory(store_url: str, clock: Clock) -> Iterator[Callable[..., object]]:
+    """Opens engines on the test database (same database on every call); closes them after."""
+    from radarcore.radar import Radar, RadarSettings
+
+    opened: list[Radar] = []
+
+    def make(
+        *, model: bool = True, settings: RadarSettings | None = None, **kwargs: object
+    ) -> Radar:
+        engine = Radar(
+            store_url,
+            model=stepped_model() if model else None,  # type: ignore[arg-type]
+            settings=settings,
+            clock=clock,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        opened.append(engine)
+        return engine
+
+    yield make
+    for engine in opened:
+        engine.store.close()
+
+
+@pytest.fixture
+def radar(radar_factory: Callable[..., object]) -> object:
+    return radar_factory()

@@ -57,7 +57,7 @@ class MemoryStore(Store):
         with self._lock:
             previous = self._objects.get(obj_id)
             position = previous[0] if previous else next(self._positions)
-            self._objects[obj_id] = (position, copy.deepcopy(obj), index_of(obj))
+            self._objects[obj_id] = (position, obj.clone(), index_of(obj))
             if previous is None:
                 self._remember(lambda: self._objects.pop(obj_id))
             else:
@@ -66,7 +66,7 @@ class MemoryStore(Store):
     def get(self, object_id: str) -> StripeObject | None:
         with self._lock:
             entry = self._objects.get(object_id)
-        return None if entry is None else copy.deepcopy(entry[1])
+        return None if entry is None else entry[1].clone()
 
     def delete(self, object_id: str) -> bool:
         with self._lock:
@@ -104,12 +104,12 @@ class MemoryStore(Store):
                 matches = [m for m in matches if (m[0], m[1]) < key]
         page = matches if limit is None else matches[:limit]
         has_more = limit is not None and len(matches) > limit
-        return [copy.deepcopy(m[2]) for m in page], has_more
+        return [m[2].clone() for m in page], has_more
 
     def append_event(self, kind: str, created: int, payment: str, payload: dict[str, Any]) -> int:
         with self._lock:
             seq = len(self._events) + 1
-            self._events.append(Event(seq, kind, created, payment, copy.deepcopy(payload)))
+            self._events.append(Event(seq, kind, created, payment, _copy_payload(payload)))
             self._remember(self._events.pop)
         return seq
 
@@ -157,3 +157,15 @@ class MemoryStore(Store):
     def close(self) -> None:
         with self._lock:
             self._objects.clear()
+
+
+def _copy_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a log payload down to its second level (payloads are JSON-like records)."""
+    return {
+        key: dict(value)
+        if isinstance(value, dict)
+        else list(value)
+        if isinstance(value, list)
+        else value
+        for key, value in payload.items()
+    }

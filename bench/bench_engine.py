@@ -1,0 +1,291 @@
+"""Benchmark: one payment end to end through the in-process API, as a gateway calls it.
+
+``radar.payment_intents.create(..., confirm=True, radar_options={"session": ...})``: parameter
+checks, objects, features and velocity, a 200-tree forest, the default rules and lists, the
+Charge/PaymentIntent/event-log writes in one transaction, the velocity update. Measured with the
+in-memory store and with SQLite (WAL, a file in a temp dir), and split into time in the core
+(features, forest, rules), in the store, and in the Python around them.
+
+Baseline: the same decision made by calling the building blocks' public per-payment methods
+directly (``FeatureExtractor.attributes_one`` + ``extract_one``, ``Forest.score_one``,
+``RuleSet.evaluate_one``, ``FeatureExtractor.update``), with no objects, no persistence and no
+checks: what a user assembling radarcore by hand would start from.
+
+Seeded. ``python bench/bench_engine.py`` (``--quick`` for a smoke run with tiny sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from radarcore.models._spec import SpecBuilder, TreeSpec
+
+from radarcore import FeatureExtractor, Forest, RuleSet, _core
+from radarcore.radar import Radar, RadarSettings
+
+START = 1_700_000_000
+TARGETS = {"memory": 150.0, "sqlite": 1000.0}
+
+
+def random_forest(names: list[str], trees: int, depth: int, seed: int) -> Forest:
+    """A seeded forest of full trees over the feature schema (the size of a real model)."""
+    rng = np.random.default_rng(seed)
+    specs = []
+    for _ in range(trees):
+        tree = TreeSpec()
+
+        def grow(level: int, tree: TreeSpec = tree) -> int:
+            if level == depth:
+                return tree.add_leaf(float(rng.normal(0.0, 0.1)))
+            node = tree.add_split(int(rng.integers(len(names))), float(rng.normal(0.0, 50.0)))
+            left = grow(level + 1)
+            right = grow(level + 1)
+            tree.set_children(node, left, right)
+            return node
+
+        grow(0)
+        specs.append(tree)
+    return Forest.from_spec(SpecBuilder(feature_names=names, trees=specs, base_score=[-4.0]))
+
+
+def luhn(prefix: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(prefix + "0")):
+        d = int(ch)
+        total += (d * 2 - 9 if d > 4 else d * 2) if i % 2 else d
+    return prefix + str((10 - total % 10) % 10)
+
+
+class Timer:
+    """Accumulates the time spent in wrapped callables."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        return timed
+
+
+class CoreProxy:
+    """The compiled extractor with its calls timed."""
+
+    def __init__(self, core: Any, timer: Timer) -> None:
+        self._core = core
+        self._timer = timer
+
+    def __getattr__(self, name: str) -> Any:
+        return self._timer.wrap(getattr(self._core, name))
+
+
+def instrument(radar: Radar) -> tuple[Timer, Timer]:
+    core, store = Timer(), Timer()
+    radar._core_features = CoreProxy(radar._core_features, core)  # type: ignore[assignment]
+    if radar._model is not None:
+        radar._model.forest = CoreProxy(radar._model.forest, core)  # type: ignore[assignment]
+    rules = radar._rule_set
+    rules.evaluate_one = core.wrap(rules.evaluate_one)  # type: ignore[method-assign]
+    for name in (
+        "put",
+        "get",
+        "list",
+        "append_event",
+        "save_snapshot",
+        "idempotent_response",
+        "save_idempotent_response",
+    ):
+        setattr(radar.store, name, store.wrap(getattr(radar.store, name)))
+    transaction = radar.store.transaction
+
+    class TimedTransaction:
+        def __enter__(self) -> None:
+            self._cm = transaction()
+            start = time.perf_counter()
+            self._cm.__enter__()
+            store.seconds += time.perf_counter() - start
+
+        def __exit__(self, *exc: Any) -> None:
+            start = time.perf_counter()
+            self._cm.__exit__(*exc)
+            store.seconds += time.perf_counter() - start
+
+    radar.store.transaction = TimedTransaction  # type: ignore[method-assign,assignment]
+    return core, store
+
+
+def workload(radar: Radar, n: int, seed: int) -> list[dict[str, Any]]:
+    """Seeded payments over pools of cards, customers and sessions, created up front."""
+    rng = random.Random(seed)
+    cards = [
+        radar.payment_methods.create(
+            type="card",
+            card={
+                "number": luhn(f"4{rng.randrange(10**13, 10**14)}"),
+                "exp_month": 5,
+                "exp_year": 2031,
+            },
+            billing_details={
+                "email": f"user{i}@example.com",
+                "name": f"User {i}",
+                "address": {"country": rng.choice(["US", "GB", "FR"])},
+            },
+        ).id
+        for i in range(max(4, n // 20))
+    ]
+    sessions = [
+        radar.radar_sessions.create(
+            ip_address=f"198.51.{rng.randrange(256)}.{rng.randrange(256)}",
+            user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+            device_id=f"dev{i}",
+        ).id
+        for i in range(max(4, n // 10))
+    ]
+    return [
+        {
+            "amount": rng.randrange(500, 50_000),
+            "currency": "usd",
+            "payment_method": rng.choice(cards),
+            "confirm": True,
+            "radar_options": {"session": rng.choice(sessions)},
+            "description": "order",
+        }
+        for _ in range(n)
+    ]
+
+
+def run_engine(
+    store: str, forest: Forest, n: int, warmup: int, seed: int, directory: str
+) -> dict[str, float]:
+    url = "memory://" if store == "memory" else f"sqlite:///{directory}/{store}.db"
+    clock = iter(range(START, START + 100 * (n + warmup + 10_000)))
+    radar = Radar(
+        url,
+        model=forest,
+        settings=RadarSettings(fingerprint_key=b"b" * 32),
+        clock=lambda: next(clock),
+    )
+    requests = workload(radar, n + warmup, seed)
+    for request in requests[:warmup]:
+        radar.payment_intents.create(request)
+    core, store_time = instrument(radar)
+    samples = []
+    for request in requests[warmup:]:
+        start = time.perf_counter()
+        radar.payment_intents.create(request)
+        samples.append(time.perf_counter() - start)
+    radar.close()
+    total = sum(samples)
+    return summary(samples) | {
+        "core": core.seconds / total,
+        "store": store_time.seconds / total,
+    }
+
+
+def run_baseline(forest: Forest, n: int, warmup: int, seed: int) -> dict[str, float]:
+    features = FeatureExtractor()
+    rules = RuleSet.default()
+    rng = random.Random(seed)
+    columns = [features.schema.index(name) for name in forest.feature_names]
+    events = [
+        {
+            "id": f"ch_{i}",
+            "created": START + 100 * i,
+            "amount": rng.randrange(500, 50_000),
+            "currency": "usd",
+            "card_fingerprint": f"fp{rng.randrange(max(4, n // 20))}",
+            "card_bin": "424242",
+            "email": f"user{rng.randrange(max(4, n // 20))}@example.com",
+            "ip_address": f"198.51.{rng.randrange(256)}.{rng.randrange(256)}",
+            "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+            "device_id": f"dev{rng.randrange(max(4, n // 10))}",
+            "description": "order",
+        }
+        for i in range(n + warmup)
+    ]
+    samples = []
+    for i, event in enumerate(events):
+        start = time.perf_counter()
+        attributes = features.attributes_one(event)
+        row = features.extract_one(event)
+        margin = float(forest.score_one(row[columns], raw=True))
+        score = max(0, min(100, round(75 + 4.5512 * margin)))
+        attributes["risk_score"] = float(score)
+        attributes["risk_level"] = (
+            "highest" if score >= 75 else "elevated" if score >= 65 else "normal"
+        )
+        decision = rules.evaluate_one(attributes, at=event["created"])
+        features.update(event, "blocked" if decision.action == "block" else "authorized")
+        if i >= warmup:
+            samples.append(time.perf_counter() - start)
+    return summary(samples)
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median": statistics.median(ordered) * 1e6,
+        "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1e6,
+        "n": float(len(ordered)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
+    parser.add_argument("--payments", type=int, default=5_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    n, warmup, trees = (60, 10, 20) if args.quick else (args.payments, 500, 200)
+
+    names = list(FeatureExtractor().schema.names)
+    forest = random_forest(names, trees, 6, args.seed)
+    with tempfile.TemporaryDirectory() as directory:
+        results = {
+            "hand-assembled building blocks (baseline)": run_baseline(forest, n, warmup, args.seed),
+            "memory": run_engine("memory", forest, n, warmup, args.seed, directory),
+            "sqlite": run_engine("sqlite", forest, n, warmup, args.seed, directory),
+        }
+    baseline = results["hand-assembled building blocks (baseline)"]["median"]
+    print(
+        f"machine: {_core.describe_cpu()}; nproc {os.cpu_count()}; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"payments timed per row: {int(results['memory']['n'])}, forest {trees} trees of "
+        "depth 6, default rules and lists\n"
+    )
+    print(
+        "| path | median µs | p99 µs | median / baseline | core | store | Python | p99 target µs |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        if "core" in r:
+            split = (
+                f"{r['core']:.0%} | {r['store']:.0%} | {max(0.0, 1 - r['core'] - r['store']):.0%}"
+            )
+            label = f"radar.payment_intents.create(confirm=True), {name} store"
+            target = f"{TARGETS[name]:.0f}"
+        else:
+            split, label, target = "- | - | -", name, "-"
+        print(
+            f"| {label} | {r['median']:.0f} | {r['p99']:.0f} | "
+            f"{r['median'] / baseline:.2f} | {split} | {target} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

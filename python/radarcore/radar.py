@@ -1,0 +1,696 @@
+"""The Radar engine: Stripe's objects in, Radar's outcome out, everything a fraud team needs kept.
+
+:class:`Radar` owns the feature extractor (with its velocity state), the model, the rules and
+lists, and the store. Its services mirror the official Stripe client's, so code reads the same
+against Stripe and against radarcore::
+
+    radar = Radar()                                   # SQLite file, default rules, no model
+    session = radar.radar_sessions.create(ip_address="203.0.113.7", user_agent="Mozilla/5.0")
+    pm = radar.payment_methods.create(type="card", card={"number": "4242424242424242",
+                                                         "exp_month": 12, "exp_year": 2030})
+    pi = radar.payment_intents.create(amount=2000, currency="usd", payment_method=pm.id,
+                                      confirm=True, radar_options={"session": session.id})
+    radar.charges.retrieve(pi.latest_charge).outcome.risk_level
+
+One payment (``confirm``): the payment event is packed from the PaymentIntent, PaymentMethod,
+Customer and Radar Session(s); features are extracted from the velocity state as of *before*
+the payment; the forest gives a margin, calibrated to ``risk_score`` and ``risk_level``
+(thresholds 65 and 75 by default); the rules (Request 3D Secure, then Allow, Block, Review, with
+the value lists) decide; the Charge, PaymentIntent, Review and the event-log entry are written
+in one transaction; then the velocity state records the payment. Refunds (``fraudulent``),
+early fraud warnings and disputes label the payment later, through the same log.
+
+Without a model (the bundled default model is not shipped yet) payments are ``not_assessed``:
+no risk score is invented, and only rules that do not read ``risk_score``/``risk_level``
+decide. Stripe's Radar test cards (``4000000000004954``, ``4100000000000019``,
+``4000000000009235``) still give their documented risk levels outside live mode.
+
+Failures never stop a payment: if assessment raises, the outcome is ``risk_level: unknown``,
+``reason: unknown_risk_level``, ``type: authorized``; the error is logged and counted in
+``radar.counters["assessment_failures"]``.
+
+Score holdout (off by default): ``RadarSettings(score_holdout_fraction=0.01)`` picks that
+fraction of payments by a keyed hash of their id. In ``not_enforced`` mode their rules run with
+the risk score and level missing, so the model's decision is not enforced (rules on other
+attributes still apply) while the true score is reported and stored; in ``perturbed`` mode the
+reported score is moved by up to ``score_holdout_perturbation`` points. Either way the Charge
+records ``score_holdout`` so recall and false-positive rate can be measured without the bias of
+the model's own blocks.
+
+Restart and crash safety: every assessed payment and label is appended to the event log in the
+transaction that writes its objects; the velocity state is snapshotted every
+``snapshot_every`` entries; on start the newest snapshot is restored and the entries after it
+replayed, which gives exactly the state of a run that never stopped.
+
+Threading: one engine may be shared by threads; assessments are serialised by a lock so the
+velocity state and the event log stay in the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import os
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from radarcore import _core
+from radarcore.errors import ModelError
+from radarcore.events import EventParts, pack_one
+from radarcore.features import ATTRIBUTES, FeatureExtractor
+from radarcore.forest import Forest
+from radarcore.models.calibration import RiskCalibration
+from radarcore.objects import Outcome, OutcomeRule
+from radarcore.rules import Rule, RuleSet, default_rules
+from radarcore.rules import ValueList as RuleValueList
+from radarcore.rules.lists import DEFAULT_LIST_KINDS, FINGERPRINT_ALLOW_LIFETIME
+from radarcore.store import Store, open_store
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "Assessment",
+    "Radar",
+    "RadarSettings",
+]
+
+logger = logging.getLogger("radarcore.radar")
+
+#: Where ``Radar()`` keeps its data unless ``database_url`` or ``RADARCORE_DATABASE_URL`` says.
+DEFAULT_DATABASE_URL = "sqlite:///radarcore.db"
+
+_ObjectKind = Literal["charge", "payment_intent", "setup_intent"]
+
+_SELLER_MESSAGES = {
+    "authorized": "The charge was authorized.",
+    "highest": "Stripe blocked this charge as too risky.",
+    "blocked": "Stripe blocked this payment.",
+    "elevated": (
+        "Stripe evaluated this charge as having elevated risk, and placed it in your manual "
+        "review queue."
+    ),
+    "review_rule": "A Radar rule placed this payment in your manual review queue.",
+    "not_assessed": "Your business has opted out of Radar fraud risk assessments.",
+    "no_model": "The charge was authorized. No risk model is configured, so its risk was not "
+    "assessed.",
+    "not_assessed_type": "Payment complete.",
+    "unknown": (
+        "Something went wrong while evaluating this payment. Our engineers have been notified "
+        "and we’ll look into this as soon as possible."
+    ),
+    "issuer_declined": "The bank did not return any further details with this decline.",
+}
+
+_DEFAULT_BLOCK_RULE = "block_if_high_risk"
+_DEFAULT_REVIEW_RULE = "manual_review_if_elevated_risk"
+_RULE_ACTIONS = {"allow": "allow", "block": "block", "review": "manual_review"}
+
+
+@dataclass(frozen=True)
+class RadarSettings:
+    """Radar settings. Thresholds: ``risk_score >= highest_threshold`` is ``highest``, ``>=
+    elevated_threshold`` is ``elevated`` (65 and 75 as Stripe's defaults).
+
+    ``assess_risk=False`` is the business opting out of risk assessment (``not_assessed``);
+    ``assessed_payment_method_types`` are the types Radar scores; ``screen_setup_intents`` is
+    "Use Radar on payment methods saved for future use". ``fingerprint_key`` keys the card
+    fingerprints (``None``: a random key generated once and kept in the store).
+    """
+
+    elevated_threshold: int = 65
+    highest_threshold: int = 75
+    assess_risk: bool = True
+    assessed_payment_method_types: tuple[str, ...] = ("card", "sepa_debit", "us_bank_account")
+    screen_setup_intents: bool = False
+    score_holdout_fraction: float = 0.0
+    score_holdout_mode: Literal["not_enforced", "perturbed"] = "not_enforced"
+    score_holdout_perturbation: int = 10
+    snapshot_every: int = 1000
+    livemode: bool = False
+    fingerprint_key: bytes | None = None
+    merchant: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.elevated_threshold < self.highest_threshold <= 100:
+            raise ValueError(
+                "risk thresholds must satisfy 0 <= elevated_threshold < highest_threshold <= "
+                f"100, got {self.elevated_threshold} and {self.highest_threshold}"
+            )
+        if not 0.0 <= self.score_holdout_fraction <= 1.0:
+            raise ValueError(
+                f"score_holdout_fraction must be in [0, 1], got {self.score_holdout_fraction}"
+            )
+        if self.score_holdout_mode not in ("not_enforced", "perturbed"):
+            raise ValueError(
+                "score_holdout_mode must be 'not_enforced' or 'perturbed', "
+                f"got {self.score_holdout_mode!r}"
+            )
+        if self.snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be at least 1, got {self.snapshot_every}")
+
+    def risk_level(self, score: int) -> Literal["normal", "elevated", "highest"]:
+        """The risk level of a score under these thresholds."""
+        if score >= self.highest_threshold:
+            return "highest"
+        if score >= self.elevated_threshold:
+            return "elevated"
+        return "normal"
+
+
+@dataclass
+class Assessment:
+    """What the engine decided for one payment attempt.
+
+    ``result`` is what the velocity state records (``authorized``, ``blocked``, ``declined``);
+    ``requires_action`` is a Request 3D Secure rule asking for authentication first.
+    """
+
+    outcome: Outcome
+    result: str
+    decline_code: str | None = None
+    requires_action: bool = False
+    score_holdout: bool = False
+    labels: list[str] = field(default_factory=list)
+    packed: Any = None
+
+
+class _Attributes(Mapping[str, object]):
+    """The rule attributes of one payment, read on demand from the feature row, the string
+    attributes and the engine's own values (risk score and level, metadata): the rules read
+    only the few attributes they test, so nothing else is converted."""
+
+    __slots__ = ("_extra", "_layout", "_row", "_strings")
+
+    def __init__(
+        self,
+        layout: _AttributeLayout,
+        row: Any,
+        strings: list[str | None],
+        extra: dict[str, object],
+    ) -> None:
+        self._layout = layout
+        self._row = row
+        self._strings = strings
+        self._extra = extra
+
+    def __getitem__(self, key: str) -> object:
+        if key in self._extra:
+            return self._extra[key]
+        numeric = self._layout.numeric.get(key)
+        if numeric is not None:
+            index, boolean = numeric
+            value = float(self._row[index])
+            if boolean:
+                return value == 1.0
+            return None if math.isnan(value) else value
+        return self._strings[self._layout.strings[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._extra
+        yield from (k for k in self._layout.numeric if k not in self._extra)
+        yield from (k for k in self._layout.strings if k not in self._extra)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _AttributeLayout:
+    """Where each rule attribute is: (feature-row index, is boolean) or string position."""
+
+    def __init__(self, features: FeatureExtractor) -> None:
+        self.numeric = {
+            c.name: (i, c.kind == "bool")
+            for i, c in enumerate(features.schema.columns)
+            if c.attribute
+        }
+        strings = [c.name for c in ATTRIBUTES if c.kind == "string"]
+        self.strings = {name: j for j, name in enumerate(strings)}
+
+
+class _Model:
+    """A forest with its calibration, reading its columns out of the feature row."""
+
+    def __init__(self, forest: Forest, calibration: RiskCalibration, schema: Iterable[str]):
+        names = list(schema)
+        position = {name: i for i, name in enumerate(names)}
+        missing = [n for n in forest.feature_names if n not in position]
+        if missing:
+            raise ModelError(
+                f"the model reads features the extractor does not compute: {missing[:5]}"
+            )
+        self.forest = forest
+        self.columns = [position[n] for n in forest.feature_names]
+        self.scale, self.offset = calibration.score_affine()
+
+    def risk_score(self, row: Any) -> int:
+        margin = float(self.forest.score_one(row[self.columns], raw=True))
+        return int(min(100.0, max(0.0, round(self.scale * margin + self.offset))))
+
+
+def _as_rules(rules: RuleSet | str | Iterable[Rule | str] | None) -> list[Rule]:
+    if isinstance(rules, RuleSet):
+        return list(rules.rules)
+    if rules is None:
+        custom: list[Rule] = []
+    elif isinstance(rules, str):
+        custom = list(RuleSet.parse(rules, lists=_empty_default_lists()).rules)
+    else:
+        custom = [r if isinstance(r, Rule) else Rule.parse(r) for r in rules]
+    return [*custom, *default_rules()]
+
+
+def _empty_default_lists() -> list[RuleValueList]:
+    from radarcore.rules import default_lists
+
+    return default_lists()
+
+
+class Radar:
+    """The Radar engine and its Stripe-shaped services (see the module docstring).
+
+    ``database_url``: ``sqlite:///path`` (default :data:`DEFAULT_DATABASE_URL`, or the
+    ``RADARCORE_DATABASE_URL`` environment variable), ``postgresql://...`` or ``memory://``.
+    ``model``: a :class:`radarcore.Forest` or a path to a saved one; ``calibration`` maps its
+    margin to ``risk_score`` (default: the margin is already the log-odds of fraud).
+    ``rules``: custom rules (text, one per line, or ``Rule``/str items), evaluated together with
+    Radar's default rules; a :class:`RuleSet` is taken as the complete rule set. Rules read the
+    lists kept in the store (``radar.value_lists``). ``clock`` gives "now" in Unix seconds.
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        model: Forest | str | os.PathLike[str] | None = None,
+        rules: RuleSet | str | Iterable[Rule | str] | None = None,
+        settings: RadarSettings | None = None,
+        *,
+        calibration: RiskCalibration | None = None,
+        clock: Callable[[], int] | None = None,
+        store: Store | None = None,
+    ) -> None:
+        from radarcore import services
+
+        self.settings = settings or RadarSettings()
+        opened = store is None
+        if store is None:
+            url = database_url or os.environ.get("RADARCORE_DATABASE_URL", DEFAULT_DATABASE_URL)
+            store = open_store(url)
+        self.store = store
+        self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
+        self.counters: Counter[str] = Counter()
+        self._lock = threading.RLock()
+        self._current_unit: services.Unit | None = None
+        self._features = FeatureExtractor()
+        # The compiled extractor, called with events packed once per payment (packing is most
+        # of the cost of a payment's features; the Python wrapper would pack on every call).
+        self._core_features: _core.FeatureExtractor = self._features._core
+        self._layout = _AttributeLayout(self._features)
+        if isinstance(model, str | os.PathLike | Path):
+            model = Forest.load(model)
+        self._model = (
+            None
+            if model is None
+            else _Model(
+                model,
+                calibration or RiskCalibration(slope=1.0, intercept=0.0),
+                self._features.schema.names,
+            )
+        )
+        self._fingerprint_key = self.settings.fingerprint_key or self._stored_key()
+        self._holdout_key = hashlib.sha256(b"holdout" + self._fingerprint_key).digest()
+        self._snapshot_seq = 0
+        try:
+            self._rules = _as_rules(rules)
+            with self._lock:
+                services.ensure_default_lists(self)
+                self._rule_set = self._compile_rules(self._rules)
+                self._restore_velocity()
+        except BaseException:
+            if opened:
+                self.store.close()
+            raise
+
+        self.customers = services.CustomerService(self)
+        self.radar_sessions = services.RadarSessionService(self)
+        self.payment_methods = services.PaymentMethodService(self)
+        self.payment_intents = services.PaymentIntentService(self)
+        self.setup_intents = services.SetupIntentService(self)
+        self.charges = services.ChargeService(self)
+        self.refunds = services.RefundService(self)
+        self.disputes = services.DisputeService(self)
+        self.reviews = services.ReviewService(self)
+        self.value_lists = services.ValueListService(self)
+        self.value_list_items = services.ValueListItemService(self)
+        self.early_fraud_warnings = services.EarlyFraudWarningService(self)
+        self.payment_evaluations = services.PaymentEvaluationService(self)
+
+    # --- configuration -----------------------------------------------------------------------
+
+    @property
+    def rules(self) -> RuleSet:
+        """The compiled rule set in force (custom rules, default rules, the stored lists)."""
+        return self._rule_set
+
+    @property
+    def has_model(self) -> bool:
+        """Whether a model scores payments (without one, payments are ``not_assessed``)."""
+        return self._model is not None
+
+    def set_rules(self, rules: RuleSet | str | Iterable[Rule | str] | None) -> None:
+        """Replace the rules; they apply to payments assessed from now on."""
+        new_rules = _as_rules(rules)
+        with self._lock:
+            self._rule_set = self._compile_rules(new_rules)
+            self._rules = new_rules
+
+    def reload_lists(self) -> None:
+        """Recompile the rules against the lists in the store (after any list change)."""
+        with self._lock:
+            self._rule_set = self._compile_rules(self._rules)
+
+    def _compile_rules(self, rules: list[Rule]) -> RuleSet:
+        from radarcore import services
+
+        return RuleSet(rules, lists=services.load_rule_lists(self))
+
+    def _stored_key(self) -> bytes:
+        with self.store.transaction():
+            stored = self.store.get_meta("fingerprint_key")
+            if stored is None:
+                stored = secrets.token_hex(32)
+                self.store.set_meta("fingerprint_key", stored)
+        return bytes.fromhex(stored)
+
+    @property
+    def fingerprint_key(self) -> bytes:
+        """The key of the card fingerprints."""
+        return self._fingerprint_key
+
+    # --- velocity state ----------------------------------------------------------------------
+
+    def _restore_velocity(self) -> None:
+        snapshot = self.store.latest_snapshot()
+        after = 0
+        if snapshot is not None:
+            after, state = snapshot
+            self._features.restore(state)
+        self._snapshot_seq = after
+        for entry in self.store.events(after):
+            self._apply(entry.kind, entry.created, entry.payload)
+
+    def _apply(
+        self, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
+    ) -> None:
+        parts: EventParts = pack_one(payload["event"]) if packed is None else packed
+        core = self._core_features
+        if kind == "payment":
+            core.update(*parts, payload["result"])
+            for label in payload.get("labels", ()):
+                core.record_label(*parts, label, created)
+        else:
+            core.record_label(*parts, payload["label"], created)
+
+    def _after_commit(
+        self, seq: int, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
+    ) -> None:
+        """Apply a committed log entry to the velocity state; snapshot when due."""
+        self._apply(kind, created, payload, packed)
+        if seq - self._snapshot_seq >= self.settings.snapshot_every:
+            self.snapshot(seq)
+
+    def snapshot(self, seq: int | None = None) -> None:
+        """Store the velocity state now (it includes every log entry so far)."""
+        with self._lock:
+            seq = self.store.last_event_seq() if seq is None else seq
+            self.store.save_snapshot(seq, self._features.snapshot())
+            self._snapshot_seq = seq
+
+    def velocity_snapshot(self) -> bytes:
+        """The current velocity state as bytes (equal states give equal bytes)."""
+        with self._lock:
+            return self._features.snapshot()
+
+    def velocity_attributes(self, event: Mapping[str, Any]) -> dict[str, float | bool | str | None]:
+        """The rule attributes the next assessment of ``event`` would see (state unchanged)."""
+        with self._lock:
+            return self._features.attributes_one(event)
+
+    def training_events(self) -> list[dict[str, Any]]:
+        """Every assessed payment in log order, with its ``outcome`` and the labels it received
+        (``labels``) and ``is_fraud`` (a fraudulent refund, early fraud warning or dispute)."""
+        payments: dict[str, dict[str, Any]] = {}
+        for entry in self.store.events():
+            if entry.kind == "payment":
+                row = dict(entry.payload["event"])
+                row["outcome"] = entry.payload["result"]
+                row["labels"] = list(entry.payload.get("labels", ()))
+                payments[entry.payment] = row
+            elif entry.payment in payments:
+                payments[entry.payment]["labels"].append(entry.payload["label"])
+        fraud = {"fraudulent_refund", "early_fraud_warning", "dispute"}
+        for row in payments.values():
+            row["is_fraud"] = bool(fraud.intersection(row["labels"]))
+        return list(payments.values())
+
+    # --- assessment --------------------------------------------------------------------------
+
+    def _in_holdout(self, payment_id: str) -> bool:
+        fraction = self.settings.score_holdout_fraction
+        if fraction <= 0.0:
+            return False
+        digest = hmac.new(self._holdout_key, payment_id.encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big") < fraction * 2.0**64
+
+    def _test_score(self, test_risk: str | None) -> int | None:
+        if self.settings.livemode or test_risk is None:
+            return None
+        if test_risk in ("highest", "highest_always_blocked"):
+            return (self.settings.highest_threshold + 100 + 1) // 2
+        if test_risk == "elevated":
+            return (self.settings.elevated_threshold + self.settings.highest_threshold) // 2
+        return None
+
+    def assess(
+        self,
+        event: Mapping[str, Any],
+        *,
+        object: _ObjectKind = "payment_intent",
+        test_risk: str | None = None,
+        three_d_secure_done: bool = False,
+    ) -> Assessment:
+        """Assess one payment event (the velocity state is not changed; see the services for
+        the whole flow that writes objects and records the payment)."""
+        with self._lock:
+            self.counters["assessments"] += 1
+            pm_type = event.get("payment_method_type") or "card"
+            if pm_type not in self.settings.assessed_payment_method_types:
+                self.counters["not_assessed"] += 1
+                return Assessment(
+                    Outcome(
+                        type="authorized",
+                        network_status="approved_by_network",
+                        reason="not_assessed_risk_level",
+                        risk_level="not_assessed",
+                        seller_message=_SELLER_MESSAGES["not_assessed_type"],
+                    ),
+                    "authorized",
+                )
+            try:
+                return self._assess(event, object, test_risk, three_d_secure_done)
+            except Exception:
+                logger.exception("assessing payment %s failed; authorizing it", event.get("id"))
+                self.counters["assessment_failures"] += 1
+                return Assessment(
+                    Outcome(
+                        type="authorized",
+                        network_status="approved_by_network",
+                        reason="unknown_risk_level",
+                        risk_level="unknown",
+                        seller_message=_SELLER_MESSAGES["unknown"],
+                    ),
+                    "authorized",
+                )
+
+    def _assess(
+        self,
+        event: Mapping[str, Any],
+        kind: _ObjectKind,
+        test_risk: str | None,
+        three_d_secure_done: bool,
+    ) -> Assessment:
+        settings = self.settings
+        parts = pack_one(event)
+        row = self._core_features.extract_one(*parts)
+        extra: dict[str, object] = {}
+        strings = self._core_features.string_attributes_one(*parts)
+        attributes = _Attributes(self._layout, row, strings, extra)
+        score: int | None = None
+        level: str = "not_assessed"
+        if settings.assess_risk:
+            test_score = self._test_score(test_risk)
+            if test_score is not None:
+                score = test_score
+            elif self._model is not None:
+                score = self._model.risk_score(row)
+            if score is not None:
+                level = settings.risk_level(score)
+        holdout = score is not None and self._in_holdout(str(event["id"]))
+        reported = score
+        if holdout:
+            self.counters["score_holdouts"] += 1
+            if settings.score_holdout_mode == "perturbed":
+                reported = self._perturb(str(event["id"]), score)  # type: ignore[arg-type]
+                level = settings.risk_level(reported)
+        enforced = not holdout or settings.score_holdout_mode == "perturbed"
+        extra["risk_score"] = None if reported is None or not enforced else float(reported)
+        extra["risk_level"] = level if enforced else None
+        for key, value in (event.get("metadata") or {}).items():
+            extra[f"::{key}::"] = value
+        decision = self._rule_set.evaluate_one(attributes, object=kind, at=int(event["created"]))
+
+        if decision.request_three_d_secure and kind != "charge" and not three_d_secure_done:
+            return Assessment(
+                Outcome(type="authorized", risk_level=level, risk_score=reported),  # type: ignore[arg-type]
+                "pending",
+                requires_action=True,
+                score_holdout=holdout,
+            )
+        assessment = self._outcome(decision, level, reported, test_risk, holdout)
+        assessment.packed = parts
+        return assessment
+
+    def _perturb(self, payment_id: str, score: int) -> int:
+        digest = hmac.new(self._holdout_key, b"p" + payment_id.encode(), hashlib.sha256).digest()
+        spread = self.settings.score_holdout_perturbation
+        shift = int.from_bytes(digest[:4], "big") % (2 * spread + 1) - spread
+        return min(100, max(0, score + shift))
+
+    def _outcome(
+        self, decision: Any, level: str, score: int | None, test_risk: str | None, holdout: bool
+    ) -> Assessment:
+        rule: Rule | None = decision.rule
+        outcome_rule = (
+            None
+            if rule is None
+            else OutcomeRule(
+                id=rule.id, action=_RULE_ACTIONS[decision.action], predicate=rule.predicate
+            )
+        )
+        live = self.settings.livemode
+        if test_risk == "highest_always_blocked" and not live and decision.action != "block":
+            decision_action, outcome_rule, rule = "block", None, None
+        else:
+            decision_action = decision.action
+        risk_level: Any = level
+        reason: str | None
+        if decision_action == "block":
+            if rule is not None and rule.id.startswith("block_if_in_default_"):
+                reason, decline, message = "merchant_blacklist", "merchant_blacklist", "blocked"
+            elif rule is None or rule.id == _DEFAULT_BLOCK_RULE:
+                reason, decline, message = "highest_risk_level", "fraudulent", "highest"
+            else:
+                reason, decline, message = "rule", "generic_decline", "blocked"
+            labels = ["high_risk_block"] if level == "highest" else []
+            return Assessment(
+                Outcome(
+                    type="blocked",
+                    network_status="not_sent_to_network",
+                    reason=reason,
+                    risk_level=risk_level,
+                    risk_score=score,
+                    rule=outcome_rule,
+                    seller_message=_SELLER_MESSAGES[message],
+                ),
+                "blocked",
+                decline_code=decline,
+                score_holdout=holdout,
+                labels=labels,
+            )
+        if test_risk == "issuer_declined" and not live:
+            return Assessment(
+                Outcome(
+                    type="issuer_declined",
+                    network_status="declined_by_network",
+                    reason="generic_decline",
+                    risk_level=risk_level,
+                    risk_score=score,
+                    seller_message=_SELLER_MESSAGES["issuer_declined"],
+                ),
+                "declined",
+                decline_code="generic_decline",
+                score_holdout=holdout,
+            )
+        if decision_action == "review":
+            default = rule is not None and rule.id == _DEFAULT_REVIEW_RULE
+            return Assessment(
+                Outcome(
+                    type="manual_review",
+                    network_status="approved_by_network",
+                    reason="elevated_risk_level" if default else "rule",
+                    risk_level=risk_level,
+                    risk_score=score,
+                    rule=outcome_rule,
+                    seller_message=_SELLER_MESSAGES["elevated" if default else "review_rule"],
+                ),
+                "authorized",
+                score_holdout=holdout,
+            )
+        if decision_action == "allow":
+            reason = "rule"
+        elif level == "not_assessed":
+            reason = "not_assessed_risk_level"
+        else:
+            reason = None
+        if reason != "not_assessed_risk_level":
+            message = "authorized"
+        else:
+            message = "not_assessed" if not self.settings.assess_risk else "no_model"
+        return Assessment(
+            Outcome(
+                type="authorized",
+                network_status="approved_by_network",
+                reason=reason,
+                risk_level=risk_level,
+                risk_score=score,
+                rule=outcome_rule if decision_action == "allow" else None,
+                seller_message=_SELLER_MESSAGES[message],
+            ),
+            "authorized",
+            score_holdout=holdout,
+        )
+
+    # --- default list helpers ----------------------------------------------------------------
+
+    @staticmethod
+    def default_list_alias(kind: str, verb: Literal["allow", "block"]) -> str:
+        """The alias of a default list (``default_card_fingerprint_block_list``)."""
+        if kind not in DEFAULT_LIST_KINDS:
+            raise ValueError(f"no default list kind {kind!r}")
+        return f"default_{kind}_{verb}_list"
+
+    @staticmethod
+    def default_list_lifetime(alias: str) -> int | None:
+        """Seconds items live on a default list (fingerprint allow lists: 30 days)."""
+        if alias.startswith("default_") and alias.endswith("fingerprint_allow_list"):
+            return FINGERPRINT_ALLOW_LIFETIME
+        return None
+
+    def close(self) -> None:
+        """Snapshot the velocity state and close the store."""
+        with self._lock:
+            if self.store.last_event_seq() > self._snapshot_seq:
+                self.snapshot()
+            self.store.close()
+
+    def __enter__(self) -> Radar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
