@@ -44,8 +44,9 @@ class Sizes:
     single_calls: int
 
 
-FULL = Sizes(trees=(500, 100), train_rows=40_000, batch_rows=20_000, batch_repeats=5,
-             single_calls=3_000)
+FULL = Sizes(
+    trees=(500, 100), train_rows=40_000, batch_rows=20_000, batch_repeats=5, single_calls=3_000
+)
 QUICK = Sizes(trees=(8,), train_rows=2_000, batch_rows=300, batch_repeats=2, single_calls=30)
 
 
@@ -74,11 +75,26 @@ def train_models(trees: int, sizes: Sizes, tag: str) -> tuple[Path, Path]:
     if lgb_path.exists() and xgb_path.exists():
         return lgb_path, xgb_path
     x, y = make_data(sizes.train_rows, np.random.default_rng(SEED))
-    params = {"objective": "binary", "num_leaves": N_LEAVES, "learning_rate": 0.05,
-              "min_data_in_leaf": 5, "verbose": -1, "num_threads": 2, "seed": SEED}
+    params = {
+        "objective": "binary",
+        "num_leaves": N_LEAVES,
+        "learning_rate": 0.05,
+        "min_data_in_leaf": 5,
+        "verbose": -1,
+        "num_threads": 2,
+        "seed": SEED,
+    }
     lgb.train(params, lgb.Dataset(x, y), trees).save_model(str(lgb_path))
-    xparams = {"objective": "binary:logistic", "tree_method": "hist", "grow_policy": "lossguide",
-               "max_leaves": N_LEAVES, "max_depth": 0, "eta": 0.05, "nthread": 2, "seed": SEED}
+    xparams = {
+        "objective": "binary:logistic",
+        "tree_method": "hist",
+        "grow_policy": "lossguide",
+        "max_leaves": N_LEAVES,
+        "max_depth": 0,
+        "eta": 0.05,
+        "nthread": 2,
+        "seed": SEED,
+    }
     xgb.train(xparams, xgb.DMatrix(x, y), trees).save_model(str(xgb_path))
     return lgb_path, xgb_path
 
@@ -122,10 +138,12 @@ def bench_model(trees: int, sizes: Sizes, tag: str) -> list[Result]:
         results.append(Result(engine, rps, median, p99, diff))
 
     forest = radarcore.Forest.from_lightgbm(lgb_path)
-    add("radarcore", lambda: forest.score_many(x, n_threads=1),
-        lambda i: forest.score_one(rows[i]))
-    add("LightGBM predict", lambda: booster.predict(x, num_threads=1),
-        lambda i: booster.predict(rows[i][None, :], num_threads=1))
+    add("radarcore", lambda: forest.score_many(x, n_threads=1), lambda i: forest.score_one(rows[i]))
+    add(
+        "LightGBM predict",
+        lambda: booster.predict(x, num_threads=1),
+        lambda i: booster.predict(rows[i][None, :], num_threads=1),
+    )
     add_xgboost(add, xgb_path, x, rows, sizes, expected)
     add_tl2cgen(add, booster, x, rows, trees, tag)
     add_lleaves(add, lgb_path, x, rows, trees, tag)
@@ -133,38 +151,66 @@ def bench_model(trees: int, sizes: Sizes, tag: str) -> list[Result]:
     return results
 
 
-def add_xgboost(add: Callable[..., None], path: Path, x: np.ndarray, rows: list[np.ndarray],
-                sizes: Sizes, expected: np.ndarray) -> None:
+def add_xgboost(
+    add: Callable[..., None],
+    path: Path,
+    x: np.ndarray,
+    rows: list[np.ndarray],
+    sizes: Sizes,
+    expected: np.ndarray,
+) -> None:
     booster = xgb.Booster(model_file=str(path))
     booster.set_param({"nthread": 1})
     forest = radarcore.Forest.from_xgboost(booster)
     predicted = booster.inplace_predict(x)
     mismatch = float(np.max(np.abs(forest.score_many(x) - predicted)))
     print(f"  radarcore vs XGBoost on the XGBoost model: max |diff| {mismatch:.2e}")
-    add("XGBoost inplace_predict*", lambda: booster.inplace_predict(x) * 0 + expected,
-        lambda i: booster.inplace_predict(rows[i][None, :]))
-    add("radarcore on XGBoost model*", lambda: forest.score_many(x, n_threads=1) * 0 + expected,
-        lambda i: forest.score_one(rows[i]))
+    add(
+        "XGBoost inplace_predict*",
+        lambda: booster.inplace_predict(x) * 0 + expected,
+        lambda i: booster.inplace_predict(rows[i][None, :]),
+    )
+    add(
+        "radarcore on XGBoost model*",
+        lambda: forest.score_many(x, n_threads=1) * 0 + expected,
+        lambda i: forest.score_one(rows[i]),
+    )
 
 
-def add_tl2cgen(add: Callable[..., None], booster: lgb.Booster, x: np.ndarray,
-                rows: list[np.ndarray], trees: int, tag: str) -> None:
+def add_tl2cgen(
+    add: Callable[..., None],
+    booster: lgb.Booster,
+    x: np.ndarray,
+    rows: list[np.ndarray],
+    trees: int,
+    tag: str,
+) -> None:
     import tl2cgen
     import treelite
 
     lib = CACHE / f"tl2cgen_{tag}_{trees}.so"
     if not lib.exists():
         model = treelite.frontend.from_lightgbm(booster)
-        tl2cgen.export_lib(model, toolchain="gcc", libpath=str(lib),
-                           params={"parallel_comp": 2}, nthread=2)
+        tl2cgen.export_lib(
+            model, toolchain="gcc", libpath=str(lib), params={"parallel_comp": 2}, nthread=2
+        )
     predictor = tl2cgen.Predictor(str(lib), nthread=1)
     dmat = tl2cgen.DMatrix(x, dtype="float64")
-    add("tl2cgen compiled", lambda: predictor.predict(dmat),
-        lambda i: predictor.predict(tl2cgen.DMatrix(rows[i][None, :], dtype="float64")))
+    add(
+        "tl2cgen compiled",
+        lambda: predictor.predict(dmat),
+        lambda i: predictor.predict(tl2cgen.DMatrix(rows[i][None, :], dtype="float64")),
+    )
 
 
-def add_lleaves(add: Callable[..., None], path: Path, x: np.ndarray, rows: list[np.ndarray],
-                trees: int, tag: str) -> None:
+def add_lleaves(
+    add: Callable[..., None],
+    path: Path,
+    x: np.ndarray,
+    rows: list[np.ndarray],
+    trees: int,
+    tag: str,
+) -> None:
     import lleaves
 
     model = lleaves.Model(model_file=str(path))
@@ -181,8 +227,9 @@ def add_lleaves(add: Callable[..., None], path: Path, x: np.ndarray, rows: list[
     add("lleaves", lambda: model.predict(x, n_jobs=1), one)
 
 
-def add_onnx(add: Callable[..., None], booster: lgb.Booster, x32: np.ndarray,
-             rows: list[np.ndarray]) -> None:
+def add_onnx(
+    add: Callable[..., None], booster: lgb.Booster, x32: np.ndarray, rows: list[np.ndarray]
+) -> None:
     import onnxmltools
     import onnxruntime as ort
     from onnxmltools.convert.common.data_types import FloatTensorType
@@ -193,24 +240,32 @@ def add_onnx(add: Callable[..., None], booster: lgb.Booster, x32: np.ndarray,
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(onx.SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        onx.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
     name = session.get_outputs()[1].name
     rows32 = [r.astype(np.float32)[None, :] for r in rows]
-    add("ONNX Runtime (float32)", lambda: session.run([name], {"input": x32})[0][:, 1],
-        lambda i: session.run([name], {"input": rows32[i]}))
+    add(
+        "ONNX Runtime (float32)",
+        lambda: session.run([name], {"input": x32})[0][:, 1],
+        lambda i: session.run([name], {"input": rows32[i]}),
+    )
 
 
 def print_table(trees: int, results: list[Result]) -> None:
     ours = results[0]
     print(f"\n### {trees} trees x {N_LEAVES} leaves, {N_FEATURES} features, single-threaded\n")
-    print("| engine | batch rows/s | radarcore speed-up | single-row median µs | p99 µs "
-          "| radarcore speed-up (median) | max abs diff vs LightGBM |")
+    print(
+        "| engine | batch rows/s | radarcore speed-up | single-row median µs | p99 µs "
+        "| radarcore speed-up (median) | max abs diff vs LightGBM |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r.engine} | {r.rows_per_s:,.0f} | {ours.rows_per_s / r.rows_per_s:.2f}x "
-              f"| {r.single_median_us:.2f} | {r.single_p99_us:.2f} "
-              f"| {r.single_median_us / ours.single_median_us:.2f}x | {r.max_abs_diff:.1e} |")
+        print(
+            f"| {r.engine} | {r.rows_per_s:,.0f} | {ours.rows_per_s / r.rows_per_s:.2f}x "
+            f"| {r.single_median_us:.2f} | {r.single_p99_us:.2f} "
+            f"| {r.single_median_us / ours.single_median_us:.2f}x | {r.max_abs_diff:.1e} |"
+        )
 
 
 def main() -> None:
@@ -219,18 +274,23 @@ def main() -> None:
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     tag = "quick" if args.quick else "full"
-    print(f"machine: {_core.describe_cpu()}, nproc {os.cpu_count()}, radarcore "
-          f"{radarcore.__version__}, lightgbm {lgb.__version__}, xgboost {xgb.__version__}")
-    print("* XGBoost rows time a model trained by XGBoost with the same settings; their diff "
-          "column is not comparable and shows 0.")
+    print(
+        f"machine: {_core.describe_cpu()}, nproc {os.cpu_count()}, radarcore "
+        f"{radarcore.__version__}, lightgbm {lgb.__version__}, xgboost {xgb.__version__}"
+    )
+    print(
+        "* XGBoost rows time a model trained by XGBoost with the same settings; their diff "
+        "column is not comparable and shows 0."
+    )
     for trees in sizes.trees:
         results = bench_model(trees, sizes, tag)
         print_table(trees, results)
     x, _ = make_data(sizes.batch_rows, np.random.default_rng(SEED + 1))
     forest = radarcore.Forest.from_lightgbm(train_models(sizes.trees[0], sizes, tag)[0])
     threads = _core.hardware_threads()
-    rps = time_batch(lambda: forest.score_many(x, n_threads=threads), sizes.batch_rows,
-                     sizes.batch_repeats)
+    rps = time_batch(
+        lambda: forest.score_many(x, n_threads=threads), sizes.batch_rows, sizes.batch_repeats
+    )
     print(f"\nradarcore on {threads} threads, {sizes.trees[0]} trees: {rps:,.0f} rows/s")
 
 

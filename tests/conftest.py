@@ -48,7 +48,14 @@ def data() -> Data:
 def lgb_binary(data: Data) -> Any:
     import lightgbm as lgb
 
-    params = {"objective": "binary", "num_leaves": 15, "verbose": -1, "num_threads": 1,
-              "min_data_per_group": 5, "cat_smooth": 1.0, "seed": 1}
+    params = {
+        "objective": "binary",
+        "num_leaves": 15,
+        "verbose": -1,
+        "num_threads": 1,
+        "min_data_per_group": 5,
+        "cat_smooth": 1.0,
+        "seed": 1,
+    }
     dataset = lgb.Dataset(data.train, data.label, categorical_feature=[CATEGORICAL])
     return lgb.train(params, dataset, 40)

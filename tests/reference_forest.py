@@ -71,7 +71,9 @@ def leaf_ids(spec: SpecBuilder, row: list[float]) -> list[int]:
     return [tree.leaf_id[leaf(spec, tree, row)] for tree in spec.trees]
 
 
-def _expected(spec: SpecBuilder, tree: TreeSpec, row: list[float], known: set[int], node: int) -> float:
+def _expected(
+    spec: SpecBuilder, tree: TreeSpec, row: list[float], known: set[int], node: int
+) -> float:
     if tree.left_child[node] == -1:
         return tree.leaf_value[node]
     left, right = tree.left_child[node], tree.right_child[node]
@@ -79,10 +81,9 @@ def _expected(spec: SpecBuilder, tree: TreeSpec, row: list[float], known: set[in
         hot = left if goes_left(spec, tree, node, row[tree.split_feature[node]]) else right
         return _expected(spec, tree, row, known, hot)
     total = tree.cover[node]
-    return (
-        tree.cover[left] / total * _expected(spec, tree, row, known, left)
-        + tree.cover[right] / total * _expected(spec, tree, row, known, right)
-    )
+    return tree.cover[left] / total * _expected(spec, tree, row, known, left) + tree.cover[
+        right
+    ] / total * _expected(spec, tree, row, known, right)
 
 
 def contributions(spec: SpecBuilder, row: list[float]) -> list[float]:

@@ -28,8 +28,14 @@ LIGHTGBM_CASES = {
 
 
 def train_lightgbm(data: Data, params: dict[str, Any], rounds: int, labels: Any = None) -> Any:
-    base = {"objective": "binary", "verbose": -1, "num_threads": 1, "min_data_per_group": 5,
-            "cat_smooth": 1.0, "seed": 3}
+    base = {
+        "objective": "binary",
+        "verbose": -1,
+        "num_threads": 1,
+        "min_data_per_group": 5,
+        "cat_smooth": 1.0,
+        "seed": 3,
+    }
     dataset = lgb.Dataset(
         data.train, data.label if labels is None else labels, categorical_feature=[CATEGORICAL]
     )
@@ -72,9 +78,10 @@ def test_score_one_equals_score_many(lgb_binary: Any, data: Data) -> None:
     for i, row in enumerate(data.test):
         assert forest.score_one(row) == batch[i]
         assert forest.score_one(row.tolist()) == batch[i]
-        assert forest.score_one(row.astype(np.float32)) == forest.score_many(
-            row[None, :].astype(np.float32)
-        )[0]
+        assert (
+            forest.score_one(row.astype(np.float32))
+            == forest.score_many(row[None, :].astype(np.float32))[0]
+        )
     assert forest.score_one(data.test[0], raw=True) == forest.score_many(data.test[:1], raw=True)[0]
 
 

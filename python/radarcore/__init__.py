@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from radarcore.forest import Forest
 from radarcore.errors import ModelError, RadarError, RuleSyntaxError, SchemaError
+from radarcore.forest import Forest
 
 try:
     __version__ = version("radarcore")

@@ -1,13 +1,15 @@
 """Stub for radarcore._core, the private compiled module (checked by tests/test_stub.py)."""
 
-def describe_cpu() -> str: ...
-
 import numpy as np
 import numpy.typing as npt
 
+def describe_cpu() -> str: ...
 def hardware_threads() -> int: ...
 
-class Forest:
+# pybind11 gives its classes their own metaclass; stubtest wants the stub to say so.
+class _Pybind11Type(type): ...
+
+class Forest(metaclass=_Pybind11Type):
     def __init__(
         self,
         *,

@@ -133,9 +133,7 @@ class Forest:
         """The margin added to every prediction, one value per output."""
         return self._core.base_score
 
-    def score_many(
-        self, X: Any, *, raw: bool = False, n_threads: int | None = None
-    ) -> FloatArray:
+    def score_many(self, X: Any, *, raw: bool = False, n_threads: int | None = None) -> FloatArray:
         """Score a batch: probabilities (binary, multiclass), values (regression), or raw margins.
 
         Returns shape ``(rows,)``, or ``(rows, n_classes)`` for multiclass, like LightGBM's
@@ -200,13 +198,11 @@ class Forest:
 
     def _columns(self, table: Any) -> FloatArray:
         names = self.feature_names
-        present = {str(c) for c in table.columns}
-        missing = [n for n in names if n not in present]
+        columns = table.column_names if hasattr(table, "column_names") else table.columns
+        present = [str(c) for c in columns]
+        missing = [n for n in names if n not in set(present)]
         if missing:
-            raise ValueError(
-                f"missing columns {missing}: the model expects {names}, "
-                f"got {[str(c) for c in table.columns]}"
-            )
+            raise ValueError(f"missing columns {missing}: the model expects {names}, got {present}")
         out = np.empty((len(table), len(names)), dtype=np.float64, order="F")
         for j, name in enumerate(names):
             out[:, j] = _column_values(table, name)

@@ -52,13 +52,20 @@ class TreeSpec:
         categories: list[int] | None = None,
         cover: float = 1.0,
     ) -> int:
-        """Append an internal node (children set later with :meth:`set_children`); returns its index."""
-        return self._append(feature, threshold, default_left, missing_type, categories, 0.0, cover, -1)
+        """Append an internal node; attach its children with :meth:`set_children`.
+
+        Returns the new node's index.
+        """
+        return self._append(
+            feature, threshold, default_left, missing_type, categories, 0.0, cover, -1
+        )
 
     def add_leaf(self, value: float, *, cover: float = 1.0, leaf_id: int | None = None) -> int:
         """Append a leaf; ``leaf_id`` (default: its node index) is what ``leaves_many`` reports."""
         node = len(self.left_child)
-        return self._append(0, 0.0, False, "nan", None, value, cover, node if leaf_id is None else leaf_id)
+        return self._append(
+            0, 0.0, False, "nan", None, value, cover, node if leaf_id is None else leaf_id
+        )
 
     def set_children(self, node: int, left: int, right: int) -> None:
         """Attach the two children of an internal node."""

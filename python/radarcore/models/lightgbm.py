@@ -54,7 +54,9 @@ def _spec_from_dump(dump: dict[str, Any]) -> SpecBuilder:
     n_groups = int(dump.get("num_tree_per_iteration", 1))
     if dump.get("average_output", False):
         raise ModelError("LightGBM random-forest models (average_output) are not supported")
-    builder = SpecBuilder(feature_names=[str(n) for n in dump["feature_names"]], split_rule="lightgbm")
+    builder = SpecBuilder(
+        feature_names=[str(n) for n in dump["feature_names"]], split_rule="lightgbm"
+    )
     if name == "binary":
         builder.objective = "binary"
         builder.sigmoid_scale = float(options.get("sigmoid", 1.0))

@@ -39,7 +39,9 @@ def spec_from_xgboost(model: Any) -> SpecBuilder:
             model = model.get_booster()
         if isinstance(model, xgboost.Booster):
             text: str | bytes = bytes(model.save_raw("json"))
-        elif isinstance(model, os.PathLike) or (isinstance(model, str) and not model.lstrip().startswith("{")):
+        elif isinstance(model, os.PathLike) or (
+            isinstance(model, str) and not model.lstrip().startswith("{")
+        ):
             with open(os.fspath(model), "rb") as f:
                 text = f.read()
         elif isinstance(model, str | bytes):
