@@ -1,3 +1,66 @@
 """Stub for radarcore._core, the private compiled module (checked by tests/test_stub.py)."""
 
+import numpy as np
+import numpy.typing as npt
+
 def describe_cpu() -> str: ...
+def hardware_threads() -> int: ...
+
+# pybind11 gives its classes their own metaclass; stubtest wants the stub to say so.
+class _Pybind11Type(type): ...
+
+class Forest(metaclass=_Pybind11Type):
+    def __init__(
+        self,
+        *,
+        n_features: int,
+        feature_names: list[str],
+        objective: int,
+        split_rule: int,
+        n_groups: int,
+        sigmoid_scale: float,
+        base_score: npt.NDArray[np.float64],
+        tree_offsets: npt.NDArray[np.int64],
+        tree_group: npt.NDArray[np.int32],
+        left_child: npt.NDArray[np.int32],
+        right_child: npt.NDArray[np.int32],
+        split_feature: npt.NDArray[np.int32],
+        threshold: npt.NDArray[np.float64],
+        default_left: npt.NDArray[np.uint8],
+        missing_type: npt.NDArray[np.uint8],
+        is_categorical: npt.NDArray[np.uint8],
+        leaf_value: npt.NDArray[np.float64],
+        cover: npt.NDArray[np.float64],
+        leaf_id: npt.NDArray[np.int32],
+        cat_offsets: npt.NDArray[np.int64],
+        cat_words: npt.NDArray[np.uint32],
+    ) -> None: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> Forest: ...
+    def to_bytes(self) -> bytes: ...
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def n_groups(self) -> int: ...
+    @property
+    def n_trees(self) -> int: ...
+    @property
+    def feature_names(self) -> list[str]: ...
+    @property
+    def objective(self) -> int: ...
+    @property
+    def split_rule(self) -> int: ...
+    @property
+    def sigmoid_scale(self) -> float: ...
+    @property
+    def base_score(self) -> list[float]: ...
+    def predict(
+        self, x: npt.NDArray[np.float32] | npt.NDArray[np.float64], raw: bool, n_threads: int
+    ) -> npt.NDArray[np.float64]: ...
+    def score_one(self, row: object, raw: bool = False) -> float | npt.NDArray[np.float64]: ...
+    def contributions(
+        self, x: npt.NDArray[np.float32] | npt.NDArray[np.float64], n_threads: int
+    ) -> npt.NDArray[np.float64]: ...
+    def leaves(
+        self, x: npt.NDArray[np.float32] | npt.NDArray[np.float64], n_threads: int
+    ) -> npt.NDArray[np.int32]: ...

@@ -1,0 +1,30 @@
+"""Every benchmark runs end to end in --quick mode, so none of them can rot (timings unchecked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_forest_quick() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/bench_forest.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "| radarcore |" in result.stdout
+    for peer in (
+        "LightGBM predict",
+        "XGBoost inplace_predict",
+        "tl2cgen compiled",
+        "lleaves",
+        "ONNX Runtime",
+    ):
+        assert f"| {peer}" in result.stdout, peer
