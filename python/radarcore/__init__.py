@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from radarcore.errors import ModelError, RadarError, RuleSyntaxError, SchemaError
+from radarcore.errors import (
+    ModelError,
+    RadarError,
+    RuleSetError,
+    RuleSyntaxError,
+    SchemaError,
+    ValueListError,
+)
+from radarcore.rules import Decision, Rule, RuleSet, ValueList
 
 try:
     __version__ = version("radarcore")
@@ -12,9 +20,15 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "Decision",
     "ModelError",
     "RadarError",
+    "Rule",
+    "RuleSet",
+    "RuleSetError",
     "RuleSyntaxError",
     "SchemaError",
+    "ValueList",
+    "ValueListError",
     "__version__",
 ]
