@@ -1,9 +1,9 @@
 """Stub for radarcore._core, the private compiled module (checked by tests/test_stub.py)."""
 
-def describe_cpu() -> str: ...
-
 import numpy as np
 import numpy.typing as npt
+
+def describe_cpu() -> str: ...
 
 class RuleProgram:
     def __init__(

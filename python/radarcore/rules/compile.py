@@ -151,7 +151,7 @@ class _Compiler:
                 return self.leaf(_NUM_CMP_CONST, op, a, number=right.value)
             if isinstance(right, InlineList):
                 values = [item.value for item in right.items if isinstance(item, NumberLiteral)]
-                return self.leaf(_NUM_IN_SET, op, a, ref=self.number_set(values))
+                return self.leaf(_NUM_IN_SET, CmpOp.EQ, a, ref=self.number_set(values))
             if isinstance(right, MetadataRef):
                 b = self.string_slot(_source(right), False)
                 return self.leaf(_STRNUM_CMP_NUM, _FLIPPED.get(op, op), b, a)
@@ -179,20 +179,20 @@ class _Compiler:
                 for item in value_list.items
             ]
             return self.leaf(
-                _STR_IN_SET, op, self.string_slot(source, fold), ref=self.string_set(items)
+                _STR_IN_SET, CmpOp.EQ, self.string_slot(source, fold), ref=self.string_set(items)
             )
         if isinstance(right, InlineList):
             if all(isinstance(item, NumberLiteral) for item in right.items):
                 numbers = [float(item.value) for item in right.items]
                 return self.leaf(
                     _STRNUM_IN_SET,
-                    op,
+                    CmpOp.EQ,
                     self.string_slot(source, False),
                     ref=self.number_set(numbers),
                 )
             texts = [(_normal(str(item.value), fold), INT64_MAX) for item in right.items]
             return self.leaf(
-                _STR_IN_SET, op, self.string_slot(source, fold), ref=self.string_set(texts)
+                _STR_IN_SET, CmpOp.EQ, self.string_slot(source, fold), ref=self.string_set(texts)
             )
         if isinstance(right, NumberLiteral) or (
             isinstance(right, StringLiteral) and op.is_ordering

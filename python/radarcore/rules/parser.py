@@ -60,7 +60,7 @@ _ACTIONS = {
     "review": Action.REVIEW,
     "resolve dispute": Action.RESOLVE_DISPUTE,
 }
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ALIAS = re.compile(r"[A-Za-z0-9_\-]+")
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_]+")
@@ -71,7 +71,7 @@ _KEYWORDS = {"and", "or", "not", "in", "includes", "like", "if", "is_missing"}
 _STRING_OPS = (CmpOp.EQ, CmpOp.NE, CmpOp.IN, CmpOp.INCLUDES, CmpOp.LIKE)
 _OPS = {op.value.lower(): op for op in CmpOp}
 
-NUMERIC_STRING = re.compile(r"-?\d+(\.\d+)?")
+NUMERIC_STRING = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 """How a metadata value must look to compare as a number (also used by the evaluator)."""
 
 
@@ -382,7 +382,7 @@ class _Parser:
             return self.literal()
         if token.kind in ("attr", "meta"):
             return self.operand()
-        if token.kind in ("string", "number"):
+        if token.kind in ("string", "number", "word"):
             return self.literal()
         if self.at_symbol("("):
             self.fail(f"a parenthesised list can only follow IN, not {op.value}", token.position)
