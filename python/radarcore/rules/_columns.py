@@ -14,7 +14,14 @@ import pyarrow.compute as pc
 
 from radarcore.rules.compile import CompiledProgram, Slot
 
-__all__ = ["batch_inputs", "column_names", "payment_inputs", "table_column", "to_arrow"]
+__all__ = [
+    "batch_inputs",
+    "column_names",
+    "is_text",
+    "payment_inputs",
+    "table_column",
+    "to_arrow",
+]
 
 
 def payment_inputs(
@@ -70,27 +77,40 @@ def column_names(columns: object) -> list[str]:
     )
 
 
-def table_column(columns: object, name: str) -> object | None:
+def table_column(columns: Any, name: str) -> object | None:
     """The column called ``name``, or ``None`` when there is none."""
     if name not in column_names(columns):
         return None
+    column: object
     if isinstance(columns, pa.Table):
-        return columns.column(name)
-    if _library(columns) == "polars":
-        return columns[name].to_arrow()  # type: ignore[index]
-    return columns[name]  # type: ignore[index]
+        column = columns.column(name)
+    elif _library(columns) == "polars":
+        column = columns[name].to_arrow()
+    else:
+        column = columns[name]
+    return column
+
+
+def is_text(kind: pa.DataType) -> bool:
+    """Whether an Arrow type holds strings."""
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def to_arrow(column: object, name: str) -> pa.Array:
-    """One column as a single pyarrow Array (nulls for None, and for NaN in pandas objects)."""
+    """One column as a single pyarrow Array (nulls for None, and for NaN in pandas objects);
+    string views become large strings."""
     if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks()
-    if isinstance(column, pa.Array):
-        return column
-    try:
-        return pa.array(column, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
-        raise TypeError(f"column {name!r} cannot be read: {error}") from None
+        array = column.combine_chunks()
+    elif isinstance(column, pa.Array):
+        array = column
+    else:
+        try:
+            array = pa.array(column, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
+            raise TypeError(f"column {name!r} cannot be read: {error}") from None
+    if pa.types.is_string_view(array.type):
+        return array.cast(pa.large_string())
+    return array
 
 
 def _length(column: object) -> int:
@@ -129,12 +149,10 @@ def _string_column(slot: Slot, column: object) -> tuple[npt.NDArray[np.int32], l
     if pa.types.is_null(array.type):
         return np.full(len(array), -1, dtype=np.int32), []
     if not pa.types.is_dictionary(array.type):
-        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        if not is_text(array.type):
             raise TypeError(f"column {slot.source!r} must hold strings, got {array.type}")
         array = pc.dictionary_encode(array)
-    elif not (
-        pa.types.is_string(array.type.value_type) or pa.types.is_large_string(array.type.value_type)
-    ):
+    elif not is_text(array.type.value_type):
         raise TypeError(f"column {slot.source!r} must hold strings, got {array.type}")
     indices = pc.fill_null(pc.cast(array.indices, pa.int32()), -1)
     codes = np.ascontiguousarray(indices.to_numpy(zero_copy_only=False), dtype=np.int32)
@@ -173,7 +191,8 @@ def batch_inputs(
             numeric.append(np.full(rows, 0.0 if slot.boolean else np.nan))
         else:
             numeric.append(_numeric_column(slot, column))
-    codes, dictionaries = [], []
+    codes: list[npt.NDArray[np.int32]] = []
+    dictionaries: list[list[str]] = []
     for slot in program.string_slots:
         column = present.get(slot.source)
         if column is None:

@@ -11,8 +11,8 @@ besides the attribute columns the rules read (as in :meth:`RuleSet.evaluate_many
   (missing reads as false).
 
 Every payment falls in exactly one category, the first that applies: ``fraudulent`` (disputed,
-early fraud warning, or refunded as fraud), ``other_refunds`` (refunded for another reason),
-``already_blocked`` (``outcome_type == 'blocked'``), ``rest``. Amounts are integer totals in minor
+early fraud warning, or refunded as fraud), ``already_blocked`` (``outcome_type == 'blocked'``),
+``other_refunds`` (refunded for another reason), ``rest``. Amounts are integer totals in minor
 units per (lower-case) currency.
 """
 
@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from radarcore.errors import SchemaError
-from radarcore.rules._columns import column_names, table_column, to_arrow
+from radarcore.rules._columns import column_names, is_text, table_column, to_arrow
 
 if TYPE_CHECKING:
     from radarcore.rules.ruleset import ObjectKind, Rule, RuleSet
@@ -93,7 +93,7 @@ class _History:
             raise SchemaError(f"backtest history lacks the columns: {', '.join(missing)}")
         labels = {name: self._flag(history, name) for name in _LABELS}
         outcome = to_arrow(table_column(history, "outcome_type"), "outcome_type")
-        if not (pa.types.is_string(outcome.type) or pa.types.is_null(outcome.type)):
+        if not (is_text(outcome.type) or pa.types.is_null(outcome.type)):
             raise SchemaError(f"column 'outcome_type' must hold strings, got {outcome.type}")
         blocked = (
             np.asarray(
@@ -133,7 +133,7 @@ class _History:
                     f"column 'amount' must hold integers (minor units), got {amount.type}"
                 )
             currency = to_arrow(table_column(history, "currency"), "currency")
-            if not pa.types.is_string(currency.type):
+            if not is_text(currency.type):
                 raise SchemaError(f"column 'currency' must hold strings, got {currency.type}")
             encoded = pc.dictionary_encode(pc.utf8_lower(currency))
             codes = pc.fill_null(pc.cast(encoded.indices, pa.int32()), -1)
