@@ -1,0 +1,22 @@
+"""Every benchmark runs once in --quick mode so it cannot rot (timings are never asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_rules_quick() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/bench_rules.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "radarcore kernel, decisions" in result.stdout
+    assert "single payment, 50 rules" in result.stdout
