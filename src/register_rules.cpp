@@ -126,7 +126,8 @@ py::tuple EvaluateMany(const Program& program, int64_t rows, const std::vector<F
 }  // namespace
 
 void RegisterRules(py::module_& m) {
-  py::class_<Program>(m, "RuleProgram",
+  // Plain `type` as the metaclass (no static properties here), so the stub's class matches.
+  py::class_<Program>(m, "RuleProgram", py::metaclass(reinterpret_cast<PyObject*>(&PyType_Type)),
                       "A compiled rule set (built by radarcore.rules.compile; immutable).")
       .def(py::init(&MakeProgram), py::arg("numeric_slots"), py::arg("string_slots"),
            py::arg("leaves"), py::arg("rules"), py::arg("strings"), py::arg("string_sets"),

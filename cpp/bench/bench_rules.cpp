@@ -61,9 +61,11 @@ ProgramSpec MakeSpec(std::mt19937_64& rng) {
     RuleCode rule;
     rule.action = r % 10 == 0 ? RuleAction::kReview : RuleAction::kBlock;
     const int leaves = 1 + pick(rng) % 3;
-    rule.code.push_back(leaf(true));
+    // One rare numeric leaf at a random position among the rule's AND-ed leaves.
+    const int rare = pick(rng) % leaves;
+    rule.code.push_back(leaf(rare == 0));
     for (int i = 1; i < leaves; ++i) {
-      rule.code.push_back(leaf(false));
+      rule.code.push_back(leaf(rare == i));
       rule.code.push_back({OpCode::kAnd, 0});
     }
     spec.rules.push_back(std::move(rule));

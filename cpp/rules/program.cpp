@@ -275,27 +275,33 @@ Program::Program(ProgramSpec spec) : spec_(std::move(spec)) {
     if (static_cast<uint8_t>(rule.action) > static_cast<uint8_t>(RuleAction::kReview)) {
       Fail("unknown rule action");
     }
-    int depth = 0;
-    for (const Instruction& instr : rule.code) {
+    // starts[k]: index of the first instruction of the k-th subtree on the stack.
+    std::vector<int32_t> starts;
+    std::vector<int32_t> jumps(rule.code.size(), -1);
+    for (size_t i = 0; i < rule.code.size(); ++i) {
+      const Instruction& instr = rule.code[i];
       switch (instr.op) {
         case OpCode::kLeaf:
           if (instr.leaf < 0 || static_cast<size_t>(instr.leaf) >= spec_.leaves.size()) {
             Fail("instruction leaf out of range");
           }
-          if (++depth > kMaxStack) Fail("condition too deep");
+          if (starts.size() >= static_cast<size_t>(kMaxStack)) Fail("condition too deep");
+          starts.push_back(static_cast<int32_t>(i));
           break;
         case OpCode::kNot:
-          if (depth < 1) Fail("NOT on an empty stack");
+          if (starts.empty()) Fail("NOT on an empty stack");
           break;
         case OpCode::kAnd:
         case OpCode::kOr:
-          if (depth < 2) Fail("AND/OR needs two operands");
-          --depth;
+          if (starts.size() < 2) Fail("AND/OR needs two operands");
+          jumps[static_cast<size_t>(starts.back())] = static_cast<int32_t>(i);
+          starts.pop_back();
           break;
         default: Fail("unknown opcode");
       }
     }
-    if (depth != 1) Fail("a rule's code must leave exactly one value");
+    if (starts.size() != 1) Fail("a rule's code must leave exactly one value");
+    jumps_.push_back(std::move(jumps));
   }
   for (int pass = 0; pass < 2; ++pass) {
     for (size_t i = 0; i < spec_.rules.size(); ++i) {
@@ -324,7 +330,20 @@ Decision Program::EvaluateOne(const PaymentView& payment, ObjectKind object, int
   const auto matches = [&](int32_t rule_index) {
     std::array<Tri, kMaxStack> stack;
     int sp = 0;
-    for (const Instruction& instr : spec_.rules[static_cast<size_t>(rule_index)].code) {
+    const std::vector<Instruction>& code = spec_.rules[static_cast<size_t>(rule_index)].code;
+    const std::vector<int32_t>& jumps = jumps_[static_cast<size_t>(rule_index)];
+    for (size_t i = 0; i < code.size(); ++i) {
+      const int32_t jump = jumps[i];
+      if (jump >= 0) {
+        // The left operand of code[jump] is on top: false AND x and true OR x need no x.
+        const Tri left = stack[static_cast<size_t>(sp - 1)];
+        const OpCode op = code[static_cast<size_t>(jump)].op;
+        if ((op == OpCode::kAnd && left == kFalse) || (op == OpCode::kOr && left == kTrue)) {
+          i = static_cast<size_t>(jump);
+          continue;
+        }
+      }
+      const Instruction& instr = code[i];
       switch (instr.op) {
         case OpCode::kLeaf:
           stack[static_cast<size_t>(sp++)] =

@@ -144,6 +144,9 @@ class Program {
   std::vector<std::vector<std::pair<std::string, int64_t>>> sets_;  // sorted by value
   std::vector<int32_t> three_d_secure_order_;  // 3DS rules, pre-authorisation ones first
   std::vector<int32_t> decision_order_;        // allow, block, review; pre-auth first in each
+  // Per rule and instruction: where an AND/OR's right operand starts, the index of that AND/OR
+  // (else -1), so single-payment evaluation can skip a right operand the left one decides.
+  std::vector<std::vector<int32_t>> jumps_;
 };
 
 // SQL-style LIKE anchored at both ends where '%' matches any run of characters (also empty).

@@ -120,27 +120,25 @@ def _length(column: object) -> int:
 
 
 def _numeric_column(slot: Slot, column: object) -> npt.NDArray[np.float64]:
+    what = "boolean" if slot.boolean else "numeric"
     if isinstance(column, np.ndarray) and column.dtype.kind in "fiub":
+        if (column.dtype.kind == "b") != slot.boolean:
+            raise TypeError(f"column {slot.source!r} must be {what}, got {column.dtype}")
         values = column.astype(np.float64)
     else:
         array = to_arrow(column, slot.source)
         kind = array.type
-        if not (
-            pa.types.is_integer(kind)
-            or pa.types.is_floating(kind)
-            or pa.types.is_boolean(kind)
-            or pa.types.is_null(kind)
-            or pa.types.is_decimal(kind)
-        ):
-            what = "boolean" if slot.boolean else "numeric"
+        if slot.boolean:
+            accepted = pa.types.is_boolean(kind)
+        else:
+            accepted = (
+                pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+            )
+        if not (accepted or pa.types.is_null(kind)):
             raise TypeError(f"column {slot.source!r} must be {what}, got {kind}")
         values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
     if slot.boolean:
-        if isinstance(column, np.ndarray) and column.dtype.kind != "b":
-            raise TypeError(f"column {slot.source!r} must be boolean, got {column.dtype}")
         values = np.where(np.isnan(values), 0.0, values)
-    elif isinstance(column, np.ndarray) and column.dtype.kind == "b":
-        raise TypeError(f"column {slot.source!r} must be numeric, got bool")
     return np.ascontiguousarray(values)
 
 
