@@ -156,18 +156,30 @@ def _leaf(rng: np.random.Generator) -> str:
     return "::customer:Trusted:: = 'true'"
 
 
+def _rare(rng: np.random.Generator) -> str:
+    """A numeric threshold in the tail (a few percent of payments), as real rules have."""
+    name = str(rng.choice(list(NUMERIC)))
+    low, high = NUMERIC[name]
+    tail = float(rng.uniform(0.0, 0.01)) * (high - low)
+    if rng.random() < 0.7:
+        return f":{name}: {rng.choice(['>', '>='])} {round(high - tail, 2)}"
+    return f":{name}: {rng.choice(['<', '<='])} {round(low + tail, 2)}"
+
+
 def rule_texts(count: int, seed: int) -> list[str]:
-    """`count` distinct rules: 1 to 3 leaves joined by AND/OR, sometimes negated."""
+    """`count` distinct rules, each a rare threshold AND-ed with up to two leaves of the mix,
+    so most payments match no rule and run through the whole set."""
     rng = np.random.default_rng(seed)
     actions = ["Block"] * 5 + ["Review"] * 3 + ["Allow", "Request 3D Secure"]
     texts: list[str] = []
     while len(texts) < count:
-        leaves = [_leaf(rng) for _ in range(rng.integers(1, 4))]
-        condition = leaves[0]
-        for leaf in leaves[1:]:
-            condition += f" {rng.choice(['AND', 'AND', 'OR'])} {leaf}"
+        others = [_leaf(rng) for _ in range(rng.integers(0, 3))]
+        if len(others) == 2:
+            others = [f"({others[0]} {rng.choice(['AND', 'OR'])} {others[1]})"]
+        leaves = [*others, _rare(rng)] if rng.random() < 0.5 else [_rare(rng), *others]
+        condition = " AND ".join(leaves)
         if rng.random() < 0.1:
-            condition = f"NOT ({condition})"
+            condition = f"NOT (NOT ({condition}))"
         action = str(rng.choice(actions))
         if action == "Allow":
             condition = f"({condition}) AND :risk_score: < 5"

@@ -21,6 +21,8 @@ using LeafTuple = std::tuple<int, int, int32_t, int32_t, double, int32_t>;
 using RuleTuple = std::tuple<int, bool, std::vector<std::pair<int, int32_t>>>;
 using F64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using I32 = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+using I64 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using U8 = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
 
 Program MakeProgram(int32_t numeric_slots, int32_t string_slots,
                     const std::vector<LeafTuple>& leaves, const std::vector<RuleTuple>& rules,
@@ -78,13 +80,12 @@ py::tuple EvaluateOne(const Program& program, const F64& numeric,
 }
 
 py::tuple EvaluateMany(const Program& program, int64_t rows, const std::vector<F64>& numeric,
-                       const std::vector<I32>& codes,
-                       const std::vector<std::vector<std::string>>& dictionaries, int object,
-                       int64_t at, bool with_matches) {
+                       const std::vector<I32>& codes, const std::vector<I64>& offsets,
+                       const std::vector<U8>& data, int object, int64_t at, bool with_matches) {
   if (rows < 0) throw std::invalid_argument("rows must be >= 0");
   if (numeric.size() != static_cast<size_t>(program.numeric_slots()) ||
       codes.size() != static_cast<size_t>(program.string_slots()) ||
-      dictionaries.size() != codes.size()) {
+      offsets.size() != codes.size() || data.size() != codes.size()) {
     throw std::invalid_argument("batch does not provide every slot of the rule program");
   }
   BatchView batch;
@@ -101,7 +102,21 @@ py::tuple EvaluateMany(const Program& program, int64_t rows, const std::vector<F
       throw std::invalid_argument("every code column must hold " + std::to_string(rows) + " rows");
     }
     batch.codes.push_back(codes[s].data());
-    batch.dictionaries.emplace_back(dictionaries[s].begin(), dictionaries[s].end());
+    // The dictionary is Arrow's large-string layout: entry i is data[offsets[i]:offsets[i+1]].
+    const int64_t entries = offsets[s].ndim() == 1 ? offsets[s].shape(0) - 1 : -1;
+    if (entries < 0) throw std::invalid_argument("dictionary offsets must be a 1-d array of n+1");
+    const int64_t* off = offsets[s].data();
+    const auto bytes = static_cast<int64_t>(data[s].size());
+    const char* text = reinterpret_cast<const char*>(data[s].data());
+    std::vector<std::string_view> views;
+    views.reserve(static_cast<size_t>(entries));
+    for (int64_t i = 0; i < entries; ++i) {
+      if (off[i] < 0 || off[i] > off[i + 1] || off[i + 1] > bytes) {
+        throw std::invalid_argument("dictionary offsets must rise within the data");
+      }
+      views.emplace_back(text + off[i], static_cast<size_t>(off[i + 1] - off[i]));
+    }
+    batch.dictionaries.push_back(std::move(views));
   }
   py::array_t<int8_t> verdict(rows);
   py::array_t<int32_t> rule(rows);
@@ -139,7 +154,8 @@ void RegisterRules(py::module_& m) {
            py::arg("at"),
            "(verdict, rule, three_d_secure, three_d_secure_rule) for one payment.")
       .def("evaluate_many", &EvaluateMany, py::arg("rows"), py::arg("numeric"), py::arg("codes"),
-           py::arg("dictionaries"), py::arg("object"), py::arg("at"), py::arg("with_matches"),
+           py::arg("offsets"), py::arg("data"), py::arg("object"), py::arg("at"),
+           py::arg("with_matches"),
            "(verdict, rule, three_d_secure, three_d_secure_rule, matches or None) for a batch.");
 }
 

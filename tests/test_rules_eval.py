@@ -335,9 +335,27 @@ def test_core_rejects_malformed_programs_and_codes() -> None:
         _core.RuleProgram(1, 0, [(0, 0, 0, 0, 1.0, 0)], [(2, False, [(0, 0), (2, 0)])], [], [], [])
     program = _core.RuleProgram(0, 1, [(5, 0, 0, 0, 0.0, 0)], [(2, False, [(0, 0)])], [], [], [])
     codes = np.array([0, 3], dtype=np.int32)
+    offsets = np.array([0, 1, 2], dtype=np.int64)
+    data = np.frombuffer(b"ab", dtype=np.uint8)
     with pytest.raises(ValueError, match="string code 3 is outside its dictionary of 2"):
-        program.evaluate_many(2, [], [codes], [["a", "b"]], 1, 0, False)
+        program.evaluate_many(2, [], [codes], [offsets], [data], 1, 0, False)
     with pytest.raises(ValueError, match="every code column must hold 3 rows"):
-        program.evaluate_many(3, [], [codes], [["a", "b"]], 1, 0, False)
+        program.evaluate_many(3, [], [codes], [offsets], [data], 1, 0, False)
+    with pytest.raises(ValueError, match="dictionary offsets must rise within the data"):
+        program.evaluate_many(2, [], [codes], [np.array([0, 1, 5])], [data], 1, 0, False)
+    with pytest.raises(ValueError, match="batch does not provide every slot"):
+        program.evaluate_many(2, [], [], [], [], 1, 0, False)
     with pytest.raises(ValueError, match="strings must hold 1 values"):
         program.evaluate_one(np.zeros(0), [], 1, 0)
+
+
+def test_dictionary_columns_with_null_entries_and_unicode_folding() -> None:
+    rule_set = RuleSet(["Block if :email: = 'émile@x.com'", "Review if is_missing(:email:)"])
+    email = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, 2, None, 0], type=pa.int8()),
+        pa.array(["ÉMILE@X.COM", None, "STRASSE@x.com"]),
+    )
+    batch = rule_set.evaluate_many({"email": email})
+    assert list(batch.action_names()) == ["block", "review", None, "review", "block"]
+    ascii_only = rule_set.evaluate_many({"email": ["EMILE@X.COM", "Émile@x.com"]})
+    assert list(ascii_only.action_names()) == [None, "block"]

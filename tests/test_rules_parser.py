@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from radarcore import Rule, RuleSet, RuleSyntaxError, ValueList
+from radarcore import Rule, RuleSet, RuleSetError, RuleSyntaxError, ValueList
 from radarcore.rules import parse_condition, parse_rule
 from radarcore.rules.ast import (
     Action,
@@ -296,6 +296,27 @@ def test_rule_object_ids_and_printing() -> None:
     assert Rule.parse("Block if :is_3d_secure:", id="my_rule").id == "my_rule"
     assert Rule.parse("Block if :cvc_check: = 'fail'").post_authorization
     assert not rule.post_authorization
+
+
+def test_rule_construction_errors() -> None:
+    with pytest.raises(TypeError, match="node must be a RuleNode, not str"):
+        Rule("Block if :is_3d_secure:")  # type: ignore[arg-type]
+    with pytest.raises(RuleSetError, match="a rule id is a non-empty string"):
+        Rule.parse("Block if :is_3d_secure:", id="")
+    with pytest.raises(RuleSetError, match="two rules share the id 'x'"):
+        RuleSet(
+            [
+                Rule.parse("Block if :is_3d_secure:", id="x"),
+                Rule.parse("Allow if :is_3d_secure:", id="x"),
+            ]
+        )
+    with pytest.raises(RuleSetError, match="a rule set holds at most 200 rules, got 201"):
+        RuleSet([f"Block if :amount_in_usd: > {i}" for i in range(201)])
+    with pytest.raises(RuleSetError, match="Resolve dispute rules act on disputes"):
+        RuleSet(["Resolve dispute if :amount_in_usd: <= 10.00"])
+    same = ValueList("same")
+    with pytest.raises(RuleSetError, match="two lists share the alias @same"):
+        RuleSet([], lists=[same, ValueList("same")])
 
 
 def test_rule_set_parse_reports_line_and_offset() -> None:

@@ -530,14 +530,32 @@ void Program::EvaluateMany(const BatchView& batch, ObjectKind object, int64_t at
         DispatchOp<NumNumKernel>(leaf.op, batch.numeric[static_cast<size_t>(leaf.a)] + begin,
                                  batch.numeric[static_cast<size_t>(leaf.b)] + begin, n, t, f);
         return;
-      case LeafKind::kNumInSet:
-      case LeafKind::kBool:
+      case LeafKind::kNumInSet: {
+        const double* x = batch.numeric[static_cast<size_t>(leaf.a)] + begin;
+        const std::vector<double>& set = spec_.number_sets[static_cast<size_t>(leaf.ref)];
+        for (int64_t i = 0; i < n; ++i) {
+          const bool known = x[i] == x[i];
+          const bool r = known && InNumberSet(set, x[i]);
+          t[i] = static_cast<uint8_t>(r);
+          f[i] = static_cast<uint8_t>(known & !r);
+        }
+        return;
+      }
+      case LeafKind::kBool: {
+        const double* x = batch.numeric[static_cast<size_t>(leaf.a)] + begin;
+        for (int64_t i = 0; i < n; ++i) {
+          const bool r = (x[i] == x[i]) & (x[i] != 0.0);
+          t[i] = static_cast<uint8_t>(r);
+          f[i] = static_cast<uint8_t>(!r);
+        }
+        return;
+      }
       case LeafKind::kNumMissing: {
         const double* x = batch.numeric[static_cast<size_t>(leaf.a)] + begin;
         for (int64_t i = 0; i < n; ++i) {
-          const double value = x[i];
-          SetTri(plan.Leaf(leaf, [&](int32_t) { return value; }, [](int32_t) { return Str{}; }),
-                 t + i, f + i);
+          const bool r = x[i] != x[i];
+          t[i] = static_cast<uint8_t>(r);
+          f[i] = static_cast<uint8_t>(!r);
         }
         return;
       }

@@ -142,10 +142,22 @@ def _numeric_column(slot: Slot, column: object) -> npt.NDArray[np.float64]:
     return np.ascontiguousarray(values)
 
 
-def _string_column(slot: Slot, column: object) -> tuple[npt.NDArray[np.int32], list[str]]:
+_StringColumn = tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.uint8]]
+
+
+def _empty_dictionary(rows: int) -> _StringColumn:
+    return (
+        np.full(rows, -1, dtype=np.int32),
+        np.zeros(1, dtype=np.int64),
+        np.zeros(0, dtype=np.uint8),
+    )
+
+
+def _string_column(slot: Slot, column: object) -> _StringColumn:
+    """Codes into a dictionary given as Arrow large-string buffers (offsets, bytes)."""
     array = to_arrow(column, slot.source)
     if pa.types.is_null(array.type):
-        return np.full(len(array), -1, dtype=np.int32), []
+        return _empty_dictionary(len(array))
     if not pa.types.is_dictionary(array.type):
         if not is_text(array.type):
             raise TypeError(f"column {slot.source!r} must hold strings, got {array.type}")
@@ -153,19 +165,39 @@ def _string_column(slot: Slot, column: object) -> tuple[npt.NDArray[np.int32], l
     elif not is_text(array.type.value_type):
         raise TypeError(f"column {slot.source!r} must hold strings, got {array.type}")
     indices = pc.fill_null(pc.cast(array.indices, pa.int32()), -1)
-    codes = np.ascontiguousarray(indices.to_numpy(zero_copy_only=False), dtype=np.int32)
-    dictionary: list[str] = array.dictionary.to_pylist()
+    codes = np.array(indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+    dictionary = array.dictionary
+    if dictionary.null_count:
+        codes[
+            np.isin(codes, np.flatnonzero(dictionary.is_null().to_numpy(zero_copy_only=False)))
+        ] = -1
     if slot.fold:
-        dictionary = [value.casefold() for value in dictionary]
-    return codes, dictionary
+        if pc.all(pc.string_is_ascii(dictionary)).as_py() is not False:
+            dictionary = pc.ascii_lower(dictionary)
+        else:
+            dictionary = pa.array(
+                [None if v is None else v.casefold() for v in dictionary.to_pylist()],
+                type=pa.large_string(),
+            )
+    dictionary = dictionary.cast(pa.large_string())
+    buffers = dictionary.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)
+    offsets = offsets[dictionary.offset : dictionary.offset + len(dictionary) + 1]
+    data = np.zeros(0, np.uint8) if buffers[2] is None else np.frombuffer(buffers[2], np.uint8)
+    return codes, np.ascontiguousarray(offsets), data
 
 
 def batch_inputs(
     program: CompiledProgram, columns: Any
-) -> tuple[int, list[npt.NDArray[np.float64]], list[npt.NDArray[np.int32]], list[list[str]]]:
-    """(rows, numeric columns, code columns, dictionaries) for the program's slots.
-
-    An attribute without a column is missing on every row (booleans: false)."""
+) -> tuple[
+    int,
+    list[npt.NDArray[np.float64]],
+    list[npt.NDArray[np.int32]],
+    list[npt.NDArray[np.int64]],
+    list[npt.NDArray[np.uint8]],
+]:
+    """(rows, numeric columns, code columns, dictionary offsets, dictionary bytes) for the
+    program's slots. An attribute without a column is missing on every row (booleans: false)."""
     names = column_names(columns)
     present = {
         slot.source: table_column(columns, slot.source)
@@ -189,15 +221,16 @@ def batch_inputs(
             numeric.append(np.full(rows, 0.0 if slot.boolean else np.nan))
         else:
             numeric.append(_numeric_column(slot, column))
-    codes: list[npt.NDArray[np.int32]] = []
-    dictionaries: list[list[str]] = []
-    for slot in program.string_slots:
-        column = present.get(slot.source)
-        if column is None:
-            codes.append(np.full(rows, -1, dtype=np.int32))
-            dictionaries.append([])
-        else:
-            code, dictionary = _string_column(slot, column)
-            codes.append(code)
-            dictionaries.append(dictionary)
-    return rows, numeric, codes, dictionaries
+    strings = [
+        _empty_dictionary(rows)
+        if present.get(slot.source) is None
+        else _string_column(slot, present[slot.source])
+        for slot in program.string_slots
+    ]
+    return (
+        rows,
+        numeric,
+        [codes for codes, _, _ in strings],
+        [offsets for _, offsets, _ in strings],
+        [data for _, _, data in strings],
+    )

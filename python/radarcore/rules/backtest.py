@@ -173,8 +173,7 @@ def backtest(rule_set: RuleSet, history: Any, *, object: ObjectKind = "payment_i
         )
     by_action = {
         name: labelled.categories(decision.actions == code)
-        for code, name in enumerate(("none", "allow", "block", "review"))
-        if code > 0
+        for code, name in ((1, "allow"), (2, "block"), (3, "review"))
     }
     by_action["request_three_d_secure"] = labelled.categories(decision.request_three_d_secure)
     return Backtest(labelled.categories(rows >= 0), by_action, tuple(rules))

@@ -6,7 +6,7 @@ the problem starts and a short message saying why.
 >>> str(parse_rule("block if :card_country: != :ip_country: and :amount_in_usd: > 500"))
 'Block if :card_country: != :ip_country: AND :amount_in_usd: > 500'
 >>> str(parse_condition(":email: like 'fraud%@stripe.com' || !(is_missing(::foo::))"))
-":email: LIKE 'fraud%@stripe.com' OR NOT (is_missing(::foo::))"
+":email: LIKE 'fraud%@stripe.com' OR NOT is_missing(::foo::)"
 """
 
 from __future__ import annotations

@@ -76,6 +76,8 @@ class Rule:
     __slots__ = ("id", "node", "text")
 
     def __init__(self, node: RuleNode, *, id: str | None = None, text: str | None = None) -> None:
+        if not isinstance(node, RuleNode):
+            raise TypeError(f"node must be a RuleNode, not {type(node).__name__}")
         if id is not None and (not isinstance(id, str) or not id or len(id) > 5000):
             raise RuleSetError("a rule id is a non-empty string of at most 5000 characters")
         self.node = node
@@ -355,9 +357,8 @@ class RuleSet:
         or pandas columns) or a pandas/polars DataFrame or pyarrow Table. Names are those of
         :meth:`evaluate_one`; an absent column is missing on every row.
         """
-        rows, numeric, codes, dictionaries = batch_inputs(self._program, columns)
         verdict, rule, tds, tds_rule, _ = self._program.core.evaluate_many(
-            rows, numeric, codes, dictionaries, _object_code(object), _at(at), False
+            *batch_inputs(self._program, columns), _object_code(object), _at(at), False
         )
         return BatchDecision(self, verdict, rule, tds, tds_rule)
 
@@ -366,9 +367,8 @@ class RuleSet:
     ) -> tuple[BatchDecision, npt.NDArray[np.bool_]]:
         """:meth:`evaluate_many` plus a (rules, rows) boolean matrix: where each rule's
         condition holds, whatever decided the payment."""
-        rows, numeric, codes, dictionaries = batch_inputs(self._program, columns)
         verdict, rule, tds, tds_rule, matched = self._program.core.evaluate_many(
-            rows, numeric, codes, dictionaries, _object_code(object), _at(at), True
+            *batch_inputs(self._program, columns), _object_code(object), _at(at), True
         )
         assert matched is not None
         return BatchDecision(self, verdict, rule, tds, tds_rule), matched
