@@ -389,8 +389,9 @@ namespace {
 
 // Per-call precomputation for one leaf of a batch.
 struct BatchLeaf {
-  std::vector<uint8_t> true_table;   // indexed by code + 1 (entry 0 = missing)
-  std::vector<uint8_t> false_table;
+  // Indexed by code + 1 (entry 0 = missing): bit 0 set = true, bit 1 set = false, neither =
+  // unknown. One byte per distinct value keeps the per-row gather to a single load.
+  std::vector<uint8_t> table;
   std::vector<double> numbers_a;     // strnum: parsed dictionary values of slot a
   std::vector<double> numbers_b;     // strnum: parsed dictionary values of slot b
   std::vector<int32_t> canon_a;      // kStrCmpStr: code of a -> first code of an equal string
@@ -446,6 +447,8 @@ struct NumNumKernel {
   }
 };
 
+uint8_t TableEntry(Tri v) { return v == kTrue ? 1 : (v == kFalse ? 2 : 0); }
+
 void SetTri(Tri v, uint8_t* t, uint8_t* f) {
   *t = static_cast<uint8_t>(v == kTrue);
   *f = static_cast<uint8_t>(v == kFalse);
@@ -480,14 +483,11 @@ void Program::EvaluateMany(const BatchView& batch, ObjectKind object, int64_t at
     if (!FirstIsString(leaf.kind)) continue;
     const auto& dict_a = batch.dictionaries[static_cast<size_t>(leaf.a)];
     if (IsTableLeaf(leaf.kind)) {
-      p.true_table.resize(dict_a.size() + 1);
-      p.false_table.resize(dict_a.size() + 1);
-      const Tri missing = plan.Leaf(leaf, no_num, [](int32_t) { return Str{}; });
-      SetTri(missing, &p.true_table[0], &p.false_table[0]);
+      p.table.resize(dict_a.size() + 1);
+      p.table[0] = TableEntry(plan.Leaf(leaf, no_num, [](int32_t) { return Str{}; }));
       for (size_t d = 0; d < dict_a.size(); ++d) {
         const Str value{dict_a[d], true};
-        const Tri v = plan.Leaf(leaf, no_num, [&](int32_t) { return value; });
-        SetTri(v, &p.true_table[d + 1], &p.false_table[d + 1]);
+        p.table[d + 1] = TableEntry(plan.Leaf(leaf, no_num, [&](int32_t) { return value; }));
       }
     } else if (leaf.kind == LeafKind::kStrNumCmpNum || leaf.kind == LeafKind::kStrNumCmpStrNum) {
       p.numbers_a.reserve(dict_a.size() + 1);
@@ -594,11 +594,11 @@ void Program::EvaluateMany(const BatchView& batch, ObjectKind object, int64_t at
       }
       default: {
         const int32_t* codes = batch.codes[static_cast<size_t>(leaf.a)] + begin;
-        const uint8_t* tt = p.true_table.data() + 1;
-        const uint8_t* ft = p.false_table.data() + 1;
+        const uint8_t* table = p.table.data() + 1;
         for (int64_t i = 0; i < n; ++i) {
-          t[i] = tt[codes[i]];
-          f[i] = ft[codes[i]];
+          const uint8_t entry = table[codes[i]];
+          t[i] = entry & 1U;
+          f[i] = static_cast<uint8_t>(entry >> 1);
         }
         return;
       }
