@@ -1,5 +1,7 @@
 // Single-payment latency of a compiled 50-rule set in C++ (no Python): median and p99 of
 // Program::EvaluateOne over a pool of synthetic payments. Seeded; prints one table.
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +23,24 @@ constexpr int kNumeric = 5;
 constexpr int kStrings = 4;  // country, ip country, email (folded), fingerprint
 constexpr int kPayments = 1024;
 constexpr int kBatch = 64;  // calls per timing sample, so the clock's cost stays negligible
+
+// Thread CPU time in ns: unlike wall time it excludes the time this thread was descheduled,
+// which dominates the tail on a shared machine.
+double ThreadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+struct Summary {
+  double median, p90, p99;
+};
+
+Summary Summarise(std::vector<double> samples) {
+  std::sort(samples.begin(), samples.end());
+  return {samples[samples.size() / 2], samples[samples.size() * 90 / 100],
+          samples[samples.size() * 99 / 100]};
+}
 
 ProgramSpec MakeSpec(std::mt19937_64& rng) {
   ProgramSpec spec;
@@ -100,10 +120,12 @@ int main() {
     }
   }
   int decided = 0;
-  std::vector<double> samples;
+  std::vector<double> wall;
+  std::vector<double> cpu;
   for (int round = 0; round < 200; ++round) {
     for (int start = 0; start < kPayments; start += kBatch) {
       const auto begin = std::chrono::steady_clock::now();
+      const double begin_cpu = ThreadCpuNs();
       for (int i = start; i < start + kBatch; ++i) {
         const Payment& p = pool[static_cast<size_t>(i)];
         const Decision d =
@@ -111,18 +133,18 @@ int main() {
                                 ObjectKind::kPaymentIntent, INT64_MIN);
         decided += d.verdict != Verdict::kNone;
       }
+      cpu.push_back((ThreadCpuNs() - begin_cpu) / kBatch);
       const auto end = std::chrono::steady_clock::now();
-      samples.push_back(std::chrono::duration<double, std::nano>(end - begin).count() / kBatch);
+      wall.push_back(std::chrono::duration<double, std::nano>(end - begin).count() / kBatch);
     }
   }
-  std::sort(samples.begin(), samples.end());
-  const double median = samples[samples.size() / 2];
-  const double p90 = samples[samples.size() * 90 / 100];
-  const double p99 = samples[samples.size() * 99 / 100];
   std::printf("machine: %s\n", DescribeCpu().c_str());
-  std::printf("workload                                    | median     | p90        | p99\n");
-  std::printf("one payment, %d rules, Program::EvaluateOne | %7.0f ns | %7.0f ns | %7.0f ns\n",
-              kRules, median, p90, p99);
-  std::printf("(%d of %zu evaluations blocked or reviewed)\n", decided, samples.size() * kBatch);
+  std::printf("one payment, %d rules, Program::EvaluateOne | median     | p90        | p99\n",
+              kRules);
+  for (const auto& [name, samples] : {std::pair{"wall time", &wall}, std::pair{"thread CPU", &cpu}}) {
+    const Summary s = Summarise(*samples);
+    std::printf("%-42s | %7.0f ns | %7.0f ns | %7.0f ns\n", name, s.median, s.p90, s.p99);
+  }
+  std::printf("(%d of %zu evaluations blocked or reviewed)\n", decided, wall.size() * kBatch);
   return 0;
 }
