@@ -138,10 +138,13 @@ def test_backtest_requires_its_columns(drop: list[str], message: str) -> None:
         ("amount", [1.5] * 5, "column 'amount' must hold integers (minor units), got double"),
         ("currency", [1] * 5, "column 'currency' must hold strings, got int64"),
         ("outcome_type", [1] * 5, "column 'outcome_type' must hold strings, got int64"),
+        ("amount_in_usd", ["1"] * 5, "column 'amount_in_usd' must be numeric, got"),
     ],
 )
 def test_backtest_rejects_wrong_column_types(column: str, values: list[Any], message: str) -> None:
     history = _history(5, seed=1)
+    if column == "amount_in_usd":
+        history = history.drop(columns=["amount", "currency"])
     history[column] = values
     with pytest.raises(SchemaError) as info:
         RuleSet(RULES).backtest(history)

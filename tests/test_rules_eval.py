@@ -326,6 +326,30 @@ def test_rejected_inputs_of_evaluate_many() -> None:
         rule_set.evaluate_many({"email": [object()]})
 
 
+LEAF = (0, 0, 0, 0, 1.0, 0)
+ONE_LEAF = [(2, False, [(0, 0)])]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((-1, 0, [], [], [], [], []), "negative slot count"),
+        ((1, 0, [(15, 0, 0, 0, 1.0, 0)], ONE_LEAF, [], [], []), "unknown leaf kind"),
+        ((1, 0, [(0, 6, 0, 0, 1.0, 0)], ONE_LEAF, [], [], []), "unknown operator"),
+        ((0, 1, [(6, 2, 0, 0, 0.0, 0)], ONE_LEAF, ["x"], [], []), "strings compare only with"),
+        ((0, 1, [(6, 0, 0, 0, 0.0, 1)], ONE_LEAF, ["x"], [], []), "leaf reference out of range"),
+        ((1, 0, [LEAF], [(4, False, [(0, 0)])], [], [], []), "unknown rule action"),
+        ((1, 0, [LEAF], [(2, False, [(1, 0)])], [], [], []), "NOT on an empty stack"),
+        ((1, 0, [LEAF], [(2, False, [(0, 1)])], [], [], []), "instruction leaf out of range"),
+        ((1, 0, [LEAF], [(2, False, [(0, 0)] * 257)], [], [], []), "condition too deep"),
+        ((1, 0, [LEAF], [(2, False, [(0, 0), (9, 0)])], [], [], []), "unknown opcode"),
+    ],
+)
+def test_core_rejects_malformed_specs(args: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(SchemaError, match=f"rule program: {message}"):
+        _core.RuleProgram(*args)
+
+
 def test_core_rejects_malformed_programs_and_codes() -> None:
     with pytest.raises(SchemaError, match="rule program: leaf slot out of range"):
         _core.RuleProgram(1, 0, [(0, 0, 3, 0, 1.0, 0)], [(2, False, [(0, 0)])], [], [], [])
@@ -347,6 +371,15 @@ def test_core_rejects_malformed_programs_and_codes() -> None:
         program.evaluate_many(2, [], [], [], [], 1, 0, False)
     with pytest.raises(ValueError, match="strings must hold 1 values"):
         program.evaluate_one(np.zeros(0), [], 1, 0)
+    with pytest.raises(ValueError, match="numeric must hold 0 values"):
+        program.evaluate_one(np.zeros(2), [None], 1, 0)
+    with pytest.raises(ValueError, match="rows must be >= 0"):
+        program.evaluate_many(-1, [], [codes], [offsets], [data], 1, 0, False)
+    with pytest.raises(ValueError, match="dictionary offsets must be a 1-d array of n\\+1"):
+        program.evaluate_many(2, [], [codes], [np.zeros(0, np.int64)], [data], 1, 0, False)
+    numeric_program = _core.RuleProgram(1, 0, [LEAF], ONE_LEAF, [], [], [])
+    with pytest.raises(ValueError, match="every numeric column must hold 2 rows"):
+        numeric_program.evaluate_many(2, [np.zeros(3)], [], [], [], 1, 0, False)
 
 
 def test_dictionary_columns_with_null_entries_and_unicode_folding() -> None:

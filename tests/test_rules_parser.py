@@ -246,12 +246,28 @@ def test_reference_invalid_examples(text: str, position: int, reason: str) -> No
         (":card_country: = 'US' #", 22, "unexpected character '#'"),
         (":email: in @", 11, "a list reference needs an alias"),
         (":amount_in_usd: > true", 18, "there are no true/false literals"),
+        (":: :: = 'x'", 0, "metadata key is empty or spans lines"),
+        (":email: IN @" + "a" * 101, 11, "a list alias is at most 100 characters"),
+        (":amount_in_usd: > " + "9" * 400, 18, "number is too large"),
+        (":amount_in_usd: >", 17, "expected a value after >, found end of rule"),
+        (":amount_in_usd: > ,", 18, "expected a value after >, found ','"),
+        ("is_missing(:email:", 18, "expected ')' to close is_missing("),
+        ("is_missing :email:", 11, "expected '(' after is_missing"),
+        (":email: IN ('a' 'b')", 16, "expected ',' or ')' in the list"),
+        (":card_country", 0, "attribute reference is not closed"),
     ],
 )
 def test_condition_errors(text: str, position: int, message: str) -> None:
     error = _error(text, condition=True)
     assert message in error.message
     assert error.position == position
+
+
+def test_rule_set_default_keeps_given_default_lists() -> None:
+    lists = [ValueList("default_email_block_list", item_type="email", items=["a@b.co"])]
+    rule_set = RuleSet.default(lists=lists)
+    assert rule_set.evaluate_one({"email": "A@b.co"}).action == "block"
+    assert len(rule_set.lists) == 22
 
 
 def test_rule_errors_for_actions() -> None:

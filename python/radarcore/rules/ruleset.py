@@ -292,8 +292,8 @@ class RuleSet:
         *,
         lists: Iterable[ValueList] | Mapping[str, ValueList] | None = None,
     ) -> RuleSet:
-        """``rules`` followed by :func:`default_rules`; ``lists`` default to the (empty)
-        :func:`default_lists` plus nothing else. Custom lists must be passed with them."""
+        """``rules`` followed by :func:`default_rules`, with ``lists`` added to the (empty)
+        :func:`default_lists`; a given list with a default alias takes that list's place."""
         given = list(lists.values() if isinstance(lists, Mapping) else lists or ())
         aliases = {v.alias for v in given}
         all_lists = given + [v for v in default_lists() if v.alias not in aliases]
