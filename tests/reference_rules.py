@@ -62,7 +62,8 @@ def _number(value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return float(value) if _DECIMAL.fullmatch(value) else None
+        number = float(value) if _DECIMAL.fullmatch(value) else math.inf
+        return number if math.isfinite(number) else None
     number = float(value)  # type: ignore[arg-type]
     return None if math.isnan(number) else number
 

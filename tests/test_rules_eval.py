@@ -197,6 +197,7 @@ def test_case_sensitivity(rule: str, payment: dict[str, object], action: str | N
         ("Block if ::age:: = 30", "30.00", "block"),
         ("Block if ::age:: = '30'", "30.00", None),
         ("Block if ::age:: > 30", "old", None),
+        ("Block if ::age:: > 30", "9" * 400, None),
         ("Block if NOT (::age:: > 30)", "old", None),
         ("Block if ::age:: IN (1, 30)", "30.0", "block"),
         ("Block if ::age:: < :amount_in_usd:", "3", "block"),

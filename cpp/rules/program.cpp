@@ -303,6 +303,16 @@ Program::Program(ProgramSpec spec) : spec_(std::move(spec)) {
     if (starts.size() != 1) Fail("a rule's code must leave exactly one value");
     jumps_.push_back(std::move(jumps));
   }
+  std::vector<int32_t> uses(spec_.leaves.size());
+  for (const RuleCode& rule : spec_.rules) {
+    for (const Instruction& instr : rule.code) {
+      if (instr.op == OpCode::kLeaf) ++uses[static_cast<size_t>(instr.leaf)];
+    }
+  }
+  cache_slot_.assign(spec_.leaves.size(), -1);
+  for (size_t l = 0; l < uses.size(); ++l) {
+    if (uses[l] > 1) cache_slot_[l] = cache_slots_++;
+  }
   for (int pass = 0; pass < 2; ++pass) {
     for (size_t i = 0; i < spec_.rules.size(); ++i) {
       const RuleCode& rule = spec_.rules[i];
@@ -518,6 +528,9 @@ void Program::EvaluateMany(const BatchView& batch, ObjectKind object, int64_t at
   std::vector<uint8_t> decided(static_cast<size_t>(kBlock));
   std::array<uint8_t*, kMaxStack> t_stack;
   std::array<uint8_t*, kMaxStack> f_stack;
+  // Leaves that several rules read are evaluated once per block and copied from here.
+  std::vector<uint8_t> cache(static_cast<size_t>(2 * cache_slots_ * kBlock));
+  std::vector<int64_t> cached_block(static_cast<size_t>(cache_slots_), -1);
 
   const auto eval_leaf = [&](const radarcore::Leaf& leaf, const BatchLeaf& p, int64_t begin,
                              int64_t n, uint8_t* t, uint8_t* f) {
@@ -614,7 +627,19 @@ void Program::EvaluateMany(const BatchView& batch, ObjectKind object, int64_t at
           uint8_t* t = pool.data() + static_cast<size_t>(2 * sp) * kBlock;
           uint8_t* f = t + kBlock;
           const auto leaf_index = static_cast<size_t>(instr.leaf);
-          eval_leaf(spec_.leaves[leaf_index], prepared[leaf_index], begin, n, t, f);
+          const int32_t slot = cache_slot_[leaf_index];
+          if (slot < 0) {
+            eval_leaf(spec_.leaves[leaf_index], prepared[leaf_index], begin, n, t, f);
+          } else {
+            uint8_t* ct = cache.data() + static_cast<size_t>(2 * slot) * kBlock;
+            uint8_t* cf = ct + kBlock;
+            if (cached_block[static_cast<size_t>(slot)] != begin) {
+              eval_leaf(spec_.leaves[leaf_index], prepared[leaf_index], begin, n, ct, cf);
+              cached_block[static_cast<size_t>(slot)] = begin;
+            }
+            std::copy(ct, ct + n, t);
+            std::copy(cf, cf + n, f);
+          }
           t_stack[static_cast<size_t>(sp)] = t;
           f_stack[static_cast<size_t>(sp)] = f;
           ++sp;

@@ -147,6 +147,9 @@ class Program {
   // Per rule and instruction: where an AND/OR's right operand starts, the index of that AND/OR
   // (else -1), so single-payment evaluation can skip a right operand the left one decides.
   std::vector<std::vector<int32_t>> jumps_;
+  // Per leaf: its slot in the batch path's per-block cache when several rules read it, else -1.
+  std::vector<int32_t> cache_slot_;
+  int32_t cache_slots_ = 0;
 };
 
 // SQL-style LIKE anchored at both ends where '%' matches any run of characters (also empty).
