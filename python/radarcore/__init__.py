@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from radarcore.errors import ModelError, RadarError, RuleSyntaxError, SchemaError
+from radarcore.errors import (
+    ModelError,
+    RadarError,
+    RuleSetError,
+    RuleSyntaxError,
+    SchemaError,
+    ValueListError,
+)
 from radarcore.forest import Forest
+from radarcore.rules import Decision, Rule, RuleSet, ValueList
 
 try:
     __version__ = version("radarcore")
@@ -13,10 +21,16 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "Decision",
     "Forest",
     "ModelError",
     "RadarError",
+    "Rule",
+    "RuleSet",
+    "RuleSetError",
     "RuleSyntaxError",
     "SchemaError",
+    "ValueList",
+    "ValueListError",
     "__version__",
 ]

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["ModelError", "RadarError", "RuleSyntaxError", "SchemaError"]
+__all__ = [
+    "ModelError",
+    "RadarError",
+    "RuleSetError",
+    "RuleSyntaxError",
+    "SchemaError",
+    "ValueListError",
+]
 
 
 class RadarError(Exception):
@@ -28,3 +35,11 @@ class RuleSyntaxError(RadarError, ValueError):
         self.text = text
         self.position = position
         super().__init__(f"{message} (at position {position})")
+
+
+class ValueListError(RadarError, ValueError):
+    """A value list or list item that breaks Radar's limits (alias, item type, value, expiry)."""
+
+
+class RuleSetError(RadarError, ValueError):
+    """A rule set that cannot be built: too many rules, duplicate ids, an unsupported action."""
