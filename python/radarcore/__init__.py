@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from radarcore import synth
 from radarcore.errors import ModelError, RadarError, RuleSyntaxError, SchemaError
 
 try:
@@ -17,4 +18,5 @@ __all__ = [
     "RuleSyntaxError",
     "SchemaError",
     "__version__",
+    "synth",
 ]
