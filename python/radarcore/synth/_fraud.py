@@ -519,8 +519,8 @@ def card_present_far(
 
 
 def friendly_fraud(world: World, rng: np.random.Generator, legit: Rows, budget: int) -> None:
-    """Mark ``budget`` ordinary payments, made from the customer's usual device and home IP,
-    as friendly fraud (in place): the customer will dispute them."""
+    """Mark ``budget`` ordinary payments as friendly fraud (in place): the customer will
+    dispute them. They come from a device and home IP the customer has paid from before."""
     customers = world.customers
     cus = np.maximum(legit.customer, 0)
     usual_device = (legit.device == customers["device_a"][cus]) | (
@@ -536,7 +536,15 @@ def friendly_fraud(world: World, rng: np.random.Generator, legit: Rows, budget: 
         & (legit.amount > 0)
         & (legit.scenario == 0)
     )  # fmt: skip
-    candidates = np.flatnonzero(usual)
+    # The customer has paid from this device and IP before.
+    order = np.lexsort((legit.created, legit.ip, legit.device, legit.customer))
+    repeat = np.zeros(len(legit), dtype=bool)
+    repeat[order[1:]] = (
+        (legit.customer[order[1:]] == legit.customer[order[:-1]])
+        & (legit.device[order[1:]] == legit.device[order[:-1]])
+        & (legit.ip[order[1:]] == legit.ip[order[:-1]])
+    )
+    candidates = np.flatnonzero(usual & repeat)
     if candidates.size == 0:
         return
     weight = np.sqrt(legit.amount[candidates].astype(np.float64))

@@ -120,9 +120,9 @@ CATEGORIES: tuple[tuple[str, float, bool, bool, bool, float], ...] = (
     ("gift_cards", 60.0, False, False, False, 2.0),
     ("food_delivery", 32.0, False, True, False, 12.0),
     ("travel", 380.0, False, False, False, 3.0),
-    ("grocery", 48.0, True, False, False, 18.0),
-    ("restaurant", 36.0, True, False, False, 14.0),
-    ("fuel", 52.0, True, False, False, 6.0),
+    ("grocery", 48.0, True, False, False, 8.0),
+    ("restaurant", 36.0, True, False, False, 6.0),
+    ("fuel", 52.0, True, False, False, 2.5),
 )
 CATEGORY_NAMES = tuple(c[0] for c in CATEGORIES)
 CATEGORY_TICKET = np.array([c[1] for c in CATEGORIES])
@@ -134,7 +134,7 @@ ONLINE_CATEGORIES = np.flatnonzero(~CATEGORY_PRESENT)
 PRESENT_CATEGORIES = np.flatnonzero(CATEGORY_PRESENT)
 CASH_OUT_CATEGORIES = np.array([CATEGORY_NAMES.index(c) for c in ("electronics", "gift_cards")])
 MERCHANT_COUNTRIES = ("US", "GB", "DE", "FR", "NL", "JP", "CA")
-MERCHANT_COUNTRY_WEIGHT = np.array([0.6, 0.1, 0.08, 0.07, 0.05, 0.05, 0.05])
+MERCHANT_COUNTRY_WEIGHT = np.array([0.63, 0.1, 0.08, 0.07, 0.05, 0.05, 0.02])
 
 FIRST_NAMES = (
     "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
@@ -212,7 +212,7 @@ def counter_ids(start: int, n: int, prefix: str, length: int) -> Any:
     Multiplying by an odd constant is a bijection modulo 2**64, and 11 base62 digits hold any
     64-bit value, so distinct counters give distinct ids while the ids look random.
     """
-    counter = np.arange(start, start + n, dtype=np.uint64)
+    counter = np.arange(start + 1, start + n + 1, dtype=np.uint64)
     mixed = [
         counter * np.uint64(multiplier)
         for multiplier in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
