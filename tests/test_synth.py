@@ -124,7 +124,7 @@ def seen_before(rows: list[Row], key: str, value: str) -> list[bool | None]:
 
 
 def distinct_cards_per_device_hour(rows: list[Row]) -> list[int]:
-    """Per row with a session: distinct cards on its device within the hour up to and including it."""
+    """Per row with a session: distinct cards on its device in the hour up to and including it."""
     recent: dict[str, list[tuple[int, str]]] = defaultdict(list)
     out = []
     for row in rows:
@@ -593,16 +593,11 @@ def test_cli_synth_writes_what_generate_returns(tmp_path: Path) -> None:
     status = main(
         [
             "synth",
-            "--payments",
-            "3000",
-            "--seed",
-            "9",
-            "--days",
-            "2",
-            "--start",
-            "2025-03-01",
-            "-o",
-            str(tmp_path),
+            "--payments=3000",
+            "--seed=9",
+            "--days=2",
+            "--start=2025-03-01",
+            f"--output={tmp_path}",
             "--quiet",
         ]
     )
