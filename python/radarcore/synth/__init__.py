@@ -182,9 +182,7 @@ def generate(
         step()
         label_rows, label_codes, known_at = _fraud.labels(rows, streams[8])
         step()
-        payments, labels = to_tables(
-            rows, world, rows.scenario > 0, label_rows, label_codes, known_at
-        )
+        payments, labels = to_tables(rows, world, label_rows, label_codes, known_at)
         step()
     return SyntheticHistory(payments=payments, labels=labels)
 

@@ -197,6 +197,8 @@ def legit_rows(world: World, rng: np.random.Generator, n: int, start: int, days:
 
     online_card = online & is_card
     cvc = np.where(has_session & online_card, pick(rng, [0.95, 0.006, 0.03, 0.014], n), -1)
+    # Saved cards are often charged on-session without asking for the CVC again.
+    cvc = np.where(saved & has_session & (rng.random(n) < 0.6), CHECK_UNCHECKED, cvc)
     has_billing = billing >= 0
     zip_check = np.where(
         has_billing,

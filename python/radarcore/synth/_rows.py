@@ -184,16 +184,11 @@ def _nullable(values: Any, null: Any, arrow_type: pa.DataType) -> pa.Array:
 
 
 def to_tables(
-    rows: Rows,
-    world: World,
-    fraud: Any,
-    label_rows: IntArray,
-    label_codes: IntArray,
-    label_known_at: IntArray,
+    rows: Rows, world: World, label_rows: IntArray, label_codes: IntArray, label_known_at: IntArray
 ) -> tuple[pa.Table, pa.Table]:
     """Sort the payments by (created, id), give them ids, and build both Arrow tables.
 
-    ``label_rows`` index ``rows`` before sorting; ``fraud`` is the ground-truth flag per row.
+    ``label_rows`` index ``rows`` before sorting.
     """
     n = len(rows)
     raw_ids = counter_ids(0, n, "ch_", 24)
@@ -259,7 +254,7 @@ def to_tables(
     ):
         columns[column] = pa.array(flags == 1, _B)
     columns["outcome"] = _enum(OUTCOMES, rows.outcome)
-    columns["is_fraud"] = pa.array(np.asarray(fraud)[order], _B)
+    columns["is_fraud"] = pa.array(rows.scenario > 0, _B)
     columns["scenario"] = _enum(SCENARIOS, rows.scenario)
     payments = pa.Table.from_arrays(
         [columns[f.name] for f in PAYMENTS_SCHEMA], schema=PAYMENTS_SCHEMA

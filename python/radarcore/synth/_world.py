@@ -92,6 +92,10 @@ COUNTRIES: dict[str, tuple[str, tuple[int, ...], str]] = {
     "UA": ("+380", (31, 46, 91, 176, 178), "usd"),
     "PH": ("+63", (49, 112, 122, 175), "usd"),
 }
+_CITY_OCTET_COUNT = np.array([len(COUNTRIES[c][1]) for c in CITY_COUNTRY])
+_CITY_OCTETS = np.array(
+    [np.resize(COUNTRIES[c][1], _CITY_OCTET_COUNT.max()) for c in CITY_COUNTRY], dtype=np.int64
+)
 CURRENCIES = ("usd", "eur", "gbp", "jpy", "cad")
 # Units of the currency's minor unit per US dollar (jpy is zero-decimal).
 MINOR_PER_USD = np.array([100.0, 92.0, 79.0, 150.0, 136.0])
@@ -328,7 +332,10 @@ def new_world() -> World:
 def add_names(world: World, rng: np.random.Generator, n: int) -> IntArray:
     first = rng.integers(0, len(FIRST_NAMES), n)
     last = rng.integers(0, len(LAST_NAMES), n)
-    names = [f"{FIRST_NAMES[f]} {LAST_NAMES[g]}" for f, g in zip(first, last, strict=True)]
+    names = [
+        f"{FIRST_NAMES[f]} {LAST_NAMES[g]}"
+        for f, g in zip(first.tolist(), last.tolist(), strict=True)
+    ]
     return world.names.add(name=np.array(names, dtype=object))
 
 
@@ -342,7 +349,7 @@ def add_emails(
         domains = rng.integers(0, len(THROWAWAY_DOMAINS), n)
         emails = [
             f"{h.lower()}{k}@{THROWAWAY_DOMAINS[d]}"
-            for h, k, d in zip(handles, numbers, domains, strict=True)
+            for h, k, d in zip(handles, numbers.tolist(), domains.tolist(), strict=True)
         ]
     else:
         names = world.names["name"][name_rows]
@@ -352,14 +359,19 @@ def add_emails(
             f"{nm.replace(' ', '.').lower()}@{PERSONAL_DOMAINS[d]}"
             if s < 0.35
             else f"{nm.split(' ')[0].lower()}{k}@{PERSONAL_DOMAINS[d]}"
-            for nm, k, d, s in zip(names, numbers, domains, style, strict=True)
+            for nm, k, d, s in zip(
+                names, numbers.tolist(), domains.tolist(), style.tolist(), strict=True
+            )
         ]
     return world.emails.add(email=np.array(emails, dtype=object))
 
 
 def add_phones(world: World, rng: np.random.Generator, cities: IntArray) -> IntArray:
     numbers = rng.integers(2_000_000_000, 9_999_999_999, cities.size)
-    phones = [f"{COUNTRIES[CITY_COUNTRY[c]][0]}{k}" for c, k in zip(cities, numbers, strict=True)]
+    phones = [
+        f"{COUNTRIES[CITY_COUNTRY[c]][0]}{k}"
+        for c, k in zip(cities.tolist(), numbers.tolist(), strict=True)
+    ]
     return world.phones.add(phone=np.array(phones, dtype=object))
 
 
@@ -388,15 +400,19 @@ def add_addresses(world: World, rng: np.random.Generator, cities: IntArray) -> I
         line1=np.array(
             [
                 f"{k} {STREETS[s]} {STREET_KINDS[t]}"
-                for k, s, t in zip(numbers, streets, kinds, strict=True)
+                for k, s, t in zip(numbers.tolist(), streets.tolist(), kinds.tolist(), strict=True)
             ],
             dtype=object,
         ),
-        line2=np.array([f"Apt {k}" if k else None for k in apartments], dtype=object),
+        line2=np.array([f"Apt {k}" if k else None for k in apartments.tolist()], dtype=object),
         city=CITY_NAME[cities],
         state=CITY_STATE[cities],
         postal_code=np.array(
-            [_postal_code(c, x, y) for c, x, y in zip(countries, a, b, strict=True)], dtype=object
+            [
+                _postal_code(c, x, y)
+                for c, x, y in zip(countries, a.tolist(), b.tolist(), strict=True)
+            ],
+            dtype=object,
         ),
         country=countries,
         lat=CITY_LAT[cities] + rng.normal(0.0, 0.06, n),
@@ -409,19 +425,14 @@ def add_ips(
 ) -> IntArray:
     n = cities.size
     octets = rng.integers(0, 256, (n, 4))
-    first = np.array(
-        [
-            COUNTRIES[CITY_COUNTRY[c]][1][o % len(COUNTRIES[CITY_COUNTRY[c]][1])]
-            for c, o in zip(cities, octets[:, 0], strict=True)
-        ]
-    )
-    v6 = rng.random(n) < ipv6_share
-    groups = rng.integers(0, 65536, (n, 4))
+    octets[:, 0] = _CITY_OCTETS[cities, octets[:, 0] % _CITY_OCTET_COUNT[cities]]
+    octets[:, 3] = octets[:, 3] % 254 + 1
+    v6 = (rng.random(n) < ipv6_share).tolist()
+    groups = rng.integers(0, 65536, (n, 5))
+    groups[:, 0] = 0x2A00 + cities % 10
     addresses = [
-        f"2a0{c % 10:x}:{g[0]:x}:{g[1]:x}:{g[2]:x}::{g[3]:x}"
-        if six
-        else f"{f}.{o[1]}.{o[2]}.{o[3] % 254 + 1}"
-        for c, f, o, g, six in zip(cities, first, octets, groups, v6, strict=True)
+        "{:x}:{:x}:{:x}:{:x}::{:x}".format(*g) if six else "{}.{}.{}.{}".format(*o)
+        for o, g, six in zip(octets.tolist(), groups.tolist(), v6, strict=True)
     ]
     return world.ips.add(
         address=np.array(addresses, dtype=object),
