@@ -151,10 +151,12 @@ def generate(
         world = new_world()
         # Customers come back more often when the stream is longer.
         per_customer = min(max(3.0 + days / 4.0, 3.0), 40.0)
-        n_customers = max(20, int((n - injected) / per_customer))
-        populate(world, streams[0], n_customers, first, end, max(30, n // 5_000))
+        n_legit = n - injected
+        one_off = int(0.15 * n_legit)
+        n_customers = max(20, int((n_legit - one_off) / per_customer))
+        populate(world, streams[0], n_customers, one_off, first, end, max(30, n // 5_000))
         step()
-        legit = legit_rows(world, streams[1], n - injected, first, days)
+        legit = legit_rows(world, streams[1], n_legit, first, days)
         step()
         parts = [
             legit,

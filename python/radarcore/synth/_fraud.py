@@ -49,6 +49,7 @@ from radarcore.synth._world import (
     HOME_CITIES,
     HOUR,
     MINOR_PER_USD,
+    MINUTE,
     PM_TYPES,
     SCENARIOS,
     USER_AGENT_WEIGHT,
@@ -66,7 +67,6 @@ from radarcore.synth._world import (
     pick,
 )
 
-MINUTE = 60
 CARD, CARD_PRESENT = PM_TYPES.index("card"), PM_TYPES.index("card_present")
 WALLET_NONE = 0
 
@@ -145,6 +145,7 @@ def _add_customers(
         name=name, phone=none, billing=none, alternate=none, home_ip=none, mobile_ip=none,
         device_a=none, device_b=none, device_new=none,
         switch_at=np.full(n, np.iinfo(np.int64).max), spend=np.ones(n),
+        one_off=np.zeros(n, dtype=bool),
     )  # fmt: skip
 
 
@@ -152,7 +153,7 @@ def _cash_out_amount(
     world: World, rng: np.random.Generator, merchant: IntArray, floor_usd: float
 ) -> IntArray:
     ticket = world.merchants["ticket"][merchant]
-    usd = np.maximum(ticket * rng.lognormal(0.7, 0.5, merchant.size), floor_usd)
+    usd = np.maximum(ticket * rng.lognormal(0.35, 0.5, merchant.size), floor_usd)
     return amounts_in_minor_units(rng, usd, world.merchants["currency"][merchant])
 
 
@@ -185,8 +186,8 @@ def card_testing(world: World, rng: np.random.Generator, budget: int, start: int
     created = _spread(rng, sizes, first, window)
 
     home = FRAUD_CITIES[rng.integers(0, FRAUD_CITIES.size, e)]
-    automated = rng.random(e) < 0.55
-    headless = automated & (rng.random(e) < 0.7)
+    automated = rng.random(e) < 0.35
+    headless = automated & (rng.random(e) < 0.5)
     browsers = np.array(USER_AGENTS, dtype=object)[pick(rng, USER_AGENT_WEIGHT, e)]
     device = add_devices(
         world, rng, CITY_TZ[home], np.where(headless, HEADLESS_USER_AGENT, browsers)
@@ -207,9 +208,9 @@ def card_testing(world: World, rng: np.random.Generator, budget: int, start: int
     issuer = np.where(one_bin[episode], episode_issuer[episode], rng.integers(0, 4 * 400, n))
     card = add_cards(world, rng, card_country, issuer)
 
-    email_style = pick(rng, [0.4, 0.3, 0.3], e)
+    email_style = pick(rng, [0.15, 0.35, 0.5], e)
     episode_email = add_emails(world, rng, None, e)
-    row_email = add_emails(world, rng, None, n)
+    row_email = add_emails(world, rng, add_names(world, rng, n), n)
     email = np.select(
         [email_style[episode] == 0, email_style[episode] == 1],
         [-1, episode_email[episode]],
@@ -224,9 +225,9 @@ def card_testing(world: World, rng: np.random.Generator, budget: int, start: int
     )
     cvc = pick(rng, [0.45, 0.4, 0.15], n)
     decline = np.where(cvc == CHECK_FAIL, 0.97, 0.78)
-    usd_fixed = np.array([0.5, 1.0, 1.0, 2.0, 5.0])[rng.integers(0, 5, e)]
+    usd_fixed = np.array([0.5, 1.0, 1.0, 2.0, 5.0, 10.0])[rng.integers(0, 6, e)]
     usd = np.where(rng.random(e) < 0.5, usd_fixed, 0.0)[episode]
-    usd = np.where(usd > 0, usd, rng.uniform(0.5, 6.0, n))
+    usd = np.where(usd > 0, usd, rng.uniform(0.5, 12.0, n))
     currency = merchants["currency"][merchant]
     amount = np.maximum(np.round(usd * MINOR_PER_USD[currency]), 1).astype(np.int64)
     return Rows.blank(
@@ -289,7 +290,7 @@ def _card_not_present_cash_out(
     name = np.where((victim_name >= 0) & (rng.random(e) < 0.6), victim_name, new_name)
     throwaway = add_emails(world, rng, None, e)
     plausible = add_emails(world, rng, new_name, e)
-    email = np.where(rng.random(e) < 0.7, throwaway, plausible)
+    email = np.where(rng.random(e) < 0.5, throwaway, plausible)
     with_account = rng.random(e) < 0.6
     customer = np.where(
         with_account,
@@ -313,7 +314,7 @@ def _card_not_present_cash_out(
     return Rows.blank(
         n,
         created=created,
-        amount=_cash_out_amount(world, rng, merchant, 120.0),
+        amount=_cash_out_amount(world, rng, merchant, 40.0),
         merchant=merchant,
         pm_type=CARD,
         card=card,
@@ -446,7 +447,7 @@ def account_takeover(
     return Rows.blank(
         n,
         created=created,
-        amount=_cash_out_amount(world, rng, merchant, 80.0),
+        amount=_cash_out_amount(world, rng, merchant, 30.0),
         merchant=merchant,
         pm_type=CARD,
         card=card[episode],

@@ -23,6 +23,7 @@ from radarcore.synth._world import (
     HOME_CITIES,
     HOUR,
     MINOR_PER_USD,
+    MINUTE,
     PM_TYPES,
     FloatArray,
     IntArray,
@@ -115,17 +116,22 @@ def legit_rows(world: World, rng: np.random.Generator, n: int, start: int, days:
     """``n`` legitimate payments by the population (``scenario`` legit, mostly authorised)."""
     customers = world.customers
     n_customers = customers.size
-    activity = rng.lognormal(0.0, 0.8, n_customers)
-    cus = pick(rng, activity, n)
+    regular = np.flatnonzero(~customers["one_off"])
+    cus = regular[pick(rng, rng.lognormal(0.0, 0.8, regular.size), n)]
+    first_timers = np.flatnonzero(customers["one_off"])[:n]
+    cus[rng.permutation(n)[: first_timers.size]] = first_timers
     home = customers["city"][cus]
     created = sample_times(rng, n, start, days, CITY_TZ[home])
 
     # Customers who sign up during the stream do so shortly before their first payment.
     first_payment = np.full(n_customers, np.iinfo(np.int64).max)
     np.minimum.at(first_payment, cus, created)
-    signed_up = np.minimum(
-        customers["created"], first_payment - rng.integers(60, 2 * DAY, n_customers)
+    lead = np.where(
+        rng.random(n_customers) < 0.5,
+        rng.integers(MINUTE, 15 * MINUTE, n_customers),
+        rng.integers(15 * MINUTE, 2 * DAY, n_customers),
     )
+    signed_up = np.minimum(customers["created"], first_payment - lead)
     customers.replace("created", signed_up)
 
     # Trips: a few customers spend some days in another city, home country or abroad.
@@ -183,9 +189,12 @@ def legit_rows(world: World, rng: np.random.Generator, n: int, start: int, days:
     pm_device = np.where(saved, customers["device_a"][cus], -1)
     pm_ip = np.where(saved, customers["home_ip"][cus], -1)
 
-    with_customer = online | (rng.random(n) < 0.5)
+    # Guest checkouts online; loyalty accounts on half of the card-present payments.
+    with_customer = np.where(online, recurring | (rng.random(n) < 0.8), rng.random(n) < 0.5)
     customer = np.where(with_customer, cus, -1)
-    email = np.where(with_customer & (rng.random(n) < 0.97), customers["email"][cus], -1)
+    email = np.where(
+        (online | with_customer) & (rng.random(n) < 0.95), customers["email"][cus], -1
+    )
     name = np.where(is_card & (rng.random(n) < 0.95), customers["name"][cus], -1)
     phone = np.where(online & (rng.random(n) < 0.8), customers["phone"][cus], -1)
     billing = np.where(online & (rng.random(n) < 0.92), customers["billing"][cus], -1)

@@ -18,6 +18,7 @@ FloatArray = npt.NDArray[np.float64]
 
 DAY = 86_400
 HOUR = 3_600
+MINUTE = 60
 
 # (city, state, country, latitude, longitude, UTC offset in minutes, weight as a customer home)
 CITIES: tuple[tuple[str, str, str, float, float, int, float], ...] = (
@@ -162,16 +163,13 @@ STREETS = (
     "York", "Garden", "Forest", "Sunset", "Harbor", "Union", "Grand"
 )  # fmt: skip
 STREET_KINDS = ("St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Way")
-PERSONAL_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com")
-PERSONAL_DOMAIN_WEIGHT = np.array([0.5, 0.12, 0.14, 0.08, 0.16])
-THROWAWAY_DOMAINS = (
-    "gmail.com",
-    "proton.me",
-    "mail.ru",
-    "yandex.ru",
-    "outlook.com",
-    "tutanota.com",
-)
+EMAIL_DOMAINS = (
+    "gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me", "mail.ru",
+    "yandex.ru", "tutanota.com",
+)  # fmt: skip
+# Everyone uses the big providers; fraudsters lean a little more on anonymous ones.
+PERSONAL_DOMAIN_WEIGHT = np.array([0.48, 0.11, 0.13, 0.08, 0.15, 0.025, 0.008, 0.007, 0.003])
+THROWAWAY_DOMAIN_WEIGHT = np.array([0.45, 0.05, 0.15, 0.05, 0.02, 0.1, 0.08, 0.06, 0.04])
 USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0.0.0 Safari/537.36",
@@ -312,7 +310,7 @@ def new_world() -> World:
         customers=EntityTable(
             "id", "created", "city", "card_first", "card_count", "email", "name", "phone",
             "billing", "alternate", "home_ip", "mobile_ip", "device_a", "device_b", "device_new",
-            "switch_at", "spend",
+            "switch_at", "spend", "one_off",
         ),
         devices=EntityTable("device_id", "user_agent", "tz"),
         ips=EntityTable("address", "country", "lat", "lon", "city"),
@@ -346,9 +344,9 @@ def add_emails(
     numbers = rng.integers(1, 9999, n)
     if name_rows is None:
         handles = tokens(rng, n, 9).astype(str)
-        domains = rng.integers(0, len(THROWAWAY_DOMAINS), n)
+        domains = pick(rng, THROWAWAY_DOMAIN_WEIGHT, n)
         emails = [
-            f"{h.lower()}{k}@{THROWAWAY_DOMAINS[d]}"
+            f"{h.lower()}{k}@{EMAIL_DOMAINS[d]}"
             for h, k, d in zip(handles, numbers.tolist(), domains.tolist(), strict=True)
         ]
     else:
@@ -356,9 +354,9 @@ def add_emails(
         domains = pick(rng, PERSONAL_DOMAIN_WEIGHT, n)
         style = rng.random(n)
         emails = [
-            f"{nm.replace(' ', '.').lower()}@{PERSONAL_DOMAINS[d]}"
+            f"{nm.replace(' ', '.').lower()}@{EMAIL_DOMAINS[d]}"
             if s < 0.35
-            else f"{nm.split(' ')[0].lower()}{k}@{PERSONAL_DOMAINS[d]}"
+            else f"{nm.split(' ')[0].lower()}{k}@{EMAIL_DOMAINS[d]}"
             for nm, k, d, s in zip(
                 names, numbers.tolist(), domains.tolist(), style.tolist(), strict=True
             )
@@ -475,10 +473,20 @@ def add_cards(
 
 
 def populate(
-    world: World, rng: np.random.Generator, n_customers: int, start: int, end: int, n_merchants: int
+    world: World,
+    rng: np.random.Generator,
+    n_customers: int,
+    n_one_off: int,
+    start: int,
+    end: int,
+    n_merchants: int,
 ) -> None:
-    """Create the legitimate customers (with cards, devices, IPs, addresses) and the merchants."""
-    n = n_customers
+    """Create the legitimate customers (with cards, devices, IPs, addresses) and the merchants.
+
+    The last ``n_one_off`` customers are first-time buyers who sign up when they pay once.
+    """
+    n = n_customers + n_one_off
+    one_off = np.arange(n) >= n_customers
     city = HOME_CITIES[pick(rng, CITY_HOME_WEIGHT[HOME_CITIES], n)]
     span = end - start
     # Most customers exist before the stream starts; the rest sign up during it.
@@ -487,6 +495,7 @@ def populate(
         start - rng.integers(DAY, 3 * 365 * DAY, n),
         start + rng.integers(0, max(span, 1), n),
     )
+    created[one_off] = np.iinfo(np.int64).max
     names = add_names(world, rng, n)
     emails = add_emails(world, rng, names, n)
     phones = np.where(rng.random(n) < 0.65, add_phones(world, rng, city), -1)
@@ -528,6 +537,7 @@ def populate(
         device_new=device_new,
         switch_at=switch_at,
         spend=rng.lognormal(0.0, 0.35, n),
+        one_off=one_off,
     )
     add_merchants(world, rng, n_merchants)
 
