@@ -41,3 +41,16 @@ def test_bench_rules_quick() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "radarcore kernel, decisions" in result.stdout
     assert "single payment, 50 rules" in result.stdout
+
+
+def test_bench_synth_quick() -> None:
+    done = subprocess.run(
+        [sys.executable, "bench/bench_synth.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "fraud-handbook simulator" in done.stdout
+    assert "radarcore" in done.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from radarcore import synth
 from radarcore.errors import (
     ModelError,
     RadarError,
@@ -33,4 +34,5 @@ __all__ = [
     "ValueList",
     "ValueListError",
     "__version__",
+    "synth",
 ]
