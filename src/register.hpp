@@ -8,5 +8,6 @@ namespace radarcore::bind {
 namespace py = pybind11;
 
 void RegisterForest(py::module_& m);
+void RegisterFeatures(py::module_& m);
 
 }  // namespace radarcore::bind

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from radarcore.errors import ModelError, RadarError, RuleSyntaxError, SchemaError
+from radarcore.features import FeatureExtractor, FeatureSchema
 
 try:
     __version__ = version("radarcore")
@@ -12,6 +13,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "FeatureExtractor",
+    "FeatureSchema",
     "ModelError",
     "RadarError",
     "RuleSyntaxError",
