@@ -111,8 +111,9 @@ void EmitCharges(Sink& s, const RowContext* c, const NamedEntity& entity, const 
             ColumnKind::kNumeric, true, false,
             "velocity", [&] {
               const size_t k = Idx(entity.kind);
-              return c->present[k] ? c->counts[k].charges[window][static_cast<size_t>(counter.counter)]
-                                   : kNaN;
+              return c->present[k]
+                         ? static_cast<double>(c->counts[k].charges[window][static_cast<size_t>(counter.counter)])
+                         : kNaN;
             });
     }
   }
@@ -127,7 +128,7 @@ void EmitFamily(Sink& s, const RowContext* c, const char* prefix, const char* en
     s.Col(Name(prefix, entity_name, "_", kWindowNames[window]), ColumnKind::kNumeric, attribute, false,
           source, [&] {
             const size_t k = Idx(kind);
-            return c->present[k] ? c->counts[k].families[family][window] : kNaN;
+            return c->present[k] ? static_cast<double>(c->counts[k].families[family][window]) : kNaN;
           });
   }
 }
@@ -348,7 +349,7 @@ void EmitColumns(Sink& s, const RowContext* c) {
               [&] {
                 const size_t k = Idx(entity.kind);
                 return c->present[k]
-                           ? c->counts[k].charges[window][static_cast<size_t>(counter.counter)]
+                           ? static_cast<double>(c->counts[k].charges[window][static_cast<size_t>(counter.counter)])
                            : kNaN;
               });
       }
@@ -455,6 +456,20 @@ std::array<uint64_t, kNumEntityKinds> FeatureExtractor::EntityValues(const Packe
   return v;
 }
 
+void FeatureExtractor::PrefetchSlots(const PackedEvent& event) const {
+  const std::array<uint64_t, kNumEntityKinds> values = EntityValues(event);
+  for (size_t k = 0; k < kNumEntityKinds; ++k) {
+    state_.PrefetchSlot(static_cast<EntityKind>(k), values[k]);
+  }
+}
+
+void FeatureExtractor::PrefetchEntities(const PackedEvent& event) const {
+  const std::array<uint64_t, kNumEntityKinds> values = EntityValues(event);
+  for (size_t k = 0; k < kNumEntityKinds; ++k) {
+    state_.PrefetchEntity(static_cast<EntityKind>(k), values[k]);
+  }
+}
+
 const Entity* FeatureExtractor::Lookup(EntityKind kind, uint64_t value, int64_t t) const {
   const Entity* entity = state_.Find(kind, value);
   // Idle past the time-to-live: forgotten, even before the daily sweep removes it.
@@ -496,9 +511,13 @@ void FeatureExtractor::Fill(const PackedEvent& event, int64_t t,
 void FeatureExtractor::ExtractOne(const PackedEvent& event, double* row) const {
   const int64_t t = std::max(event.created, state_.clock());
   const std::array<uint64_t, kNumEntityKinds> values = EntityValues(event);
+  // Three rounds of lookups so the cache misses of the eight entities overlap.
+  PrefetchSlots(event);
+  PrefetchEntities(event);
   std::array<const Entity*, kNumEntityKinds> entities{};
   for (size_t k = 0; k < kNumEntityKinds; ++k) {
     entities[k] = Lookup(static_cast<EntityKind>(k), values[k], t);
+    VelocityState::PrefetchArrays(entities[k]);
   }
   Fill(event, t, entities, row);
 }
@@ -636,7 +655,13 @@ void FeatureExtractor::ExtractMany(const EventColumns& columns, const int64_t* o
     }
   }
   const size_t width = Columns().size();
+  // Rows ahead are prefetched in stages (slots, then records, then arrays) so memory latency
+  // overlaps the work on the current row.
+  constexpr size_t kSlotDistance = 8;
+  constexpr size_t kEntityDistance = 4;
   for (size_t k = 0; k < columns.rows; ++k) {
+    if (k + kSlotDistance < columns.rows) PrefetchSlots(packed[k + kSlotDistance]);
+    if (k + kEntityDistance < columns.rows) PrefetchEntities(packed[k + kEntityDistance]);
     const PackedEvent& e = packed[k];
     double* row = out + row_at(k) * width;
     if (!update) {
@@ -647,9 +672,10 @@ void FeatureExtractor::ExtractMany(const EventColumns& columns, const int64_t* o
     const std::array<uint64_t, kNumEntityKinds> values = EntityValues(e);
     Entities entities;
     std::array<const Entity*, kNumEntityKinds> readable{};
-    for (size_t k = 0; k < kNumEntityKinds; ++k) {
-      entities.at[k] = Acquire(static_cast<EntityKind>(k), values[k], t);
-      readable[k] = entities.at[k];
+    for (size_t kind = 0; kind < kNumEntityKinds; ++kind) {
+      entities.at[kind] = Acquire(static_cast<EntityKind>(kind), values[kind], t);
+      readable[kind] = entities.at[kind];
+      VelocityState::PrefetchArrays(readable[kind]);
     }
     Fill(e, t, readable, row);
     Apply(e, e.has_outcome ? e.outcome : Outcome::kPending, t, entities);

@@ -70,6 +70,8 @@ class FeatureExtractor {
   const Entity* Lookup(EntityKind kind, uint64_t value, int64_t t) const;
   Entity* Acquire(EntityKind kind, uint64_t value, int64_t t);
   static std::array<uint64_t, kNumEntityKinds> EntityValues(const PackedEvent& event);
+  void PrefetchSlots(const PackedEvent& event) const;
+  void PrefetchEntities(const PackedEvent& event) const;
   void Fill(const PackedEvent& event, int64_t t, const std::array<const Entity*, kNumEntityKinds>& entities,
             double* row) const;
   void Apply(const PackedEvent& event, Outcome outcome, int64_t t, const Entities& entities);

@@ -84,31 +84,38 @@ namespace {
 
 constexpr int64_t kMaxCreated = 4294967295LL;  // the state stores times as uint32 seconds
 
+bool EqualsLower(std::string_view value, std::string_view lower) {
+  if (value.size() != lower.size()) return false;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (ToLower(value[i]) != lower[i]) return false;
+  }
+  return true;
+}
+
+// `value` is already trimmed; vocabulary entries are lower case.
 template <size_t N>
-int32_t VocabularyCode(std::string_view value, const std::array<const char*, N>& vocabulary,
-                       std::string* buffer) {
-  NormaliseInto(value, buffer);
+int32_t VocabularyCode(std::string_view value, const std::array<std::string_view, N>& vocabulary) {
   for (size_t k = 0; k < N; ++k) {
-    if (*buffer == vocabulary[k]) return static_cast<int32_t>(k + 1);
+    if (EqualsLower(value, vocabulary[k])) return static_cast<int32_t>(k + 1);
   }
   return 0;
 }
 
-constexpr std::array<const char*, 20> kPaymentMethodTypes = {
+constexpr std::array<std::string_view, 20> kPaymentMethodTypes = {
     "card",     "sepa_debit",     "us_bank_account", "acss_debit",      "bacs_debit",
     "au_becs_debit", "link",      "paypal",          "klarna",          "affirm",
     "afterpay_clearpay", "ideal", "bancontact",      "sofort",          "giropay",
     "eps",      "p24",            "alipay",          "wechat_pay",      "cashapp"};
-constexpr std::array<const char*, 13> kCardBrands = {
+constexpr std::array<std::string_view, 13> kCardBrands = {
     "amex", "visa", "mc", "dscvr", "diners", "interac", "jcb", "cup", "unknown",
     "mastercard", "discover", "unionpay", "american_express"};
 constexpr std::array<int32_t, 13> kCardBrandCanonical = {1, 2, 3, 4, 5, 6, 7, 8, 9, 3, 4, 8, 1};
-constexpr std::array<const char*, 4> kCardFundings = {"credit", "debit", "prepaid", "unknown"};
-constexpr std::array<const char*, 13> kDigitalWallets = {
+constexpr std::array<std::string_view, 4> kCardFundings = {"credit", "debit", "prepaid", "unknown"};
+constexpr std::array<std::string_view, 13> kDigitalWallets = {
     "android_pay", "amex_express_checkout", "apple_pay", "masterpass", "network_token",
     "samsung_pay", "visa_checkout", "meta_pay", "amazon_pay", "revolut_pay", "demo_pay",
     "unknown", "none"};
-constexpr std::array<const char*, 7> kThreeDSecureResults = {
+constexpr std::array<std::string_view, 7> kThreeDSecureResults = {
     "authenticated", "attempt_acknowledged", "exempted", "failed", "not_supported",
     "processing_error", "rejected"};
 
@@ -149,10 +156,12 @@ bool ParseEmail(std::string_view email, std::string* normalised) {
   return normalised->find(' ') == std::string::npos;
 }
 
-void AppendPart(std::string* out, std::string_view part, const char* separator) {
+// Appends `separator` then `part` trimmed with inner whitespace collapsed, when `part` is not
+// empty; returns whether it wrote anything.
+bool AppendPart(std::string* out, std::string_view part, std::string_view separator, bool lower) {
   part = Trim(part);
-  if (part.empty()) return;
-  if (!out->empty()) *out += separator;
+  if (part.empty()) return false;
+  out->append(separator);
   bool pending_space = false;
   for (char c : part) {
     if (IsSpace(c)) {
@@ -161,7 +170,23 @@ void AppendPart(std::string* out, std::string_view part, const char* separator) 
     }
     if (pending_space) out->push_back(' ');
     pending_space = false;
-    out->push_back(c);
+    out->push_back(lower ? ToLower(c) : c);
+  }
+  return true;
+}
+
+// "line1 line2 city, state postal_code country" with missing parts left out; empty when every
+// part is missing.
+void BuildAddress(const RawEvent& raw, bool shipping, bool lower, std::string* out) {
+  const int base = shipping ? kFieldShippingLine1 : kFieldBillingLine1;
+  auto part = [&](int offset) { return Present(raw, static_cast<StringField>(base + offset)); };
+  out->clear();
+  for (int k = 0; k < 3; ++k) AppendPart(out, part(k), out->empty() ? "" : " ", lower);
+  const bool has_street = !out->empty();
+  bool has_region = false;
+  for (int k = 3; k < 6; ++k) {
+    const std::string_view separator = has_region ? " " : (has_street ? ", " : "");
+    has_region |= AppendPart(out, part(k), separator, lower);
   }
 }
 
@@ -174,25 +199,29 @@ uint64_t HashIp(const IpBytes& ip) {
 double EmailNameSimilarity(std::string_view email, std::string_view name) {
   const size_t at = email.rfind('@');
   if (at == std::string_view::npos) return std::nan("");
-  std::string local;
+  // Letters only, lower case; local parts and names longer than the buffers are cut.
+  char local_buffer[128];
+  size_t local_size = 0;
   for (char c : email.substr(0, at)) {
     const char l = ToLower(c);
-    if (l >= 'a' && l <= 'z') local.push_back(l);
+    if (l >= 'a' && l <= 'z' && local_size < sizeof local_buffer) local_buffer[local_size++] = l;
   }
+  const std::string_view local(local_buffer, local_size);
   int words = 0;
   int found = 0;
-  std::string word;
+  char word_buffer[64];
+  size_t word_size = 0;
   auto finish_word = [&]() {
-    if (word.size() >= 2) {
+    if (word_size >= 2) {
       ++words;
-      if (local.find(word) != std::string::npos) ++found;
+      if (local.find(std::string_view(word_buffer, word_size)) != std::string_view::npos) ++found;
     }
-    word.clear();
+    word_size = 0;
   };
   for (char c : name) {
     const char l = ToLower(c);
     if (l >= 'a' && l <= 'z') {
-      word.push_back(l);
+      if (word_size < sizeof word_buffer) word_buffer[word_size++] = l;
     } else {
       finish_word();
     }
@@ -202,7 +231,8 @@ double EmailNameSimilarity(std::string_view email, std::string_view name) {
   return static_cast<double>(found) / static_cast<double>(words);
 }
 
-EventPacker::EventPacker(const PackerTables& tables) : currencies_(tables.currencies) {
+EventPacker::EventPacker(const PackerTables& tables)
+    : currencies_(tables.currencies), currency_by_code_(26 * 26 * 26 + 1, -1) {
   for (size_t i = 0; i < currencies_.size(); ++i) {
     CurrencyRate& rate = currencies_[i];
     std::string code;
@@ -217,15 +247,15 @@ EventPacker::EventPacker(const PackerTables& tables) : currencies_(tables.curren
       throw SchemaError("currency table: exponent of '" + code + "' must be between 0 and 4");
     }
     rate.code = code;
-    currency_index_[code] = static_cast<int32_t>(i);
+    currency_by_code_[static_cast<size_t>(LetterCode(code, 3))] = static_cast<int32_t>(i);
   }
   for (size_t k = 0; k < kAmountCurrencies.size(); ++k) {
-    const auto it = currency_index_.find(kAmountCurrencies[k]);
-    if (it == currency_index_.end()) {
+    const int32_t index = CurrencyIndex(kAmountCurrencies[k]);
+    if (index < 0) {
       throw SchemaError(std::string("currency table: missing '") + kAmountCurrencies[k] +
                         "', needed by amount_in_" + kAmountCurrencies[k]);
     }
-    amount_currency_index_[k] = it->second;
+    amount_currency_index_[k] = index;
   }
   std::string buffer;
   for (const std::string& domain : tables.disposable_domains) {
@@ -236,10 +266,8 @@ EventPacker::EventPacker(const PackerTables& tables) : currencies_(tables.curren
 }
 
 int32_t EventPacker::CurrencyIndex(std::string_view code) const {
-  std::string lowered;
-  NormaliseInto(code, &lowered);
-  const auto it = currency_index_.find(lowered);
-  return it == currency_index_.end() ? -1 : it->second;
+  const int32_t letters = LetterCode(code, 3);
+  return letters == 0 ? -1 : currency_by_code_[static_cast<size_t>(letters)];
 }
 
 std::optional<std::string> EventPacker::NormalisedEmail(const RawEvent& raw) {
@@ -257,20 +285,10 @@ std::optional<std::string> EventPacker::EmailDomain(const RawEvent& raw) {
 }
 
 std::optional<std::string> EventPacker::Address(const RawEvent& raw, bool shipping) {
-  const int base = shipping ? kFieldShippingLine1 : kFieldBillingLine1;
-  auto part = [&](int offset) { return Present(raw, static_cast<StringField>(base + offset)); };
-  std::string street;
-  AppendPart(&street, part(0), " ");
-  AppendPart(&street, part(1), " ");
-  AppendPart(&street, part(2), " ");
-  std::string region;
-  AppendPart(&region, part(3), " ");
-  AppendPart(&region, part(4), " ");
-  AppendPart(&region, part(5), " ");
-  if (street.empty() && region.empty()) return std::nullopt;
-  if (street.empty()) return region;
-  if (region.empty()) return street;
-  return street + ", " + region;
+  std::string out;
+  BuildAddress(raw, shipping, false, &out);
+  if (out.empty()) return std::nullopt;
+  return out;
 }
 
 void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scratch) const {
@@ -301,12 +319,13 @@ void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scrat
     Fail(kFieldCurrency, "unknown currency '" + std::string(currency) + "' (not in the rate table)");
   }
   const CurrencyRate& rate = currencies_[static_cast<size_t>(e.currency_index)];
-  e.amount_usd = static_cast<double>(e.amount) / std::pow(10.0, rate.exponent) * rate.usd_per_unit;
+  static constexpr double kMinorUnits[] = {1.0, 10.0, 100.0, 1000.0, 10000.0};
+  e.amount_usd = static_cast<double>(e.amount) / kMinorUnits[rate.exponent] * rate.usd_per_unit;
   e.currency_code = LetterCode(rate.code, 3);
 
   const std::string_view pmt = Present(raw, kFieldPaymentMethodType);
   if (!pmt.empty()) {
-    e.payment_method_type_code = VocabularyCode(pmt, kPaymentMethodTypes, &buffer);
+    e.payment_method_type_code = VocabularyCode(pmt, kPaymentMethodTypes);
     e.is_card = e.payment_method_type_code == 1;
   } else {
     e.payment_method_type_code = 1;
@@ -327,17 +346,17 @@ void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scrat
     }
     const std::string_view brand = Present(raw, kFieldCardBrand);
     if (!brand.empty()) {
-      const int32_t code = VocabularyCode(brand, kCardBrands, &buffer);
+      const int32_t code = VocabularyCode(brand, kCardBrands);
       e.card_brand_code = code == 0 ? 0 : kCardBrandCanonical[static_cast<size_t>(code - 1)];
     }
     const std::string_view funding = Present(raw, kFieldCardFunding);
-    if (!funding.empty()) e.card_funding_code = VocabularyCode(funding, kCardFundings, &buffer);
+    if (!funding.empty()) e.card_funding_code = VocabularyCode(funding, kCardFundings);
     const std::string_view card_country = Present(raw, kFieldCardCountry);
     if (!card_country.empty()) e.card_country_code = LetterCode(card_country, 2);
     const std::string_view wallet = Present(raw, kFieldDigitalWallet);
-    if (!wallet.empty()) e.digital_wallet_code = VocabularyCode(wallet, kDigitalWallets, &buffer);
+    if (!wallet.empty()) e.digital_wallet_code = VocabularyCode(wallet, kDigitalWallets);
     const std::string_view tds = Present(raw, kFieldThreeDSecureResult);
-    if (!tds.empty()) e.three_d_secure_code = VocabularyCode(tds, kThreeDSecureResults, &buffer);
+    if (!tds.empty()) e.three_d_secure_code = VocabularyCode(tds, kThreeDSecureResults);
   }
 
   const std::string_view customer = Present(raw, kFieldCustomer);
@@ -388,9 +407,8 @@ void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scrat
   }
 
   for (const bool shipping : {false, true}) {
-    std::optional<std::string> address = Address(raw, shipping);
-    if (!address) continue;
-    NormaliseInto(*address, &scratch->buffer2);
+    BuildAddress(raw, shipping, true, &scratch->buffer2);
+    if (scratch->buffer2.empty()) continue;
     (shipping ? e.shipping_address : e.billing_address) = HashBytes(scratch->buffer2);
   }
   const std::string_view billing_country = Present(raw, kFieldBillingCountry);

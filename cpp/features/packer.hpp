@@ -72,7 +72,7 @@ class EventPacker {
   int32_t CurrencyIndex(std::string_view code) const;
 
   std::vector<CurrencyRate> currencies_;
-  std::unordered_map<std::string, int32_t> currency_index_;
+  std::vector<int32_t> currency_by_code_;  // by 3-letter code (see LetterCode); -1 unknown
   std::array<int32_t, kAmountCurrencies.size()> amount_currency_index_{};
   std::unordered_set<uint64_t> disposable_;
   IpSet anonymous_ips_;

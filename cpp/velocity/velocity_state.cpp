@@ -13,7 +13,6 @@ namespace {
 
 constexpr uint32_t kSnapshotVersion = 1;
 constexpr char kSnapshotMagic[4] = {'R', 'C', 'V', 'S'};
-constexpr int64_t kSweepSeconds = 86400;
 
 // Charge buckets a kind keeps: device and merchant feed only hourly and daily model features.
 int64_t BucketHorizonHours(EntityKind kind) {
@@ -119,6 +118,26 @@ const Entity* VelocityState::Find(EntityKind kind, uint64_t value) const {
   return slot == 0 ? nullptr : &entities_[slot - 1];
 }
 
+void VelocityState::PrefetchSlot(EntityKind kind, uint64_t value) const {
+  if (value == kMissingHash) return;
+  __builtin_prefetch(&slots_[static_cast<size_t>(Key(kind, value)) & (slots_.size() - 1)]);
+}
+
+void VelocityState::PrefetchEntity(EntityKind kind, uint64_t value) const {
+  if (value == kMissingHash) return;
+  const uint32_t slot = slots_[static_cast<size_t>(Key(kind, value)) & (slots_.size() - 1)];
+  if (slot == 0) return;
+  const char* record = reinterpret_cast<const char*>(&entities_[slot - 1]);
+  __builtin_prefetch(record);
+  __builtin_prefetch(record + sizeof(Entity) - 1);
+}
+
+void VelocityState::PrefetchArrays(const Entity* entity) {
+  if (entity == nullptr) return;
+  if (!entity->buckets.empty()) __builtin_prefetch(entity->buckets.end() - 1);
+  if (!entity->items.empty()) __builtin_prefetch(entity->items.begin());
+}
+
 Entity* VelocityState::FindOrInsert(EntityKind kind, uint64_t value) {
   if (value == kMissingHash) return nullptr;
   const uint64_t key = Key(kind, value);
@@ -139,7 +158,10 @@ int64_t VelocityState::Advance(int64_t t) {
   clock_ = std::max(clock_, t);
   if (clock_ >= next_sweep_) {
     Expire(clock_);
-    next_sweep_ = (clock_ / kSweepSeconds + 1) * kSweepSeconds;
+    // Idle entities already read as unseen, so sweeping is only about memory: a few times per
+    // time-to-live is enough, and whole days keep the schedule independent of event spacing.
+    const int64_t period = std::max<int64_t>(86400, config_.ttl_seconds / 8 / 86400 * 86400);
+    next_sweep_ = (clock_ / period + 1) * period;
   }
   return clock_;
 }
@@ -147,27 +169,31 @@ int64_t VelocityState::Advance(int64_t t) {
 void VelocityState::Count(const Entity* entity, int64_t t, EntityCounts* out) {
   *out = EntityCounts{};
   if (entity == nullptr) return;
-  for (int c = 0; c < 4; ++c) out->charges[kAllTime][static_cast<size_t>(c)] = entity->all_time[static_cast<size_t>(c)];
+  out->charges[kAllTime] = entity->all_time;
+  // Window starts as 5-minute units, so the loop compares and never divides.
   const int64_t now5 = t / 300;
-  const int64_t now_hour = t / 3600;
+  const int64_t hourly_start = now5 - (kWindowSpecs[kHourly].buckets - 1);
+  const int64_t daily_start = (t / 3600 - (kWindowSpecs[kDaily].buckets - 1)) * 12;
+  const int64_t weekly_start = (t / 3600 - (kWindowSpecs[kWeekly].buckets - 1)) * 12;
   for (uint32_t i = entity->buckets.size(); i > 0; --i) {
     const Bucket& b = entity->buckets[i - 1];
-    const int64_t hours = now_hour - static_cast<int64_t>(b.unit / 12);
-    if (hours >= 169) break;
-    const bool daily = hours < 25;
-    const bool hourly = now5 - static_cast<int64_t>(b.unit) < 13;
-    for (size_t c = 0; c < 4; ++c) {
-      const double n = b.counts[c];
-      out->charges[kWeekly][c] += n;
-      if (daily) out->charges[kDaily][c] += n;
-      if (hourly) out->charges[kHourly][c] += n;
+    const int64_t unit = b.unit;
+    if (unit < weekly_start) break;
+    for (size_t c = 0; c < 4; ++c) out->charges[kWeekly][c] += b.counts[c];
+    if (unit >= daily_start) {
+      for (size_t c = 0; c < 4; ++c) out->charges[kDaily][c] += b.counts[c];
+    }
+    if (unit >= hourly_start) {
+      for (size_t c = 0; c < 4; ++c) out->charges[kHourly][c] += b.counts[c];
     }
   }
+  if (entity->items.empty()) return;
+  std::array<int64_t, kNumWindows> start{};
+  for (int w = 0; w < kNumWindows; ++w) start[static_cast<size_t>(w)] = WindowStart(t, w);
   for (const Item& item : entity->items) {
     auto& counts = out->families[item.family];
-    for (int w = 0; w < kNumWindows; ++w) {
-      if (InWindow(t, item.time, w)) counts[static_cast<size_t>(w)] += 1.0;
-    }
+    const int64_t time = item.time;
+    for (size_t w = 0; w < kNumWindows; ++w) counts[w] += time >= start[w] ? 1u : 0u;
   }
 }
 
@@ -211,7 +237,9 @@ void VelocityState::Compact(Entity* entity, int64_t t) {
 void VelocityState::AddCharge(Entity* entity, int64_t t, int outcome_counter, bool total) {
   const auto unit = static_cast<uint32_t>(t / 300);
   if (entity->buckets.empty() || entity->buckets.back().unit != unit) {
-    Compact(entity, t);
+    // Compacting only when the array is full keeps the cost amortised O(1) and the memory
+    // bounded; Count reads compacted and uncompacted buckets alike.
+    if (entity->buckets.size() == entity->buckets.capacity()) Compact(entity, t);
     entity->buckets.push_back(Bucket{unit, {0, 0, 0, 0}});
   }
   Bucket& bucket = entity->buckets.back();
@@ -254,14 +282,15 @@ void VelocityState::Seen(Entity* entity, int64_t t) {
 }
 
 size_t VelocityState::Expire(int64_t now) {
-  std::deque<Entity> kept;
-  for (Entity& entity : entities_) {
-    if (now - static_cast<int64_t>(entity.last_seen) > config_.ttl_seconds) continue;
-    Compact(&entity, now);
-    kept.push_back(std::move(entity));
+  size_t kept = 0;
+  for (size_t r = 0; r < entities_.size(); ++r) {
+    if (now - static_cast<int64_t>(entities_[r].last_seen) > config_.ttl_seconds) continue;
+    if (kept != r) entities_[kept] = std::move(entities_[r]);
+    ++kept;
   }
-  const size_t removed = entities_.size() - kept.size();
-  entities_.swap(kept);
+  const size_t removed = entities_.size() - kept;
+  if (removed == 0) return 0;
+  entities_.resize(kept);
   size_t capacity = 1024;
   while (entities_.size() * 4 > capacity * 3) capacity *= 2;
   Rehash(capacity);

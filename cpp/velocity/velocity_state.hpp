@@ -52,12 +52,16 @@ struct WindowSpec {
 inline constexpr std::array<WindowSpec, 4> kWindowSpecs = {
     {{300, 13}, {3600, 25}, {3600, 169}, {86400, 366}}};
 
-// True when an entry at time s counts in window w at query time t (s <= t).
-inline bool InWindow(int64_t t, int64_t s, int w) {
-  if (w == kAllTime) return true;
+// The earliest time that counts in window w at query time t: the start of the oldest bucket
+// the window covers.
+inline int64_t WindowStart(int64_t t, int w) {
+  if (w == kAllTime) return std::numeric_limits<int64_t>::min();
   const WindowSpec& spec = kWindowSpecs[static_cast<size_t>(w)];
-  return t / spec.bucket_seconds - s / spec.bucket_seconds < spec.buckets;
+  return (t / spec.bucket_seconds - spec.buckets + 1) * spec.bucket_seconds;
 }
+
+// True when an entry at time s counts in window w at query time t (s <= t).
+inline bool InWindow(int64_t t, int64_t s, int w) { return s >= WindowStart(t, w); }
 
 // Distinct-value and label families held per entity, each at most kDistinctCap entries (the
 // oldest by last-seen time is evicted when a new value arrives).
@@ -169,8 +173,8 @@ struct Entity {
 
 // Counts an entity holds at one query time, every window at once.
 struct EntityCounts {
-  std::array<std::array<double, 4>, kNumWindows> charges{};  // [window][OutcomeCounter]
-  std::array<std::array<double, kNumWindows>, kNumFamilies> families{};
+  std::array<std::array<uint32_t, 4>, kNumWindows> charges{};  // [window][OutcomeCounter]
+  std::array<std::array<uint32_t, kNumWindows>, kNumFamilies> families{};
 };
 
 struct VelocityConfig {
@@ -191,6 +195,13 @@ class VelocityState {
 
   const Entity* Find(EntityKind kind, uint64_t value) const;
   Entity* FindOrInsert(EntityKind kind, uint64_t value);
+
+  // Memory-level hints, no effect on results: the state is far larger than the caches, so
+  // lookups are bound by memory latency. Issue PrefetchSlot, then (later) PrefetchEntity, then
+  // PrefetchArrays for the same keys, so that the misses of several entities and rows overlap.
+  void PrefetchSlot(EntityKind kind, uint64_t value) const;
+  void PrefetchEntity(EntityKind kind, uint64_t value) const;
+  static void PrefetchArrays(const Entity* entity);
 
   // Every window's counts for `entity` (nullptr reads as an unseen entity) at time t >= clock.
   static void Count(const Entity* entity, int64_t t, EntityCounts* out);
