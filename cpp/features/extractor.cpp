@@ -481,8 +481,7 @@ const Entity* FeatureExtractor::Lookup(EntityKind kind, uint64_t value, int64_t 
 
 Entity* FeatureExtractor::Acquire(EntityKind kind, uint64_t value, int64_t t) {
   Entity* entity = state_.FindOrInsert(kind, value);
-  if (entity != nullptr && entity->first_seen != kNever &&
-      t - static_cast<int64_t>(entity->last_seen) > state_.config().ttl_seconds) {
+  if (entity != nullptr && t - static_cast<int64_t>(entity->last_seen) > state_.config().ttl_seconds) {
     const uint64_t key = entity->key;
     *entity = Entity{};
     entity->key = key;
