@@ -77,10 +77,10 @@ def synthetic_stream(n: int, seed: int, days: int = 30) -> pa.Table:
     ip = np.where(rng.random(n) < 0.8, person, rng.integers(0, people, n))
     device = np.where(rng.random(n) < 0.9, person, rng.integers(0, people, n))
     email_missing = rng.random(n) < 0.1
-    outcome = rng.choice(
-        np.array(["authorized", "declined", "blocked"]), n, p=[0.9, 0.07, 0.03]
+    outcome = rng.choice(np.array(["authorized", "declined", "blocked"]), n, p=[0.9, 0.07, 0.03])
+    currency = rng.choice(
+        np.array(["usd", "eur", "gbp", "jpy", "cad"]), n, p=[0.6, 0.2, 0.1, 0.05, 0.05]
     )
-    currency = rng.choice(np.array(["usd", "eur", "gbp", "jpy", "cad"]), n, p=[0.6, 0.2, 0.1, 0.05, 0.05])
     columns = {
         "id": _ids("ch_", np.arange(n)),
         "created": pa.array(created, pa.int64()),
@@ -101,9 +101,13 @@ def synthetic_stream(n: int, seed: int, days: int = 30) -> pa.Table:
         "shipping_line1": _ids("", person % 90_000),
         "shipping_country": pa.array(rng.choice(np.array(["US", "GB", "FR"]), n)),
         "ip_address": pc.binary_join_element_wise(
-            "10.", pc.cast(pa.array((ip >> 16) & 255), pa.string()), ".",
-            pc.cast(pa.array((ip >> 8) & 255), pa.string()), ".",
-            pc.cast(pa.array(ip & 255), pa.string()), "",
+            "10.",
+            pc.cast(pa.array((ip >> 16) & 255), pa.string()),
+            ".",
+            pc.cast(pa.array((ip >> 8) & 255), pa.string()),
+            ".",
+            pc.cast(pa.array(ip & 255), pa.string()),
+            "",
         ),
         "ip_country": pa.array(rng.choice(np.array(["US", "GB", "FR"]), n)),
         "user_agent": pa.array(rng.choice(np.array(USER_AGENTS), n)),
@@ -216,7 +220,10 @@ def main() -> None:
         f"| online extract_one + update from Python (median / p99) | "
         f"{py_median:.1f} / {py_p99:.1f} us | - | - |"
     )
-    print(f"| state memory per tracked entity ({entities:,} entities) | {per_entity:.0f} bytes | - | - |")
+    print(
+        f"| state memory per tracked entity ({entities:,} entities) | "
+        f"{per_entity:.0f} bytes | - | - |"
+    )
     print()
     if cpp is None:
         print("C++ online latency: build the C++ benchmarks to include it (see README).")

@@ -147,8 +147,14 @@ class ReferenceVelocity:
             entity = live[kind]
             return 0.0 if entity is None else float(entity.charge_count(outcome, t, window))
 
-        names = {"billing_address": "billing", "card_number": "card", "customer": "customer",
-                 "email": "email", "ip_address": "ip", "shipping_address": "shipping"}
+        names = {
+            "billing_address": "billing",
+            "card_number": "card",
+            "customer": "customer",
+            "email": "email",
+            "ip_address": "ip",
+            "shipping_address": "shipping",
+        }
         for name, kind in names.items():
             for outcome in OUTCOMES:
                 for window in W4:
@@ -157,13 +163,22 @@ class ReferenceVelocity:
             for outcome in OUTCOMES:
                 for window in ("daily", "hourly"):
                     out[f"{outcome}_charges_per_{name}_{window}"] = charges(kind, outcome, window)
-        card_count = {"billing_address": "billing", "customer": "customer", "email": "email",
-                      "ip_address": "ip", "shipping_address": "shipping"}
+        card_count = {
+            "billing_address": "billing",
+            "customer": "customer",
+            "email": "email",
+            "ip_address": "ip",
+            "shipping_address": "shipping",
+        }
         for name, kind in card_count.items():
             for window in W4:
                 out[f"card_count_for_{name}_{window}"] = count(kind, "cards", window)
-        email_count = {"billing_address": "billing", "ip": "ip", "shipping_address": "shipping",
-                       "card": "card"}
+        email_count = {
+            "billing_address": "billing",
+            "ip": "ip",
+            "shipping_address": "shipping",
+            "card": "card",
+        }
         for name, kind in email_count.items():
             for window in W4:
                 out[f"email_count_for_{name}_{window}"] = count(kind, "emails", window)
@@ -211,20 +226,28 @@ class ReferenceVelocity:
                 )
 
         created = event.get("customer_created")
-        since(None if created is None else max(0, event["created"] - created),
-              "customer_was_created")
+        since(
+            None if created is None else max(0, event["created"] - created), "customer_was_created"
+        )
         email, card = live["email"], live["card"]
-        since(t - email.first_seen if email and email.first_seen is not None else None,
-              "email_first_seen")
-        since(t - card.first_seen if card and card.first_seen is not None else None,
-              "card_first_seen")
-        since(t - card.first_success if card and card.first_success is not None else None,
-              "first_successful_auth_on_card")
+        since(
+            t - email.first_seen if email and email.first_seen is not None else None,
+            "email_first_seen",
+        )
+        since(
+            t - card.first_seen if card and card.first_seen is not None else None, "card_first_seen"
+        )
+        since(
+            t - card.first_success if card and card.first_success is not None else None,
+            "first_successful_auth_on_card",
+        )
         customer = live["customer"]
         out["is_new_card_on_customer"] = float(
             values["card"] is not None
             and values["customer"] is not None
-            and not (customer and any(m[0] == values["card"] for m in customer.families.get("cards", [])))
+            and not (
+                customer and any(m[0] == values["card"] for m in customer.families.get("cards", []))
+            )
         )
         return out
 
@@ -251,9 +274,9 @@ class ReferenceVelocity:
                         e.usd_successful += usd
                     if outcome in ("declined", "blocked"):
                         e.usd_failed += usd
-            if "card" in entities and outcome == "authorized":
-                if entities["card"].first_success is None:
-                    entities["card"].first_success = t
+            card = entities.get("card")
+            if card is not None and outcome == "authorized" and card.first_success is None:
+                card.first_success = t
         name = _text(event, "name")
         name = _collapse(name).lower() if name else None
         for kind in ("customer", "email", "ip", "billing", "shipping", "device"):
@@ -269,7 +292,9 @@ class ReferenceVelocity:
                 entities[kind].touch("customers", values["customer"], t)
 
     def record_label(self, event: dict[str, Any], label: str, at: int | None = None) -> None:
-        self.clock = t = max(self.clock, at if at is not None else event["created"], event["created"])
+        self.clock = t = max(
+            self.clock, at if at is not None else event["created"], event["created"]
+        )
         values = entity_values(event)
 
         def get(kind: str) -> Entity | None:

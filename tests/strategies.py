@@ -11,16 +11,44 @@ from hypothesis import strategies as st
 T0 = 1_699_920_000  # 2023-11-14T00:00:00Z, a day boundary: window edges are easy to hit
 
 #: Gaps between payments that sit on either side of every window edge, plus out-of-order steps.
-GAPS = (0, 1, 299, 300, 301, 3_599, 3_600, 3_899, 3_900, 3_901, 86_399, 86_400, 89_999,
-        90_000, 604_799, 608_399, 608_400, 31_535_999, 31_622_400, -1, -700)
+GAPS = (
+    0,
+    1,
+    299,
+    300,
+    301,
+    3_599,
+    3_600,
+    3_899,
+    3_900,
+    3_901,
+    86_399,
+    86_400,
+    89_999,
+    90_000,
+    604_799,
+    608_399,
+    608_400,
+    31_535_999,
+    31_622_400,
+    -1,
+    -700,
+)
 
 EMAILS = ("jane@example.com", " Jane@Example.COM ", "bob@mailinator.com", "x.y@sub.example.org")
 IPS = ("203.0.113.7", "::ffff:203.0.113.7", "198.51.100.1", "2001:db8::1", "2001:DB8:0::1")
 NAMES = ("Jane Doe", " jane   DOE ", "Bob Smith", "Ana")
 LINES = ("1 Main St", "1  main st", "22 Rue de Rivoli")
 OUTCOME_CHOICES = ("authorized", "declined", "blocked", "pending", None)
-LABEL_CHOICES = ("authorized", "declined", "refund", "fraudulent_refund", "early_fraud_warning",
-                 "dispute", "high_risk_block")
+LABEL_CHOICES = (
+    "authorized",
+    "declined",
+    "refund",
+    "fraudulent_refund",
+    "early_fraud_warning",
+    "dispute",
+    "high_risk_block",
+)
 
 
 def _maybe(values: tuple[Any, ...]) -> st.SearchStrategy[Any]:
@@ -35,7 +63,9 @@ def payment_fields(draw: st.DrawFn, cards: int, crowded: bool = False) -> dict[s
         return {
             "card_fingerprint": f"fp_{draw(st.integers(0, cards - 1))}",
             "customer": "cus_1",
-            "email": draw(st.sampled_from(EMAILS)) if draw(st.booleans()) else f"u{draw(st.integers(0, cards))}@e.com",
+            "email": draw(st.sampled_from(EMAILS))
+            if draw(st.booleans())
+            else f"u{draw(st.integers(0, cards))}@e.com",
             "name": f"Name {draw(st.integers(0, cards))}",
             "ip_address": "203.0.113.7",
             "billing_line1": "1 Main St",

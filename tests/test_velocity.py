@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from reference_features import ReferenceVelocity
-from strategies import payment_streams
 
 from radarcore import FeatureExtractor, SchemaError
 from radarcore.features import default_currency_rates
+from reference_features import ReferenceVelocity
+from strategies import payment_streams
 
 T0 = 1_699_920_000
 
@@ -51,7 +51,12 @@ def test_first_payment_of_the_hour_sees_zero_and_the_second_sees_one(
     ],
 )
 def test_window_edges_for_a_payment_on_a_bucket_boundary(
-    fx: FeatureExtractor, payment: dict[str, Any], seconds: int, hourly: int, daily: int, weekly: int
+    fx: FeatureExtractor,
+    payment: dict[str, Any],
+    seconds: int,
+    hourly: int,
+    daily: int,
+    weekly: int,
 ) -> None:
     fx.update(payment, "declined")
     later = at(payment, seconds)
@@ -62,7 +67,9 @@ def test_window_edges_for_a_payment_on_a_bucket_boundary(
     assert values["declined_charges_per_card_number_all_time"] == 1
 
 
-def test_a_window_can_include_one_extra_bucket(fx: FeatureExtractor, payment: dict[str, Any]) -> None:
+def test_a_window_can_include_one_extra_bucket(
+    fx: FeatureExtractor, payment: dict[str, Any]
+) -> None:
     # A payment late in its 5-minute bucket stays in `hourly` for less than 3,900 s; one at the
     # start of its bucket for up to 3,899 s: at most one bucket more than an hour.
     late = at(payment, 299)
@@ -118,9 +125,11 @@ def test_distinct_counts_per_family(fx: FeatureExtractor, payment: dict[str, Any
     assert probe["name_count_for_card_weekly"] == 2
     assert probe["total_customers_for_email_weekly"] == 2
     assert probe["total_customers_for_card_yearly"] == 1
-    assert math.isnan(fx.extract_one(at(payment, 30, shipping_line1=None))[
-        fx.schema.index("card_count_for_shipping_address_hourly")
-    ])
+    assert math.isnan(
+        fx.extract_one(at(payment, 30, shipping_line1=None))[
+            fx.schema.index("card_count_for_shipping_address_hourly")
+        ]
+    )
 
 
 def test_missing_entity_reads_missing_and_unseen_reads_zero(
@@ -155,7 +164,9 @@ def test_amount_aggregates(fx: FeatureExtractor, payment: dict[str, Any]) -> Non
     assert values["total_usd_amount_charged_on_card_all_time"] == pytest.approx(40.0 + yen)
     assert values["total_usd_amount_successful_on_customer_all_time"] == pytest.approx(10.0)
     assert values["total_usd_amount_failed_on_customer_all_time"] == pytest.approx(30.0 + yen)
-    assert values["average_usd_amount_attempted_on_card_all_time"] == pytest.approx((40.0 + yen) / 3)
+    assert values["average_usd_amount_attempted_on_card_all_time"] == pytest.approx(
+        (40.0 + yen) / 3
+    )
     assert values["average_usd_amount_successful_on_card_all_time"] == pytest.approx(10.0)
 
 
@@ -203,10 +214,12 @@ def test_labels_feed_their_counters_once_per_payment(
     assert later["efw_count_on_card_daily"] == 1
 
 
-def test_unknown_label_and_outcome_are_rejected(fx: FeatureExtractor, payment: dict[str, Any]) -> None:
+def test_unknown_label_and_outcome_are_rejected(
+    fx: FeatureExtractor, payment: dict[str, Any]
+) -> None:
     with pytest.raises(SchemaError, match="label: must be one of"):
         fx.record_label(payment, "chargeback")
-    with pytest.raises(SchemaError, match="outcome: must be one of .* got 'approved'"):
+    with pytest.raises(SchemaError, match=r"outcome: must be one of .* got 'approved'"):
         fx.update(payment, "approved")
     with pytest.raises(SchemaError, match="outcome: must be one of"):
         fx.update({**payment, "outcome": "ok"})
@@ -256,7 +269,12 @@ def test_corrupted_snapshots_are_rejected(
 
 def test_rebuilding_from_history_gives_the_same_state(payment: dict[str, Any]) -> None:
     history = [
-        at(payment, i * 997, card_fingerprint=f"fp_{i % 5}", outcome=("authorized", "declined")[i % 2])
+        at(
+            payment,
+            i * 997,
+            card_fingerprint=f"fp_{i % 5}",
+            outcome=("authorized", "declined")[i % 2],
+        )
         for i in range(60)
     ]
     online = FeatureExtractor()
@@ -279,7 +297,10 @@ def test_idle_entities_expire(payment: dict[str, Any]) -> None:
     assert fx.expire(T0 + 11 * 86_400) == count
     assert fx.entity_count == 0
     fx.update(late, "authorized")
-    assert fx.attributes_one(at(payment, 11 * 86_400 + 5))["total_charges_per_card_number_all_time"] == 1
+    assert (
+        fx.attributes_one(at(payment, 11 * 86_400 + 5))["total_charges_per_card_number_all_time"]
+        == 1
+    )
 
 
 def test_ttl_must_be_positive() -> None:
@@ -290,10 +311,14 @@ def test_ttl_must_be_positive() -> None:
 def test_memory_is_bounded_per_entity(payment: dict[str, Any]) -> None:
     fx = FeatureExtractor()
     for i in range(3_000):
-        fx.update(at(payment, i * 200, card_fingerprint=f"fp_{i}", email=f"u{i}@e.com"), "authorized")
+        fx.update(
+            at(payment, i * 200, card_fingerprint=f"fp_{i}", email=f"u{i}@e.com"), "authorized"
+        )
     hot = fx.memory_bytes
     for i in range(3_000, 6_000):
-        fx.update(at(payment, i * 200, card_fingerprint=f"fp_{i}", email=f"u{i}@e.com"), "authorized")
+        fx.update(
+            at(payment, i * 200, card_fingerprint=f"fp_{i}", email=f"u{i}@e.com"), "authorized"
+        )
     # The customer, IP, address, device and merchant are hot: their state does not keep growing;
     # growth comes from the new cards and emails, a few hundred bytes each.
     assert (fx.memory_bytes - hot) / 6_000 < 400

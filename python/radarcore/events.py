@@ -313,7 +313,7 @@ def _int_column(name: str, column: Any) -> Any:
         if finite.size and not np.all(finite == np.floor(finite)):
             first = int(np.flatnonzero(~np.isnan(values) & (values != np.floor(values)))[0])
             raise SchemaError(
-                f"{name}: expected whole numbers, got {values[first]!r} (row {first})"
+                f"{name}: expected whole numbers, got {float(values[first])!r} (row {first})"
             )
         column = pc.cast(column, pa.int64(), safe=False)
     elif pa.types.is_integer(kind):
