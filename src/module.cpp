@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   radarcore::bind::RegisterErrors(m);
   radarcore::bind::RegisterForest(m);
   radarcore::bind::RegisterRules(m);
+  radarcore::bind::RegisterFeatures(m);
 }

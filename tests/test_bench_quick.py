@@ -54,3 +54,17 @@ def test_bench_synth_quick() -> None:
     assert done.returncode == 0, done.stderr
     assert "fraud-handbook simulator" in done.stdout
     assert "radarcore" in done.stdout
+
+
+def test_bench_features_quick() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/bench_features.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "payments/s" in result.stdout
+    assert "bytes" in result.stdout

@@ -13,6 +13,7 @@ from radarcore.errors import (
     SchemaError,
     ValueListError,
 )
+from radarcore.features import FeatureExtractor, FeatureSchema
 from radarcore.forest import Forest
 from radarcore.rules import Decision, Rule, RuleSet, ValueList
 
@@ -23,6 +24,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 __all__ = [
     "Decision",
+    "FeatureExtractor",
+    "FeatureSchema",
     "Forest",
     "ModelError",
     "RadarError",
