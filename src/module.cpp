@@ -8,4 +8,6 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "radarcore's compiled core (private; use the radarcore package).";
   radarcore::bind::RegisterErrors(m);
   radarcore::bind::RegisterForest(m);
+  radarcore::bind::RegisterRules(m);
+  radarcore::bind::RegisterFeatures(m);
 }

@@ -8,5 +8,7 @@ namespace radarcore::bind {
 namespace py = pybind11;
 
 void RegisterForest(py::module_& m);
+void RegisterRules(py::module_& m);
+void RegisterFeatures(py::module_& m);
 
 }  // namespace radarcore::bind

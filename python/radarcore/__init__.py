@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from radarcore import synth
 from radarcore.errors import (
     CardError,
     IdempotencyError,
     InvalidRequestError,
     ModelError,
     RadarError,
+    RuleSetError,
     RuleSyntaxError,
     SchemaError,
     StripeError,
+    ValueListError,
 )
+from radarcore.features import FeatureExtractor, FeatureSchema
+from radarcore.forest import Forest
+from radarcore.rules import Decision, Rule, RuleSet, ValueList
 
 try:
     __version__ = version("radarcore")
@@ -22,12 +28,22 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 __all__ = [
     "CardError",
+    "Decision",
+    "FeatureExtractor",
+    "FeatureSchema",
+    "Forest",
     "IdempotencyError",
     "InvalidRequestError",
     "ModelError",
     "RadarError",
+    "Rule",
+    "RuleSet",
+    "RuleSetError",
     "RuleSyntaxError",
     "SchemaError",
     "StripeError",
+    "ValueList",
+    "ValueListError",
     "__version__",
+    "synth",
 ]

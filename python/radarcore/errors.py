@@ -23,9 +23,11 @@ __all__ = [
     "InvalidRequestError",
     "ModelError",
     "RadarError",
+    "RuleSetError",
     "RuleSyntaxError",
     "SchemaError",
     "StripeError",
+    "ValueListError",
 ]
 
 
@@ -117,3 +119,11 @@ class IdempotencyError(StripeError):
 
     type: ClassVar[str] = "idempotency_error"
     default_status: ClassVar[int] = 400
+
+
+class ValueListError(RadarError, ValueError):
+    """A value list or list item that breaks Radar's limits (alias, item type, value, expiry)."""
+
+
+class RuleSetError(RadarError, ValueError):
+    """A rule set that cannot be built: too many rules, duplicate ids, an unsupported action."""

@@ -1,0 +1,83 @@
+// One payment event + the velocity state -> one feature row (the model features, a numeric
+// superset of Radar's rule attributes) and Radar's string attributes; batch replay over a
+// time-sorted stream; the state updates that follow a decision and the labels that arrive later.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "features/event.hpp"
+#include "features/packer.hpp"
+#include "velocity/velocity_state.hpp"
+
+namespace radarcore {
+
+enum class ColumnKind : uint8_t { kNumeric, kBool, kCategory, kString };
+
+// One entry of the catalogue of what radarcore computes. `attribute` marks Radar rule attributes
+// (Stripe's name); the others are model-only features. `source` is "event" (a field of the event,
+// maybe normalised), "tables" (event + a configured table: rates, lists), "derived" (computed
+// from several fields), "velocity" (the state: counters of past payments) or "labels" (the state:
+// counters fed by refunds, early fraud warnings and disputes).
+struct ColumnSpec {
+  std::string name;
+  ColumnKind kind;
+  bool attribute;
+  bool case_sensitive;
+  std::string source;
+};
+
+class FeatureExtractor {
+ public:
+  // Throws SchemaError when a table is malformed.
+  FeatureExtractor(const PackerTables& tables, VelocityConfig config);
+
+  // The feature row's columns in order (kind numeric, bool or category; NaN is missing).
+  static const std::vector<ColumnSpec>& Columns();
+  // Radar's string attributes, in order (kind string).
+  static const std::vector<ColumnSpec>& StringAttributes();
+
+  const EventPacker& packer() const { return packer_; }
+  VelocityState& state() { return state_; }
+  const VelocityState& state() const { return state_; }
+  void set_state(VelocityState state) { state_ = std::move(state); }
+
+  // Features of one packed event as of now (the state is not changed); row has Columns().size()
+  // doubles.
+  void ExtractOne(const PackedEvent& event, double* row) const;
+  // Records the decided payment: counters, distinct sets, first-seen times, amounts.
+  void Update(const PackedEvent& event, Outcome outcome);
+  // Records a network result or a label about `event` that arrived at time `at`.
+  void RecordLabel(const PackedEvent& event, Label label, int64_t at);
+
+  // Validates and packs every row first (nothing changes on a bad row: SchemaError naming the
+  // field and row), then for each row in turn: extracts into out[row * width] and, when
+  // `update` is set, updates the state with the row's outcome (kPending when null). Rows are
+  // taken in the order order[0..rows) (a permutation of row numbers), or 0..rows when null.
+  void ExtractMany(const EventColumns& columns, const int64_t* order, bool update, double* out);
+
+  // The string attribute `index` (into StringAttributes()) of a raw event.
+  static std::optional<std::string> StringAttribute(size_t index, const RawEvent& raw,
+                                                    const PackedEvent& packed);
+
+ private:
+  struct Entities {
+    std::array<Entity*, kNumEntityKinds> at{};
+  };
+  const Entity* Lookup(EntityKind kind, uint64_t value, int64_t t) const;
+  Entity* Acquire(EntityKind kind, uint64_t value, int64_t t);
+  static std::array<uint64_t, kNumEntityKinds> EntityValues(const PackedEvent& event);
+  void PrefetchSlots(const PackedEvent& event) const;
+  void PrefetchEntities(const PackedEvent& event) const;
+  void Fill(const PackedEvent& event, int64_t t, const std::array<const Entity*, kNumEntityKinds>& entities,
+            double* row) const;
+  void Apply(const PackedEvent& event, Outcome outcome, int64_t t, const Entities& entities);
+
+  EventPacker packer_;
+  VelocityState state_;
+};
+
+}  // namespace radarcore

@@ -1,0 +1,85 @@
+// Raw event -> PackedEvent: validation with errors that name the field, normalisation (email,
+// IP, addresses, currency), hashing, vocabulary codes and the static lookups (currency rates,
+// disposable email domains, anonymous IPs, user agent).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "features/event.hpp"
+#include "features/ip_address.hpp"
+
+namespace radarcore {
+
+// The 34 currencies of Radar's amount_in_xyz attributes, in attribute order.
+inline constexpr std::array<const char*, 34> kAmountCurrencies = {
+    "aed", "ars", "aud", "brl", "cad", "chf", "clp", "cop", "czk", "dkk", "eur",
+    "gbp", "hkd", "huf", "idr", "ils", "inr", "jpy", "khr", "krw", "mxn", "myr",
+    "nok", "nzd", "php", "pln", "ron", "rub", "sek", "sgd", "thb", "try", "twd", "usd"};
+
+struct CurrencyRate {
+  std::string code;       // ISO 4217, lower case
+  int exponent = 2;       // digits of the minor unit (jpy 0, usd 2, kwd 3)
+  double usd_per_unit = 1.0;  // value of one major unit in USD
+};
+
+struct PackerTables {
+  std::vector<CurrencyRate> currencies;        // must include every kAmountCurrencies entry
+  std::vector<std::string> disposable_domains;  // lower-case domains; subdomains match too
+  std::vector<std::string> anonymous_ips;       // addresses and CIDR networks
+};
+
+// Per-thread scratch space reused across Pack calls (buffers and a user-agent cache).
+struct PackScratch {
+  std::string buffer;
+  std::string buffer2;
+  struct UaCodes {
+    int32_t browser = 0;
+    int32_t os = 0;
+    bool automated = false;
+  };
+  std::unordered_map<uint64_t, UaCodes> user_agents;
+};
+
+// Immutable after construction; Pack is safe to call from several threads with their own
+// scratch.
+class EventPacker {
+ public:
+  // Throws SchemaError when a table entry is malformed or an amount currency is missing.
+  explicit EventPacker(const PackerTables& tables);
+
+  // Throws SchemaError whose message starts with the field name when the event is invalid.
+  void Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scratch) const;
+
+  // Stripe-named string attributes computed from the raw event ("email" normalised,
+  // "email_domain", "billing_address", "browser", ...). nullopt when missing.
+  static std::optional<std::string> NormalisedEmail(const RawEvent& raw);
+  static std::optional<std::string> EmailDomain(const RawEvent& raw);
+  static std::optional<std::string> Address(const RawEvent& raw, bool shipping);
+
+  const std::vector<CurrencyRate>& currencies() const { return currencies_; }
+  // Index into currencies() of kAmountCurrencies[k].
+  int32_t amount_currency_index(size_t k) const { return amount_currency_index_[k]; }
+  size_t disposable_domain_count() const { return disposable_.size(); }
+  size_t anonymous_ip_count() const { return anonymous_ips_.size(); }
+
+ private:
+  int32_t CurrencyIndex(std::string_view code) const;
+
+  std::vector<CurrencyRate> currencies_;
+  std::vector<int32_t> currency_by_code_;  // by 3-letter code (see LetterCode); -1 unknown
+  std::array<int32_t, kAmountCurrencies.size()> amount_currency_index_{};
+  std::unordered_set<uint64_t> disposable_;
+  IpSet anonymous_ips_;
+};
+
+// Fraction of the cardholder name's words (letters only, two or more) found in the email's
+// local part; NaN when either is missing or the name has no such word.
+double EmailNameSimilarity(std::string_view email, std::string_view name);
+
+}  // namespace radarcore

@@ -1,0 +1,71 @@
+// Stable 64-bit string hashing and the ASCII normalisations shared by the packer and the
+// extractor. Hashes are part of the snapshot format: they must not change between versions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace radarcore {
+
+// splitmix64's finaliser: a bijection with good avalanche, used to mix words and keys.
+inline uint64_t Mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+// Little-endian load assembled byte by byte, so the hash is the same on every platform.
+inline uint64_t LoadLe64(const unsigned char* p) {
+  uint64_t w = 0;
+  for (int i = 7; i >= 0; --i) w = (w << 8) | p[i];
+  return w;
+}
+
+// Hash of a byte string; never 0, which is reserved for "missing".
+inline uint64_t HashBytes(std::string_view s, uint64_t seed = 0) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  uint64_t h = Mix64(seed ^ (static_cast<uint64_t>(n) * 0x9e3779b97f4a7c15ULL));
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) h = Mix64(h ^ LoadLe64(p + i)) * 0x9e3779b97f4a7c15ULL;
+  uint64_t tail = 0;
+  for (size_t k = n; k > i; --k) tail = (tail << 8) | p[k - 1];
+  h = Mix64(h ^ tail ^ (static_cast<uint64_t>(n - i) << 56));
+  return h == 0 ? 1 : h;
+}
+
+inline bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+inline char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+inline char ToUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
+
+inline std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Trimmed, ASCII-lower-cased, inner runs of whitespace collapsed to one space (non-ASCII bytes
+// are kept as they are). Writes into *out, which callers reuse to avoid allocations.
+inline void NormaliseInto(std::string_view s, std::string* out) {
+  out->clear();
+  bool pending_space = false;
+  for (char c : Trim(s)) {
+    if (IsSpace(c)) {
+      pending_space = true;
+      continue;
+    }
+    if (pending_space) out->push_back(' ');
+    pending_space = false;
+    out->push_back(ToLower(c));
+  }
+}
+
+}  // namespace radarcore

@@ -1,0 +1,117 @@
+// Velocity state: window edges, the cap of 25, expiry and snapshot round trips, in C++ alone.
+#include <cstdint>
+#include <vector>
+
+#include "common/errors.hpp"
+#include "tests/check.hpp"
+#include "velocity/velocity_state.hpp"
+
+namespace {
+
+using radarcore::Entity;
+using radarcore::EntityCounts;
+using radarcore::EntityKind;
+using radarcore::VelocityState;
+
+constexpr int64_t kT0 = 1699920000;  // a day boundary
+
+void WindowEdges() {
+  VelocityState state;
+  const int64_t t = state.Advance(kT0);
+  Entity* card = state.FindOrInsert(EntityKind::kCard, 42);
+  VelocityState::AddCharge(card, t, radarcore::kCountDeclined, true);
+  EntityCounts counts;
+  VelocityState::Count(card, kT0 + 3899, &counts);
+  RC_CHECK(counts.charges[radarcore::kHourly][radarcore::kCountDeclined] == 1);
+  VelocityState::Count(card, kT0 + 3900, &counts);
+  RC_CHECK(counts.charges[radarcore::kHourly][radarcore::kCountDeclined] == 0);
+  RC_CHECK(counts.charges[radarcore::kDaily][radarcore::kCountTotal] == 1);
+  VelocityState::Count(card, kT0 + 90000, &counts);
+  RC_CHECK(counts.charges[radarcore::kDaily][radarcore::kCountTotal] == 0);
+  RC_CHECK(counts.charges[radarcore::kWeekly][radarcore::kCountTotal] == 1);
+  VelocityState::Count(card, kT0 + 608400, &counts);
+  RC_CHECK(counts.charges[radarcore::kWeekly][radarcore::kCountTotal] == 0);
+  RC_CHECK(counts.charges[radarcore::kAllTime][radarcore::kCountTotal] == 1);
+  RC_CHECK(radarcore::InWindow(kT0 + 31535999, kT0, radarcore::kYearly));
+  RC_CHECK(!radarcore::InWindow(kT0 + 31622400, kT0, radarcore::kYearly));
+}
+
+void CapAndEviction() {
+  VelocityState state;
+  Entity* email = state.FindOrInsert(EntityKind::kEmail, 7);
+  for (uint64_t card = 1; card <= 30; ++card) {
+    VelocityState::TouchItem(email, radarcore::kFamilyCards, card, kT0 + static_cast<int64_t>(card));
+  }
+  EntityCounts counts;
+  VelocityState::Count(email, kT0 + 100, &counts);
+  RC_CHECK(counts.families[radarcore::kFamilyCards][radarcore::kAllTime] == 25);
+  RC_CHECK(!VelocityState::HasItem(email, radarcore::kFamilyCards, 5));
+  RC_CHECK(VelocityState::HasItem(email, radarcore::kFamilyCards, 6));
+  RC_CHECK(email->items.size() == 25);
+}
+
+void BucketsStayBounded() {
+  VelocityState state;
+  Entity* merchant = state.FindOrInsert(EntityKind::kMerchant, 1);
+  for (int64_t i = 0; i < 20000; ++i) {
+    const int64_t t = state.Advance(kT0 + i * 300);
+    merchant = state.FindOrInsert(EntityKind::kMerchant, 1);
+    VelocityState::Seen(merchant, t);
+    VelocityState::AddCharge(merchant, t, radarcore::kCountAuthorized, true);
+  }
+  // Daily-only kind: at most 13 five-minute buckets + 25 hours, plus the growth slack.
+  RC_CHECK(merchant->buckets.size() < 64);
+  EntityCounts counts;
+  const int64_t now = state.clock() + 1;
+  VelocityState::Count(merchant, now, &counts);
+  uint32_t hourly = 0;
+  uint32_t daily = 0;
+  for (int64_t i = 0; i < 20000; ++i) {
+    hourly += radarcore::InWindow(now, kT0 + i * 300, radarcore::kHourly) ? 1 : 0;
+    daily += radarcore::InWindow(now, kT0 + i * 300, radarcore::kDaily) ? 1 : 0;
+  }
+  RC_CHECK(hourly == 13);
+  RC_CHECK(counts.charges[radarcore::kHourly][radarcore::kCountTotal] == hourly);
+  RC_CHECK(counts.charges[radarcore::kDaily][radarcore::kCountTotal] == daily);
+  RC_CHECK(counts.charges[radarcore::kAllTime][radarcore::kCountTotal] == 20000);
+}
+
+void SnapshotRoundTrip() {
+  radarcore::VelocityConfig config;
+  config.ttl_seconds = 86400;
+  VelocityState state(config);
+  for (uint64_t v = 1; v <= 100; ++v) {
+    const int64_t t = state.Advance(kT0 + static_cast<int64_t>(v) * 60);
+    Entity* e = state.FindOrInsert(EntityKind::kIp, v);
+    VelocityState::Seen(e, t);
+    VelocityState::AddCharge(e, t, radarcore::kCountBlocked, true);
+    VelocityState::TouchItem(e, radarcore::kFamilyEmails, v * 3, t);
+  }
+  const std::vector<uint8_t> bytes = state.Snapshot();
+  VelocityState restored = VelocityState::Restore(bytes.data(), bytes.size());
+  RC_CHECK(restored.Snapshot() == bytes);
+  RC_CHECK(restored.size() == 100);
+  RC_CHECK(restored.Find(EntityKind::kIp, 50) != nullptr);
+  RC_CHECK(restored.Find(EntityKind::kCard, 50) == nullptr);
+  std::vector<uint8_t> corrupt = bytes;
+  corrupt[30] ^= 1;
+  bool rejected = false;
+  try {
+    VelocityState::Restore(corrupt.data(), corrupt.size());
+  } catch (const radarcore::SchemaError&) {
+    rejected = true;
+  }
+  RC_CHECK(rejected);
+  RC_CHECK(restored.Expire(kT0 + 100 * 60 + 86401) == 100);
+  RC_CHECK(restored.size() == 0);
+}
+
+}  // namespace
+
+int main() {
+  WindowEdges();
+  CapAndEviction();
+  BucketsStayBounded();
+  SnapshotRoundTrip();
+  return radarcore::test::Finish("test_velocity");
+}

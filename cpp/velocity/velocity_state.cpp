@@ -1,0 +1,415 @@
+#include "velocity/velocity_state.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "common/errors.hpp"
+#include "features/text.hpp"
+
+namespace radarcore {
+namespace {
+
+constexpr uint32_t kSnapshotVersion = 1;
+constexpr char kSnapshotMagic[4] = {'R', 'C', 'V', 'S'};
+
+// Charge buckets a kind keeps: device and merchant feed only hourly and daily model features.
+int64_t BucketHorizonHours(EntityKind kind) {
+  return (kind == EntityKind::kDevice || kind == EntityKind::kMerchant) ? 25 : 169;
+}
+
+// glibc's malloc chunk for a request of n bytes, so MemoryBytes matches what the process pays.
+size_t HeapBytes(size_t n) {
+  if (n == 0) return 0;
+  return std::max<size_t>(32, (n + 8 + 15) / 16 * 16);
+}
+
+class Writer {
+ public:
+  void U8(uint8_t v) { bytes_.push_back(v); }
+  void U32(uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+  void U64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+  void F64(double v) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, &v, sizeof bits);
+    U64(bits);
+  }
+  std::vector<uint8_t>& bytes() { return bytes_; }
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+class Reader {
+ public:
+  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  uint8_t U8() {
+    Need(1);
+    return data_[pos_++];
+  }
+  uint32_t U32() {
+    Need(4);
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | data_[pos_ + static_cast<size_t>(i)];
+    pos_ += 4;
+    return v;
+  }
+  uint64_t U64() {
+    Need(8);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | data_[pos_ + static_cast<size_t>(i)];
+    pos_ += 8;
+    return v;
+  }
+  double F64() {
+    const uint64_t bits = U64();
+    double v = 0;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  }
+  size_t remaining() const { return size_ - pos_; }
+
+ private:
+  void Need(size_t n) const {
+    if (size_ - pos_ < n) throw SchemaError("velocity snapshot: truncated");
+  }
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+VelocityState::VelocityState(VelocityConfig config) : config_(config) {
+  if (config_.ttl_seconds <= 0) throw SchemaError("velocity ttl_seconds must be positive");
+  slots_.assign(1024, 0);
+}
+
+uint64_t VelocityState::Key(EntityKind kind, uint64_t value) {
+  const uint64_t key = Mix64(value ^ (static_cast<uint64_t>(kind) + 1) * 0x9e3779b97f4a7c15ULL);
+  return key == 0 ? 1 : key;
+}
+
+size_t VelocityState::SlotOf(uint64_t key) const {
+  const size_t mask = slots_.size() - 1;
+  size_t i = static_cast<size_t>(key) & mask;
+  while (slots_[i] != 0 && entities_[slots_[i] - 1].key != key) i = (i + 1) & mask;
+  return i;
+}
+
+void VelocityState::Rehash(size_t capacity) {
+  slots_.assign(capacity, 0);
+  const size_t mask = capacity - 1;
+  for (size_t k = 0; k < entities_.size(); ++k) {
+    size_t i = static_cast<size_t>(entities_[k].key) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = static_cast<uint32_t>(k + 1);
+  }
+}
+
+const Entity* VelocityState::Find(EntityKind kind, uint64_t value) const {
+  if (value == kMissingHash) return nullptr;
+  const uint32_t slot = slots_[SlotOf(Key(kind, value))];
+  return slot == 0 ? nullptr : &entities_[slot - 1];
+}
+
+void VelocityState::PrefetchSlot(EntityKind kind, uint64_t value) const {
+  if (value == kMissingHash) return;
+  __builtin_prefetch(&slots_[static_cast<size_t>(Key(kind, value)) & (slots_.size() - 1)]);
+}
+
+void VelocityState::PrefetchEntity(EntityKind kind, uint64_t value) const {
+  if (value == kMissingHash) return;
+  const uint32_t slot = slots_[static_cast<size_t>(Key(kind, value)) & (slots_.size() - 1)];
+  if (slot == 0) return;
+  const char* record = reinterpret_cast<const char*>(&entities_[slot - 1]);
+  __builtin_prefetch(record);
+  __builtin_prefetch(record + sizeof(Entity) - 1);
+}
+
+void VelocityState::PrefetchArrays(const Entity* entity) {
+  if (entity == nullptr) return;
+  if (!entity->buckets.empty()) __builtin_prefetch(entity->buckets.end() - 1);
+  if (!entity->items.empty()) __builtin_prefetch(entity->items.begin());
+}
+
+Entity* VelocityState::FindOrInsert(EntityKind kind, uint64_t value) {
+  if (value == kMissingHash) return nullptr;
+  const uint64_t key = Key(kind, value);
+  size_t i = SlotOf(key);
+  if (slots_[i] != 0) return &entities_[slots_[i] - 1];
+  if ((entities_.size() + 1) * 4 > slots_.size() * 3) {
+    Rehash(slots_.size() * 2);
+    i = SlotOf(key);
+  }
+  Entity& entity = entities_.emplace_back();
+  entity.key = key;
+  entity.kind = kind;
+  slots_[i] = static_cast<uint32_t>(entities_.size());
+  return &entity;
+}
+
+int64_t VelocityState::Advance(int64_t t) {
+  clock_ = std::max(clock_, t);
+  if (clock_ >= next_sweep_) {
+    Expire(clock_);
+    // Idle entities already read as unseen, so sweeping is only about memory: a few times per
+    // time-to-live is enough, and whole days keep the schedule independent of event spacing.
+    const int64_t period = std::max<int64_t>(86400, config_.ttl_seconds / 8 / 86400 * 86400);
+    next_sweep_ = (clock_ / period + 1) * period;
+  }
+  return clock_;
+}
+
+void VelocityState::Count(const Entity* entity, int64_t t, EntityCounts* out) {
+  *out = EntityCounts{};
+  if (entity == nullptr) return;
+  out->charges[kAllTime] = entity->all_time;
+  // Window starts as 5-minute units, so the loop compares and never divides.
+  const int64_t now5 = t / 300;
+  const int64_t hourly_start = now5 - (kWindowSpecs[kHourly].buckets - 1);
+  const int64_t daily_start = (t / 3600 - (kWindowSpecs[kDaily].buckets - 1)) * 12;
+  const int64_t weekly_start = (t / 3600 - (kWindowSpecs[kWeekly].buckets - 1)) * 12;
+  for (uint32_t i = entity->buckets.size(); i > 0; --i) {
+    const Bucket& b = entity->buckets[i - 1];
+    const int64_t unit = b.unit;
+    if (unit < weekly_start) break;
+    for (size_t c = 0; c < 4; ++c) out->charges[kWeekly][c] += b.counts[c];
+    if (unit >= daily_start) {
+      for (size_t c = 0; c < 4; ++c) out->charges[kDaily][c] += b.counts[c];
+    }
+    if (unit >= hourly_start) {
+      for (size_t c = 0; c < 4; ++c) out->charges[kHourly][c] += b.counts[c];
+    }
+  }
+  if (entity->items.empty()) return;
+  std::array<int64_t, kNumWindows> start{};
+  for (int w = 0; w < kNumWindows; ++w) start[static_cast<size_t>(w)] = WindowStart(t, w);
+  for (const Item& item : entity->items) {
+    auto& counts = out->families[item.family];
+    const int64_t time = item.time;
+    for (size_t w = 0; w < kNumWindows; ++w) counts[w] += time >= start[w] ? 1u : 0u;
+  }
+}
+
+bool VelocityState::HasItem(const Entity* entity, Family family, uint64_t value) {
+  if (entity == nullptr) return false;
+  for (const Item& item : entity->items) {
+    if (item.family == family && item.value == value) return true;
+  }
+  return false;
+}
+
+void VelocityState::Compact(Entity* entity, int64_t t) {
+  const int64_t now5 = t / 300;
+  const int64_t now_hour = t / 3600;
+  const int64_t horizon = BucketHorizonHours(entity->kind);
+  SmallVec<Bucket>& buckets = entity->buckets;
+  uint32_t w = 0;
+  for (uint32_t r = 0; r < buckets.size(); ++r) {
+    Bucket b = buckets[r];
+    if (now_hour - static_cast<int64_t>(b.unit / 12) >= horizon) continue;
+    // Out of the hourly window for good: only its hour matters from now on.
+    if (now5 - static_cast<int64_t>(b.unit) >= 13) b.unit -= b.unit % 12;
+    if (w > 0 && buckets[w - 1].unit == b.unit) {
+      for (size_t c = 0; c < 4; ++c) buckets[w - 1].counts[c] += b.counts[c];
+    } else {
+      buckets[w++] = b;
+    }
+  }
+  buckets.resize_down(w);
+  SmallVec<Item>& items = entity->items;
+  uint32_t kept = 0;
+  for (uint32_t r = 0; r < items.size(); ++r) {
+    const Item item = items[r];
+    const bool yearly_only = item.family == kFamilyCustomers || item.family == kFamilyFraudCustomers;
+    if (yearly_only && !InWindow(t, item.time, kYearly)) continue;
+    items[kept++] = item;
+  }
+  items.resize_down(kept);
+}
+
+void VelocityState::AddCharge(Entity* entity, int64_t t, int outcome_counter, bool total) {
+  const auto unit = static_cast<uint32_t>(t / 300);
+  if (entity->buckets.empty() || entity->buckets.back().unit != unit) {
+    // Compacting only when the array is full keeps the cost amortised O(1) and the memory
+    // bounded; Count reads compacted and uncompacted buckets alike.
+    if (entity->buckets.size() == entity->buckets.capacity()) Compact(entity, t);
+    entity->buckets.push_back(Bucket{unit, {0, 0, 0, 0}});
+  }
+  Bucket& bucket = entity->buckets.back();
+  if (outcome_counter >= 0) {
+    ++bucket.counts[static_cast<size_t>(outcome_counter)];
+    ++entity->all_time[static_cast<size_t>(outcome_counter)];
+  }
+  if (total) {
+    ++bucket.counts[kCountTotal];
+    ++entity->all_time[kCountTotal];
+  }
+}
+
+void VelocityState::TouchItem(Entity* entity, Family family, uint64_t value, int64_t t) {
+  const auto time = static_cast<uint32_t>(t);
+  SmallVec<Item>& items = entity->items;
+  uint32_t members = 0;
+  uint32_t oldest = 0;
+  for (uint32_t i = 0; i < items.size(); ++i) {
+    Item& item = items[i];
+    if (item.family != family) continue;
+    if (item.value == value) {
+      item.time = time;
+      return;
+    }
+    if (members == 0 || item.time < items[oldest].time) oldest = i;
+    ++members;
+  }
+  if (members >= kDistinctCap) {
+    items[oldest] = Item{value, time, family};
+  } else {
+    items.push_back(Item{value, time, family});
+  }
+}
+
+void VelocityState::Seen(Entity* entity, int64_t t) {
+  const auto time = static_cast<uint32_t>(t);
+  if (entity->first_seen == kNever) entity->first_seen = time;
+  entity->last_seen = std::max(entity->last_seen, time);
+}
+
+size_t VelocityState::Expire(int64_t now) {
+  size_t kept = 0;
+  for (size_t r = 0; r < entities_.size(); ++r) {
+    if (now - static_cast<int64_t>(entities_[r].last_seen) > config_.ttl_seconds) continue;
+    if (kept != r) entities_[kept] = std::move(entities_[r]);
+    ++kept;
+  }
+  const size_t removed = entities_.size() - kept;
+  if (removed == 0) return 0;
+  entities_.resize(kept);
+  size_t capacity = 1024;
+  while (entities_.size() * 4 > capacity * 3) capacity *= 2;
+  Rehash(capacity);
+  return removed;
+}
+
+size_t VelocityState::MemoryBytes() const {
+  // std::deque stores elements in 512-byte blocks.
+  const size_t per_block = std::max<size_t>(1, 512 / sizeof(Entity));
+  const size_t blocks = (entities_.size() + per_block - 1) / per_block;
+  size_t bytes = slots_.size() * sizeof(uint32_t) + blocks * HeapBytes(512);
+  for (const Entity& entity : entities_) {
+    bytes += HeapBytes(entity.buckets.capacity() * sizeof(Bucket));
+    bytes += HeapBytes(entity.items.capacity() * sizeof(Item));
+  }
+  return bytes;
+}
+
+std::vector<uint8_t> VelocityState::Snapshot() const {
+  std::vector<const Entity*> order;
+  order.reserve(entities_.size());
+  for (const Entity& entity : entities_) order.push_back(&entity);
+  std::sort(order.begin(), order.end(),
+            [](const Entity* a, const Entity* b) { return a->key < b->key; });
+  Writer out;
+  for (char c : kSnapshotMagic) out.U8(static_cast<uint8_t>(c));
+  out.U32(kSnapshotVersion);
+  out.U64(static_cast<uint64_t>(config_.ttl_seconds));
+  out.U64(static_cast<uint64_t>(clock_));
+  out.U64(static_cast<uint64_t>(next_sweep_));
+  out.U64(order.size());
+  for (const Entity* e : order) {
+    out.U64(e->key);
+    out.U8(static_cast<uint8_t>(e->kind));
+    out.U32(e->first_seen);
+    out.U32(e->last_seen);
+    out.U32(e->first_success);
+    for (uint32_t n : e->all_time) out.U32(n);
+    out.F64(e->usd_attempted);
+    out.F64(e->usd_successful);
+    out.F64(e->usd_failed);
+    out.U32(e->buckets.size());
+    for (const Bucket& b : e->buckets) {
+      out.U32(b.unit);
+      for (uint32_t n : b.counts) out.U32(n);
+    }
+    out.U32(e->items.size());
+    for (const Item& item : e->items) {
+      out.U64(item.value);
+      out.U32(item.time);
+      out.U8(item.family);
+    }
+  }
+  const std::string_view body(reinterpret_cast<const char*>(out.bytes().data()),
+                              out.bytes().size());
+  out.U64(HashBytes(body));
+  return std::move(out.bytes());
+}
+
+VelocityState VelocityState::Restore(const uint8_t* data, size_t size) {
+  if (size < 12 || std::memcmp(data, kSnapshotMagic, 4) != 0) {
+    throw SchemaError("velocity snapshot: not a radarcore velocity snapshot (bad magic)");
+  }
+  Reader in(data, size);
+  for (int i = 0; i < 4; ++i) in.U8();
+  const uint32_t version = in.U32();
+  if (version != kSnapshotVersion) {
+    throw SchemaError("velocity snapshot: unsupported version " + std::to_string(version) +
+                      " (this build reads version " + std::to_string(kSnapshotVersion) + ")");
+  }
+  if (size < 8) throw SchemaError("velocity snapshot: truncated");
+  const std::string_view body(reinterpret_cast<const char*>(data), size - 8);
+  Reader trailer(data + size - 8, 8);
+  if (trailer.U64() != HashBytes(body)) {
+    throw SchemaError("velocity snapshot: checksum mismatch (corrupted or truncated bytes)");
+  }
+  VelocityConfig config;
+  config.ttl_seconds = static_cast<int64_t>(in.U64());
+  VelocityState state(config);
+  state.clock_ = static_cast<int64_t>(in.U64());
+  state.next_sweep_ = static_cast<int64_t>(in.U64());
+  const uint64_t count = in.U64();
+  for (uint64_t k = 0; k < count; ++k) {
+    Entity& e = state.entities_.emplace_back();
+    e.key = in.U64();
+    const uint8_t kind = in.U8();
+    if (kind >= kNumEntityKinds) throw SchemaError("velocity snapshot: bad entity kind");
+    e.kind = static_cast<EntityKind>(kind);
+    e.first_seen = in.U32();
+    e.last_seen = in.U32();
+    e.first_success = in.U32();
+    for (uint32_t& n : e.all_time) n = in.U32();
+    e.usd_attempted = in.F64();
+    e.usd_successful = in.F64();
+    e.usd_failed = in.F64();
+    const uint32_t n_buckets = in.U32();
+    if (n_buckets > in.remaining() / 20) throw SchemaError("velocity snapshot: truncated");
+    for (uint32_t i = 0; i < n_buckets; ++i) {
+      Bucket b{};
+      b.unit = in.U32();
+      for (uint32_t& n : b.counts) n = in.U32();
+      e.buckets.push_back(b);
+    }
+    const uint32_t n_items = in.U32();
+    if (n_items > in.remaining() / 13) throw SchemaError("velocity snapshot: truncated");
+    for (uint32_t i = 0; i < n_items; ++i) {
+      Item item{};
+      item.value = in.U64();
+      item.time = in.U32();
+      item.family = in.U8();
+      if (item.family >= kNumFamilies) throw SchemaError("velocity snapshot: bad family");
+      e.items.push_back(item);
+    }
+  }
+  if (in.remaining() != 8) throw SchemaError("velocity snapshot: trailing bytes");
+  size_t capacity = 1024;
+  while (state.entities_.size() * 4 > capacity * 3) capacity *= 2;
+  state.Rehash(capacity);
+  return state;
+}
+
+}  // namespace radarcore

@@ -1,0 +1,241 @@
+// Radar's velocity counters: per-entity time buckets of charge outcomes, bounded distinct sets
+// (cards per email, emails per IP, ...) and bounded label counters (disputes, early fraud
+// warnings, refunds), with Stripe's windows and buckets, expiry and versioned snapshots.
+//
+// Windows (reference 1.10). Buckets are aligned to the Unix epoch (UTC). A window of N buckets of
+// B seconds covers the bucket of the query time and the N - 1 buckets before it, so at query
+// time t an entry made at time s counts iff floor(t / B) - floor(s / B) < N:
+//   hourly  B = 300,   N = 13   (always counts within 3,600 s, never at 3,900 s or more)
+//   daily   B = 3,600, N = 25   (within 86,400 s always; never at 90,000 s or more)
+//   weekly  B = 3,600, N = 169  (within 604,800 s always; never at 608,400 s or more)
+//   yearly  B = 86,400, N = 366 (within 365 days always; never at 31,622,400 s or more)
+//   all_time: everything the state still holds (an entity idle longer than the time-to-live
+//   is forgotten as a whole).
+//
+// Time only goes forward: the state keeps a clock (the latest time it has been given) and an
+// earlier time is read and written as if it happened at the clock.
+//
+// Threading: not thread-safe; one owner (the bindings serialise calls with a mutex).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <limits>
+#include <new>
+#include <vector>
+
+#include "features/event.hpp"
+
+namespace radarcore {
+
+enum class EntityKind : uint8_t {
+  kCard,
+  kCustomer,
+  kEmail,
+  kIp,
+  kBillingAddress,
+  kShippingAddress,
+  kDevice,
+  kMerchant,
+};
+inline constexpr size_t kNumEntityKinds = 8;
+
+enum Window : int { kHourly, kDaily, kWeekly, kYearly, kAllTime, kNumWindows };
+
+struct WindowSpec {
+  int64_t bucket_seconds;
+  int64_t buckets;
+};
+inline constexpr std::array<WindowSpec, 4> kWindowSpecs = {
+    {{300, 13}, {3600, 25}, {3600, 169}, {86400, 366}}};
+
+// The earliest time that counts in window w at query time t: the start of the oldest bucket
+// the window covers.
+inline int64_t WindowStart(int64_t t, int w) {
+  if (w == kAllTime) return std::numeric_limits<int64_t>::min();
+  const WindowSpec& spec = kWindowSpecs[static_cast<size_t>(w)];
+  return (t / spec.bucket_seconds - spec.buckets + 1) * spec.bucket_seconds;
+}
+
+// True when an entry at time s counts in window w at query time t (s <= t).
+inline bool InWindow(int64_t t, int64_t s, int w) { return s >= WindowStart(t, w); }
+
+// Distinct-value and label families held per entity, each at most kDistinctCap entries (the
+// oldest by last-seen time is evicted when a new value arrives).
+enum Family : uint8_t {
+  kFamilyCards,
+  kFamilyEmails,
+  kFamilyNames,
+  kFamilyCustomers,
+  kFamilyFraudCustomers,
+  kFamilyDisputes,
+  kFamilyEfws,
+  kFamilyRefunds,
+  kNumFamilies
+};
+inline constexpr size_t kDistinctCap = 25;
+
+enum OutcomeCounter : int { kCountAuthorized, kCountBlocked, kCountDeclined, kCountTotal };
+
+// A growable array of trivially copyable T in 16 bytes (pointer, size, capacity), to keep the
+// per-entity footprint small.
+template <class T>
+class SmallVec {
+ public:
+  SmallVec() = default;
+  SmallVec(const SmallVec&) = delete;
+  SmallVec& operator=(const SmallVec&) = delete;
+  SmallVec(SmallVec&& other) noexcept : data_(other.data_), size_(other.size_), cap_(other.cap_) {
+    other.data_ = nullptr;
+    other.size_ = other.cap_ = 0;
+  }
+  SmallVec& operator=(SmallVec&& other) noexcept {
+    if (this != &other) {
+      std::free(data_);
+      data_ = other.data_;
+      size_ = other.size_;
+      cap_ = other.cap_;
+      other.data_ = nullptr;
+      other.size_ = other.cap_ = 0;
+    }
+    return *this;
+  }
+  ~SmallVec() { std::free(data_); }
+
+  uint32_t size() const { return size_; }
+  uint32_t capacity() const { return cap_; }
+  bool empty() const { return size_ == 0; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T& back() { return data_[size_ - 1]; }
+
+  void push_back(const T& value) {
+    if (size_ == cap_) Grow();
+    data_[size_++] = value;
+  }
+  void resize_down(uint32_t n) { size_ = n; }
+  void erase_at(uint32_t i) {
+    for (uint32_t k = i + 1; k < size_; ++k) data_[k - 1] = data_[k];
+    --size_;
+  }
+
+ private:
+  void Grow() {
+    const uint32_t cap = cap_ == 0 ? 1 : (cap_ < 8 ? cap_ * 2 : cap_ + cap_ / 2);
+    void* grown = std::realloc(data_, sizeof(T) * cap);
+    if (grown == nullptr) throw std::bad_alloc();
+    data_ = static_cast<T*>(grown);
+    cap_ = cap;
+  }
+
+  T* data_ = nullptr;
+  uint32_t size_ = 0;
+  uint32_t cap_ = 0;
+};
+
+// Charge outcomes in one time bucket. `unit` is the 5-minute index (time / 300) of the bucket's
+// start; entries older than the hourly window are merged into hour-aligned entries.
+struct Bucket {
+  uint32_t unit;
+  std::array<uint32_t, 4> counts;
+};
+
+// One member of a bounded family: a value hash (card, email, name, customer) or, for labels,
+// the payment id hash; with the last time it was seen.
+struct Item {
+  uint64_t value;
+  uint32_t time;
+  uint8_t family;
+};
+
+inline constexpr uint32_t kNever = std::numeric_limits<uint32_t>::max();
+
+struct Entity {
+  uint64_t key = 0;
+  uint32_t first_seen = kNever;
+  uint32_t last_seen = 0;
+  uint32_t first_success = kNever;
+  EntityKind kind = EntityKind::kCard;
+  std::array<uint32_t, 4> all_time{};
+  double usd_attempted = 0.0;
+  double usd_successful = 0.0;
+  double usd_failed = 0.0;
+  SmallVec<Bucket> buckets;
+  SmallVec<Item> items;
+};
+
+// Counts an entity holds at one query time, every window at once.
+struct EntityCounts {
+  std::array<std::array<uint32_t, 4>, kNumWindows> charges{};  // [window][OutcomeCounter]
+  std::array<std::array<uint32_t, kNumWindows>, kNumFamilies> families{};
+};
+
+struct VelocityConfig {
+  // An entity idle this long is forgotten (all_time counts and first-seen times included).
+  int64_t ttl_seconds = 1826LL * 86400;  // five years, Radar's all_time horizon
+};
+
+class VelocityState {
+ public:
+  explicit VelocityState(VelocityConfig config = {});
+
+  int64_t clock() const { return clock_; }
+  const VelocityConfig& config() const { return config_; }
+
+  // Moves the clock to max(clock, t) and returns it; expires idle entities once per day of
+  // event time. Entity pointers stay valid until the next call of Advance.
+  int64_t Advance(int64_t t);
+
+  const Entity* Find(EntityKind kind, uint64_t value) const;
+  Entity* FindOrInsert(EntityKind kind, uint64_t value);
+
+  // Memory-level hints, no effect on results: the state is far larger than the caches, so
+  // lookups are bound by memory latency. Issue PrefetchSlot, then (later) PrefetchEntity, then
+  // PrefetchArrays for the same keys, so that the misses of several entities and rows overlap.
+  void PrefetchSlot(EntityKind kind, uint64_t value) const;
+  void PrefetchEntity(EntityKind kind, uint64_t value) const;
+  static void PrefetchArrays(const Entity* entity);
+
+  // Every window's counts for `entity` (nullptr reads as an unseen entity) at time t >= clock.
+  static void Count(const Entity* entity, int64_t t, EntityCounts* out);
+  static bool HasItem(const Entity* entity, Family family, uint64_t value);
+
+  // Writes at time t (t must be the current clock). `outcome_counter` < 0 adds only to total.
+  static void AddCharge(Entity* entity, int64_t t, int outcome_counter, bool total);
+  static void TouchItem(Entity* entity, Family family, uint64_t value, int64_t t);
+  static void Seen(Entity* entity, int64_t t);
+
+  // Removes entities idle for longer than the time-to-live at time `now`; returns how many.
+  size_t Expire(int64_t now);
+
+  size_t size() const { return entities_.size(); }
+  // Bytes held: table slots, entity records and their heap arrays (with allocator rounding).
+  size_t MemoryBytes() const;
+
+  // Versioned bytes that Restore reads back; equal states give equal bytes (entities in key
+  // order), so a state rebuilt from the same history snapshots identically.
+  std::vector<uint8_t> Snapshot() const;
+  // Throws SchemaError when the bytes are not a snapshot of a supported version.
+  static VelocityState Restore(const uint8_t* data, size_t size);
+
+ private:
+  static uint64_t Key(EntityKind kind, uint64_t value);
+  void Rehash(size_t capacity);
+  size_t SlotOf(uint64_t key) const;
+  static void Compact(Entity* entity, int64_t t);
+
+  VelocityConfig config_;
+  int64_t clock_ = 0;
+  int64_t next_sweep_ = 0;
+  std::deque<Entity> entities_;
+  std::vector<uint32_t> slots_;  // index + 1 into entities_; 0 = empty; linear probing
+};
+
+}  // namespace radarcore

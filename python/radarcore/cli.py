@@ -1,0 +1,116 @@
+"""The ``radarcore`` command line: one subcommand per function, registered in ``COMMANDS``.
+
+Each subcommand is a pair: ``add_<name>(parser)`` declares its arguments and ``run_<name>(args)``
+does the work and returns the exit status. Adding a command means writing that pair and
+listing it in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+
+def _date(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid date {text!r}: expected ISO 8601 such as 2025-01-01 or 2025-01-01T00:00:00Z"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def add_synth(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--payments", type=_positive, required=True, help="number of payments")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="directory for the two Parquet files"
+    )
+    parser.add_argument(
+        "--days", type=_positive, default=None, help="days covered (default: scales with N)"
+    )
+    parser.add_argument(
+        "--start", type=_date, default=None, help="first day, ISO 8601 (default 2025-01-01 UTC)"
+    )
+    parser.add_argument(
+        "--fraud-rate", type=float, default=0.005, help="share of fraudulent payments"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from radarcore import synth
+
+    began = time.perf_counter()
+    history = synth.generate(
+        args.payments,
+        seed=args.seed,
+        start=args.start or synth.DEFAULT_START,
+        days=args.days,
+        fraud_rate=args.fraud_rate,
+        progress=not args.quiet,
+    )
+    payments, labels = synth.write(history, args.output)
+    if not args.quiet:
+        fraud = history.payments.column("is_fraud").to_numpy(zero_copy_only=False).sum()
+        print(
+            f"wrote {history.payments.num_rows} payments ({fraud} fraudulent) to {payments} and "
+            f"{history.labels.num_rows} labels to {labels} in {time.perf_counter() - began:.1f}s"
+        )
+    return 0
+
+
+COMMANDS: dict[
+    str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+] = {
+    "synth": (
+        "write a synthetic payment stream with labelled fraud (payments.parquet, labels.parquet)",
+        add_synth,
+        run_synth,
+    ),
+}
+"""name -> (help, add arguments, run)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="radarcore", description="An open fraud-scoring engine that behaves like Stripe Radar."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (summary, add, run) in COMMANDS.items():
+        sub = commands.add_parser(name, help=summary, description=summary)
+        add(sub)
+        sub.set_defaults(run=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``radarcore`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except (ValueError, TypeError, OSError) as error:
+        print(f"radarcore {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,406 @@
+// Bindings for the feature extractor and its velocity state: one event as lists in the field
+// order of _core.event_fields(), a batch as Arrow-layout numpy buffers.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/errors.hpp"
+#include "features/extractor.hpp"
+#include "features/user_agent.hpp"
+#include "register.hpp"
+
+namespace radarcore::bind {
+namespace {
+
+const char* KindName(ColumnKind kind) {
+  switch (kind) {
+    case ColumnKind::kNumeric:
+      return "numeric";
+    case ColumnKind::kBool:
+      return "bool";
+    case ColumnKind::kCategory:
+      return "category";
+    case ColumnKind::kString:
+      return "string";
+  }
+  return "numeric";
+}
+
+py::list Specs(const std::vector<ColumnSpec>& specs) {
+  py::list out;
+  for (const ColumnSpec& s : specs) {
+    out.append(py::make_tuple(s.name, KindName(s.kind), s.attribute, s.case_sensitive, s.source));
+  }
+  return out;
+}
+
+template <size_t N>
+py::list Names(const std::array<const char*, N>& names) {
+  py::list out;
+  for (const char* name : names) out.append(name);
+  return out;
+}
+
+Outcome ParseOutcome(const std::string& text) {
+  if (text == "authorized") return Outcome::kAuthorized;
+  if (text == "declined") return Outcome::kDeclined;
+  if (text == "blocked") return Outcome::kBlocked;
+  if (text == "pending") return Outcome::kPending;
+  throw SchemaError("outcome: must be one of 'authorized', 'declined', 'blocked', 'pending', got '" +
+                    text + "'");
+}
+
+Label ParseLabel(const std::string& text) {
+  if (text == "authorized") return Label::kAuthorized;
+  if (text == "declined") return Label::kDeclined;
+  if (text == "refund") return Label::kRefund;
+  if (text == "fraudulent_refund") return Label::kFraudulentRefund;
+  if (text == "early_fraud_warning") return Label::kEarlyFraudWarning;
+  if (text == "dispute") return Label::kDispute;
+  if (text == "high_risk_block") return Label::kHighRiskBlock;
+  throw SchemaError(
+      "label: must be one of 'authorized', 'declined', 'refund', 'fraudulent_refund', "
+      "'early_fraud_warning', 'dispute', 'high_risk_block', got '" + text + "'");
+}
+
+void CheckLength(const py::list& list, size_t n, const char* what) {
+  if (list.size() != n) {
+    throw py::value_error(std::string("event ") + what + ": expected " + std::to_string(n) +
+                          " values, got " + std::to_string(list.size()));
+  }
+}
+
+// One event given as (strings, ints, floats, bools) lists; the views point into the Python
+// objects, which the caller keeps alive for the duration of the call.
+RawEvent ToRaw(const py::list& strings, const py::list& ints, const py::list& floats,
+               const py::list& bools) {
+  CheckLength(strings, kNumStringFields, "strings");
+  CheckLength(ints, kNumIntFields, "ints");
+  CheckLength(floats, kNumFloatFields, "floats");
+  CheckLength(bools, kNumBoolFields, "bools");
+  RawEvent raw;
+  for (size_t f = 0; f < kNumStringFields; ++f) {
+    PyObject* item = strings[f].ptr();
+    if (item == Py_None) continue;
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(item, &size);
+    if (data == nullptr) throw py::error_already_set();
+    raw.has_string[f] = true;
+    raw.strings[f] = std::string_view(data, static_cast<size_t>(size));
+  }
+  for (size_t f = 0; f < kNumIntFields; ++f) {
+    if (ints[f].is_none()) continue;
+    raw.has_int[f] = true;
+    raw.ints[f] = ints[f].cast<int64_t>();
+  }
+  for (size_t f = 0; f < kNumFloatFields; ++f) raw.floats[f] = floats[f].cast<double>();
+  for (size_t f = 0; f < kNumBoolFields; ++f) raw.bools[f] = bools[f].cast<int8_t>();
+  return raw;
+}
+
+// A pointer into a caller-owned 1-d contiguous array of exactly dtype T (never a converted
+// copy, which would not outlive this call), with at least `length` elements.
+template <class T>
+const T* Data(const py::handle& obj, size_t length, const char* what) {
+  if (obj.is_none()) return nullptr;
+  if (!py::isinstance<py::array>(obj)) {
+    throw py::type_error(std::string("batch buffer ") + what + " must be a numpy array");
+  }
+  auto array = py::reinterpret_borrow<py::array>(obj);
+  if (!array.dtype().is(py::dtype::of<T>()) || array.ndim() != 1 ||
+      (array.flags() & py::array::c_style) == 0) {
+    throw py::type_error(std::string("batch buffer ") + what + " must be a contiguous 1-d " +
+                         std::string(py::str(py::dtype::of<T>())) + " array");
+  }
+  if (static_cast<size_t>(array.shape(0)) < length) {
+    throw py::value_error(std::string("batch buffer ") + what + " is too short");
+  }
+  return static_cast<const T*>(array.data());
+}
+
+// A batch: (rows, strings, ints, floats, bools) where strings[f] is None or (offsets int64,
+// data uint8, valid uint8 or None); ints[f] None or (values int64, valid uint8 or None);
+// floats[f] None or float64; bools[f] None or int8 (-1 null). Arrays must be contiguous and
+// of exactly these dtypes (events.py prepares them).
+EventColumns ToColumns(size_t rows, const py::list& strings, const py::list& ints,
+                       const py::list& floats, const py::list& bools) {
+  CheckLength(strings, kNumStringFields, "strings");
+  CheckLength(ints, kNumIntFields, "ints");
+  CheckLength(floats, kNumFloatFields, "floats");
+  CheckLength(bools, kNumBoolFields, "bools");
+  EventColumns c;
+  c.rows = rows;
+  for (size_t f = 0; f < kNumStringFields; ++f) {
+    if (strings[f].is_none()) continue;
+    auto parts = strings[f].cast<py::tuple>();
+    c.strings[f].offsets = Data<int64_t>(parts[0], rows + 1, kStringFieldNames[f]);
+    const int64_t end = c.strings[f].offsets[rows];
+    const auto* data = Data<uint8_t>(parts[1], static_cast<size_t>(std::max<int64_t>(end, 0)),
+                                     kStringFieldNames[f]);
+    for (size_t r = 0; r < rows; ++r) {
+      if (c.strings[f].offsets[r] < 0 || c.strings[f].offsets[r + 1] < c.strings[f].offsets[r]) {
+        throw py::value_error(std::string("batch buffer ") + kStringFieldNames[f] +
+                              ": offsets out of order");
+      }
+    }
+    c.strings[f].data = reinterpret_cast<const char*>(data);
+    c.strings[f].valid = Data<uint8_t>(parts[2], rows, kStringFieldNames[f]);
+  }
+  for (size_t f = 0; f < kNumIntFields; ++f) {
+    if (ints[f].is_none()) continue;
+    auto parts = ints[f].cast<py::tuple>();
+    c.ints[f] = Data<int64_t>(parts[0], rows, kIntFieldNames[f]);
+    c.ints_valid[f] = Data<uint8_t>(parts[1], rows, kIntFieldNames[f]);
+  }
+  for (size_t f = 0; f < kNumFloatFields; ++f) {
+    c.floats[f] = Data<double>(floats[f], rows, kFloatFieldNames[f]);
+  }
+  for (size_t f = 0; f < kNumBoolFields; ++f) {
+    c.bools[f] = Data<int8_t>(bools[f], rows, kBoolFieldNames[f]);
+  }
+  return c;
+}
+
+// The extractor with its lock: calls are serialised, so Python threads may share one.
+class PyFeatureExtractor {
+ public:
+  PyFeatureExtractor(const std::vector<std::tuple<std::string, int, double>>& currencies,
+                     const std::vector<std::string>& disposable_domains,
+                     const std::vector<std::string>& anonymous_ips, int64_t ttl_seconds)
+      : core_(Tables(currencies, disposable_domains, anonymous_ips), Config(ttl_seconds)) {}
+
+  py::array_t<double> ExtractOne(const py::list& s, const py::list& i, const py::list& f,
+                                 const py::list& b) {
+    const RawEvent raw = ToRaw(s, i, f, b);
+    py::array_t<double> row(static_cast<py::ssize_t>(FeatureExtractor::Columns().size()));
+    double* out = row.mutable_data();
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      PackedEvent packed;
+      core_.packer().Pack(raw, &packed, &scratch_);
+      core_.ExtractOne(packed, out);
+    }
+    return row;
+  }
+
+  void Update(const py::list& s, const py::list& i, const py::list& f, const py::list& b,
+              const std::optional<std::string>& outcome) {
+    const RawEvent raw = ToRaw(s, i, f, b);
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
+    PackedEvent packed;
+    core_.packer().Pack(raw, &packed, &scratch_);
+    Outcome result = packed.has_outcome ? packed.outcome : Outcome::kPending;
+    if (outcome) result = ParseOutcome(*outcome);
+    core_.Update(packed, result);
+  }
+
+  void RecordLabel(const py::list& s, const py::list& i, const py::list& f, const py::list& b,
+                   const std::string& label, std::optional<int64_t> at) {
+    const RawEvent raw = ToRaw(s, i, f, b);
+    const Label parsed = ParseLabel(label);
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
+    PackedEvent packed;
+    core_.packer().Pack(raw, &packed, &scratch_);
+    core_.RecordLabel(packed, parsed, at.value_or(packed.created));
+  }
+
+  py::array_t<double> ExtractMany(size_t rows, const py::list& s, const py::list& i,
+                                  const py::list& f, const py::list& b, const py::object& order,
+                                  bool update) {
+    const EventColumns columns = ToColumns(rows, s, i, f, b);
+    const int64_t* sequence = Data<int64_t>(order, rows, "order");
+    if (sequence != nullptr) {
+      std::vector<uint8_t> seen(rows, 0);
+      for (size_t k = 0; k < rows; ++k) {
+        if (sequence[k] < 0 || static_cast<size_t>(sequence[k]) >= rows || seen[static_cast<size_t>(sequence[k])]) {
+          throw py::value_error("order must be a permutation of the row numbers");
+        }
+        seen[static_cast<size_t>(sequence[k])] = 1;
+      }
+    }
+    const auto width = static_cast<py::ssize_t>(FeatureExtractor::Columns().size());
+    py::array_t<double> out({static_cast<py::ssize_t>(rows), width});
+    double* data = out.mutable_data();
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      core_.ExtractMany(columns, sequence, update, data);
+    }
+    return out;
+  }
+
+  py::list StringAttributesOne(const py::list& s, const py::list& i, const py::list& f,
+                               const py::list& b) {
+    const RawEvent raw = ToRaw(s, i, f, b);
+    PackedEvent packed;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      core_.packer().Pack(raw, &packed, &scratch_);
+    }
+    py::list out;
+    for (size_t k = 0; k < FeatureExtractor::StringAttributes().size(); ++k) {
+      out.append(py::cast(FeatureExtractor::StringAttribute(k, raw, packed)));
+    }
+    return out;
+  }
+
+  py::list StringAttributesMany(size_t rows, const py::list& s, const py::list& i,
+                                const py::list& f, const py::list& b) {
+    const EventColumns columns = ToColumns(rows, s, i, f, b);
+    const size_t n_attributes = FeatureExtractor::StringAttributes().size();
+    std::vector<std::vector<std::optional<std::string>>> values(n_attributes);
+    {
+      py::gil_scoped_release release;
+      PackScratch scratch;
+      for (auto& column : values) column.resize(rows);
+      for (size_t r = 0; r < rows; ++r) {
+        const RawEvent raw = columns.Row(r);
+        PackedEvent packed;
+        try {
+          core_.packer().Pack(raw, &packed, &scratch);
+        } catch (const SchemaError& error) {
+          throw SchemaError(std::string(error.what()) + " (row " + std::to_string(r) + ")");
+        }
+        for (size_t k = 0; k < n_attributes; ++k) {
+          values[k][r] = FeatureExtractor::StringAttribute(k, raw, packed);
+        }
+      }
+    }
+    py::list out;
+    for (const auto& column : values) {
+      py::list py_column(rows);
+      for (size_t r = 0; r < rows; ++r) {
+        py_column[r] = column[r] ? py::object(py::str(*column[r])) : py::object(py::none());
+      }
+      out.append(py_column);
+    }
+    return out;
+  }
+
+  py::bytes Snapshot() {
+    std::vector<uint8_t> bytes;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      bytes = core_.state().Snapshot();
+    }
+    return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+
+  void Restore(const py::bytes& data) {
+    const std::string_view view(data);
+    py::gil_scoped_release release;
+    VelocityState state =
+        VelocityState::Restore(reinterpret_cast<const uint8_t*>(view.data()), view.size());
+    std::lock_guard<std::mutex> lock(mutex_);
+    core_.set_state(std::move(state));
+  }
+
+  size_t Expire(int64_t now) {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
+    return core_.state().Expire(now);
+  }
+
+  size_t EntityCount() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return core_.state().size();
+  }
+  size_t MemoryBytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return core_.state().MemoryBytes();
+  }
+  int64_t Clock() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return core_.state().clock();
+  }
+  int64_t TtlSeconds() const { return core_.state().config().ttl_seconds; }
+
+ private:
+  static PackerTables Tables(const std::vector<std::tuple<std::string, int, double>>& currencies,
+                             const std::vector<std::string>& disposable_domains,
+                             const std::vector<std::string>& anonymous_ips) {
+    PackerTables tables;
+    for (const auto& [code, exponent, usd] : currencies) {
+      tables.currencies.push_back(CurrencyRate{code, exponent, usd});
+    }
+    tables.disposable_domains = disposable_domains;
+    tables.anonymous_ips = anonymous_ips;
+    return tables;
+  }
+  static VelocityConfig Config(int64_t ttl_seconds) {
+    VelocityConfig config;
+    config.ttl_seconds = ttl_seconds;
+    return config;
+  }
+
+  FeatureExtractor core_;
+  PackScratch scratch_;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+void RegisterFeatures(py::module_& m) {
+  m.def("feature_columns", [] { return Specs(FeatureExtractor::Columns()); },
+        "The feature row's columns: (name, kind, attribute, case_sensitive, source) tuples.");
+  m.def("string_attribute_columns", [] { return Specs(FeatureExtractor::StringAttributes()); },
+        "Radar's string attributes: (name, kind, attribute, case_sensitive, source) tuples.");
+  m.def("event_fields", [] {
+    py::dict out;
+    out["strings"] = Names(kStringFieldNames);
+    out["ints"] = Names(kIntFieldNames);
+    out["floats"] = Names(kFloatFieldNames);
+    out["bools"] = Names(kBoolFieldNames);
+    return out;
+  }, "The event fields by storage type, in the order the extractor takes them.");
+  m.def("amount_currencies", [] { return Names(kAmountCurrencies); },
+        "The currencies of the amount_in_xyz attributes.");
+  m.def(
+      "parse_user_agent",
+      [](const std::string& user_agent) {
+        const UserAgentInfo info = ParseUserAgent(user_agent);
+        return py::make_tuple(FormatBrowser(info), FormatOperatingSystem(info), info.automated);
+      },
+      py::arg("user_agent"), "(browser, operating_system, automated) as the extractor reads them.");
+
+  // A plain `type` metaclass, so the class matches its stub exactly.
+  py::class_<PyFeatureExtractor>(m, "FeatureExtractor",
+                                 py::metaclass(reinterpret_cast<PyObject*>(&PyType_Type)))
+      .def(py::init<const std::vector<std::tuple<std::string, int, double>>&,
+                    const std::vector<std::string>&, const std::vector<std::string>&, int64_t>(),
+           py::arg("currencies"), py::arg("disposable_domains"), py::arg("anonymous_ips"),
+           py::arg("ttl_seconds"))
+      .def("extract_one", &PyFeatureExtractor::ExtractOne, py::arg("strings"), py::arg("ints"),
+           py::arg("floats"), py::arg("bools"))
+      .def("update", &PyFeatureExtractor::Update, py::arg("strings"), py::arg("ints"),
+           py::arg("floats"), py::arg("bools"), py::arg("outcome"))
+      .def("record_label", &PyFeatureExtractor::RecordLabel, py::arg("strings"), py::arg("ints"),
+           py::arg("floats"), py::arg("bools"), py::arg("label"), py::arg("at"))
+      .def("extract_many", &PyFeatureExtractor::ExtractMany, py::arg("rows"), py::arg("strings"),
+           py::arg("ints"), py::arg("floats"), py::arg("bools"), py::arg("order"),
+           py::arg("update"))
+      .def("string_attributes_one", &PyFeatureExtractor::StringAttributesOne, py::arg("strings"),
+           py::arg("ints"), py::arg("floats"), py::arg("bools"))
+      .def("string_attributes_many", &PyFeatureExtractor::StringAttributesMany, py::arg("rows"),
+           py::arg("strings"), py::arg("ints"), py::arg("floats"), py::arg("bools"))
+      .def("snapshot", &PyFeatureExtractor::Snapshot)
+      .def("restore", &PyFeatureExtractor::Restore, py::arg("data"))
+      .def("expire", &PyFeatureExtractor::Expire, py::arg("now"))
+      .def_property_readonly("entity_count", &PyFeatureExtractor::EntityCount)
+      .def_property_readonly("memory_bytes", &PyFeatureExtractor::MemoryBytes)
+      .def_property_readonly("clock", &PyFeatureExtractor::Clock)
+      .def_property_readonly("ttl_seconds", &PyFeatureExtractor::TtlSeconds);
+}
+
+}  // namespace radarcore::bind
