@@ -8,12 +8,12 @@ import math
 from typing import Any
 
 import pytest
-from radarcore.rules import RuleSet
 
 from conftest import STEPS
-from radarcore import CardError
+from radarcore import CardError, ModelError
 from radarcore.models.calibration import RiskCalibration
 from radarcore.radar import Radar, RadarSettings
+from radarcore.rules import RuleSet
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030}
 
@@ -358,3 +358,16 @@ def test_risk_scores_follow_the_calibration(radar_factory: Any) -> None:
     score = radar.charges.retrieve(pay(radar, 5_000).latest_charge).outcome.risk_score
     logit = 2.0 * -3.0 - 1.0
     assert score == max(0, min(100, round(75 + 10 / math.log(9) * logit)))
+
+
+def test_a_model_on_another_schema_is_rejected(store_url: str) -> None:
+    from radarcore.forest import Forest
+    from radarcore.models._spec import SpecBuilder, TreeSpec
+
+    tree = TreeSpec()
+    tree.add_leaf(0.0)
+    forest = Forest.from_spec(SpecBuilder(feature_names=["shoe_size"], trees=[tree]))
+    with pytest.raises(
+        ModelError, match=r"features the extractor does not compute: \['shoe_size'\]"
+    ):
+        Radar(store_url, model=forest)

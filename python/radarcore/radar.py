@@ -298,11 +298,6 @@ class Radar:
         from radarcore import services
 
         self.settings = settings or RadarSettings()
-        opened = store is None
-        if store is None:
-            url = database_url or os.environ.get("RADARCORE_DATABASE_URL", DEFAULT_DATABASE_URL)
-            store = open_store(url)
-        self.store = store
         self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
         self.counters: Counter[str] = Counter()
         self._lock = threading.RLock()
@@ -323,10 +318,15 @@ class Radar:
                 self._features.schema.names,
             )
         )
-        self._fingerprint_key = self.settings.fingerprint_key or self._stored_key()
-        self._holdout_key = hashlib.sha256(b"holdout" + self._fingerprint_key).digest()
+        opened = store is None
+        if store is None:
+            url = database_url or os.environ.get("RADARCORE_DATABASE_URL", DEFAULT_DATABASE_URL)
+            store = open_store(url)
+        self.store = store
         self._snapshot_seq = 0
         try:
+            self._fingerprint_key = self.settings.fingerprint_key or self._stored_key()
+            self._holdout_key = hashlib.sha256(b"holdout" + self._fingerprint_key).digest()
             self._rules = _as_rules(rules)
             with self._lock:
                 services.ensure_default_lists(self)
