@@ -627,17 +627,6 @@ class PaymentMethodService(_Service):
                     param=_name(path, kind),
                     code="parameter_missing",
                 )
-            pm.metadata = dict(pm.metadata)
-            key = "iban" if kind == "sepa_debit" else "account_number"
-            pm.card = None
-            pm.test_risk = None
-            pm.metadata.setdefault(
-                "radarcore_fingerprint",
-                card_fingerprint(
-                    radar.fingerprint_key,
-                    str(details[key]) + str(details.get("routing_number", "")),
-                ),
-            )
         return pm
 
     def _card(self, card: Mapping[str, Any], param: str) -> tuple[Card, str | None]:
@@ -904,7 +893,7 @@ class _PaymentFlow(_Service):
         return charge, review, assessment
 
     @staticmethod
-    def _card_error(charge: Charge, assessment: Assessment) -> CardError:
+    def _card_error(assessment: Assessment) -> CardError:
         return CardError(
             "Your card was declined.",
             code="card_declined",
@@ -1151,7 +1140,7 @@ class PaymentIntentService(_PaymentFlow):
                 pi.last_payment_error = None
                 pi.review = None if review is None else review.id
             else:
-                error = self._card_error(charge, assessment)
+                error = self._card_error(assessment)
                 pi.status = "requires_payment_method"
                 pi.last_payment_error = {
                     **error.to_dict()["error"],
@@ -1478,7 +1467,7 @@ class ChargeService(_PaymentFlow):
                 three_d_secure_result=None,
             )
             assert charge is not None
-            error = None if charge.paid else self._card_error(charge, assessment)
+            error = None if charge.paid else self._card_error(assessment)
             return charge, error
 
         return self._idempotent(idempotency_key, "POST /v1/charges", request, run)
