@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from radarcore import FeatureExtractor
-
-# The oracle and strategies live next to the tests and are imported by module name.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 N_FEATURES = 8
 CATEGORICAL = 3
