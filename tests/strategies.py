@@ -410,7 +410,7 @@ LABEL_CHOICES = (
 )
 
 
-def _maybe(values: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+def _maybe_one_of(values: tuple[Any, ...]) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), st.sampled_from(values))
 
 
@@ -435,17 +435,17 @@ def payment_fields(draw: st.DrawFn, cards: int, crowded: bool = False) -> dict[s
         }
     event: dict[str, Any] = {
         "payment_method_type": draw(st.sampled_from(("card", "card", "card", None, "sepa_debit"))),
-        "card_fingerprint": draw(_maybe(tuple(f"fp_{i}" for i in range(cards)))),
-        "customer": draw(_maybe(("cus_1", "cus_2", "cus_3"))),
+        "card_fingerprint": draw(_maybe_one_of(tuple(f"fp_{i}" for i in range(cards)))),
+        "customer": draw(_maybe_one_of(("cus_1", "cus_2", "cus_3"))),
         "customer_created": draw(st.one_of(st.none(), st.just(T0 - 86_400))),
-        "email": draw(_maybe(EMAILS)),
-        "name": draw(_maybe(NAMES)),
-        "ip_address": draw(_maybe(IPS)),
-        "billing_line1": draw(_maybe(LINES)),
-        "billing_country": draw(_maybe(("US", "FR"))),
-        "shipping_line1": draw(_maybe(LINES)),
-        "device_id": draw(_maybe(("dev_1", "dev_2"))),
-        "merchant": draw(_maybe(("acct_1", "acct_2"))),
+        "email": draw(_maybe_one_of(EMAILS)),
+        "name": draw(_maybe_one_of(NAMES)),
+        "ip_address": draw(_maybe_one_of(IPS)),
+        "billing_line1": draw(_maybe_one_of(LINES)),
+        "billing_country": draw(_maybe_one_of(("US", "FR"))),
+        "shipping_line1": draw(_maybe_one_of(LINES)),
+        "device_id": draw(_maybe_one_of(("dev_1", "dev_2"))),
+        "merchant": draw(_maybe_one_of(("acct_1", "acct_2"))),
         "is_setup_intent": draw(st.sampled_from((None, False, False, True))),
         "currency": draw(st.sampled_from(("usd", "eur", "jpy", "USD"))),
         "amount": draw(st.integers(0, 100_000)),

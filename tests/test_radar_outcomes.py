@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import STEPS
+from engine_model import STEPS
 from radarcore import CardError, ModelError
 from radarcore.models.calibration import RiskCalibration
 from radarcore.radar import Radar, RadarSettings

@@ -11,8 +11,7 @@ import pytest
 
 from radarcore import Rule, RuleSet, SchemaError
 from radarcore.rules.backtest import CATEGORIES, Categories
-
-from .reference_rules import decide, matches
+from reference_rules import decide, matches
 
 RULES = [
     "Block if :amount_in_usd: > 500 AND :card_country: != :ip_country:",

@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 
 from radarcore import Rule, RuleSet, SchemaError, ValueList, _core
 from radarcore.rules.ast import RuleNode
-
-from .reference_rules import decide, matches
-from .strategies import payments, rule_nodes, value_lists
+from reference_rules import decide, matches
+from strategies import payments, rule_nodes, value_lists
 
 OBJECTS = ("charge", "payment_intent", "setup_intent")
 

@@ -25,8 +25,7 @@ from radarcore.rules.ast import (
     ValueListRef,
 )
 from radarcore.rules.parser import MAX_DEPTH, MAX_RULE_LENGTH
-
-from .strategies import conditions, rule_nodes
+from strategies import conditions, rule_nodes
 
 # Every rule of the reference written in the rule language (sections 1 and 3).
 REFERENCE_RULES = [
