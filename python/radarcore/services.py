@@ -277,11 +277,12 @@ class _Service:
                 "Idempotency keys must be strings of 1 to 255 characters.",
                 param="idempotency_key",
             )
-        fingerprint = hashlib.sha256(
-            (endpoint + json.dumps(params, sort_keys=True, default=str)).encode()
-        ).hexdigest()
+        fingerprint = ""
         with self._radar._lock:
             if key is not None:
+                fingerprint = hashlib.sha256(
+                    (endpoint + json.dumps(params, sort_keys=True, default=str)).encode()
+                ).hexdigest()
                 stored = self._store.idempotent_response(key)
                 if stored is not None:
                     return self._replay(key, fingerprint, *stored)  # type: ignore[return-value]
