@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,3 +179,27 @@ def test_crash_loses_nothing_committed(store_url: str) -> None:
     fresh.restore(uninterrupted)
     assert radar.velocity_attributes(probe) == fresh.attributes_one(probe)
     radar.store.close()
+
+
+def test_radar_with_no_arguments_uses_the_embedded_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import radarcore
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RADARCORE_DATABASE_URL", raising=False)
+    with radarcore.Radar() as radar:
+        assert radar.store.url == "sqlite:///radarcore.db"
+        assert not radar.has_model
+        assert [r.id for r in radar.rules.rules][-2:] == [
+            "block_if_high_risk",
+            "manual_review_if_elevated_risk",
+        ]
+        pi = radar.payment_intents.create(
+            amount=2_000, currency="usd", payment_method="pm_card_visa", confirm=True
+        )
+        assert pi.status == "succeeded"
+    assert (tmp_path / "radarcore.db").exists()
+    monkeypatch.setenv("RADARCORE_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    with radarcore.Radar() as radar:
+        assert radar.store.url.endswith("other.db")

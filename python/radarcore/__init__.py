@@ -19,6 +19,7 @@ from radarcore.errors import (
 )
 from radarcore.features import FeatureExtractor, FeatureSchema
 from radarcore.forest import Forest
+from radarcore.radar import Radar, RadarSettings
 from radarcore.rules import Decision, Rule, RuleSet, ValueList
 
 try:
@@ -35,7 +36,9 @@ __all__ = [
     "IdempotencyError",
     "InvalidRequestError",
     "ModelError",
+    "Radar",
     "RadarError",
+    "RadarSettings",
     "Rule",
     "RuleSet",
     "RuleSetError",
