@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from radarcore.objects import Charge, Customer, Outcome, OutcomeRule, Review
 from radarcore.store import MemoryStore, SqliteStore, Store, open_store
+from radarcore.store._migrations import MIGRATIONS
 
 
 @pytest.fixture(params=["sqlite", "postgres", "memory"])
@@ -165,7 +166,7 @@ def test_data_and_migrations_survive_reopening(
     second = open_store(url)
     assert second.get("ch_1") == charge(1, 1)
     assert [e.payload for e in second.events()] == [{"label": "fraudulent"}]
-    assert second.schema_version == 2  # type: ignore[attr-defined]
+    assert second.schema_version == MIGRATIONS[-1][0]  # type: ignore[attr-defined]
     second.close()
 
 
@@ -208,8 +209,6 @@ def test_sqlite_and_memory_list_the_same(
 def test_an_older_database_is_upgraded(tmp_path: Path) -> None:
     import sqlite3
 
-    from radarcore.store._migrations import MIGRATIONS
-
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT)")
@@ -223,4 +222,16 @@ def test_an_older_database_is_upgraded(tmp_path: Path) -> None:
     assert store.schema_version == MIGRATIONS[-1][0]
     store.set_meta("k", "v")
     assert store.get_meta("k") == "v"
+    store.close()
+
+
+def test_lookups_use_the_partial_indexes(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "plan.db"))
+    for column, sql in [
+        ("objects_charge", "SELECT doc FROM objects WHERE type = ? AND charge = ?"),
+        ("objects_value_list", "SELECT doc FROM objects WHERE type = ? AND value_list = ?"),
+        ("objects_review_open", "SELECT doc FROM objects WHERE type = ? AND review_open = ?"),
+    ]:
+        plan = store._conn.execute("EXPLAIN QUERY PLAN " + sql, ("x", "y")).fetchall()
+        assert any(column in row[-1] for row in plan), plan
     store.close()
