@@ -192,9 +192,7 @@ def legit_rows(world: World, rng: np.random.Generator, n: int, start: int, days:
     # Guest checkouts online; loyalty accounts on half of the card-present payments.
     with_customer = np.where(online, recurring | (rng.random(n) < 0.8), rng.random(n) < 0.5)
     customer = np.where(with_customer, cus, -1)
-    email = np.where(
-        (online | with_customer) & (rng.random(n) < 0.95), customers["email"][cus], -1
-    )
+    email = np.where((online | with_customer) & (rng.random(n) < 0.95), customers["email"][cus], -1)
     name = np.where(is_card & (rng.random(n) < 0.95), customers["name"][cus], -1)
     phone = np.where(online & (rng.random(n) < 0.8), customers["phone"][cus], -1)
     billing = np.where(online & (rng.random(n) < 0.92), customers["billing"][cus], -1)
