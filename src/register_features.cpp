@@ -324,7 +324,6 @@ class PyFeatureExtractor {
     std::lock_guard<std::mutex> lock(mutex_);
     return core_.state().clock();
   }
-  int64_t TtlSeconds() const { return core_.state().config().ttl_seconds; }
 
  private:
   static PackerTables Tables(const std::vector<std::tuple<std::string, int, double>>& currencies,
@@ -399,8 +398,7 @@ void RegisterFeatures(py::module_& m) {
       .def("expire", &PyFeatureExtractor::Expire, py::arg("now"))
       .def_property_readonly("entity_count", &PyFeatureExtractor::EntityCount)
       .def_property_readonly("memory_bytes", &PyFeatureExtractor::MemoryBytes)
-      .def_property_readonly("clock", &PyFeatureExtractor::Clock)
-      .def_property_readonly("ttl_seconds", &PyFeatureExtractor::TtlSeconds);
+      .def_property_readonly("clock", &PyFeatureExtractor::Clock);
 }
 
 }  // namespace radarcore::bind

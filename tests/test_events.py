@@ -286,3 +286,25 @@ def test_pack_one_and_pack_many_agree_on_types(payment: dict[str, Any]) -> None:
     batch = pack_many([payment])
     assert batch.rows == 1
     assert batch.created.tolist() == [T0]
+
+
+def test_core_rejects_malformed_buffers(payment: dict[str, Any]) -> None:
+    core = FeatureExtractor()._core
+    batch = pack_many([payment, {**payment, "id": "ch_2"}])
+    args = (batch.rows, batch.strings, batch.ints, batch.floats, batch.bools)
+    with pytest.raises(ValueError, match="event strings: expected 38 values, got 1"):
+        core.extract_one(["x"], [], [], [])
+    with pytest.raises(ValueError, match="order must be a permutation of the row numbers"):
+        core.extract_many(*args, np.array([0, 0], dtype=np.int64), True)
+    floats = list(batch.floats)
+    floats[0] = np.zeros(2, dtype=np.float32)
+    with pytest.raises(TypeError, match="billing_latitude must be a contiguous 1-d float64 array"):
+        core.extract_many(*args[:3], floats, batch.bools, None, True)
+    floats[0] = np.zeros(1)
+    with pytest.raises(ValueError, match="billing_latitude is too short"):
+        core.extract_many(*args[:3], floats, batch.bools, None, True)
+    strings = list(batch.strings)
+    offsets, data, valid = strings[0]
+    strings[0] = (offsets[::-1].copy(), data, valid)
+    with pytest.raises(ValueError, match="id: offsets out of order"):
+        core.extract_many(batch.rows, strings, *args[2:], None, True)

@@ -88,6 +88,12 @@ def test_rate_tables_are_validated() -> None:
         FeatureExtractor(anonymous_ips=["nope"])
     with pytest.raises(radarcore.SchemaError, match="anonymous IP list: prefix too long"):
         FeatureExtractor(anonymous_ips=["10.0.0.0/33"])
+    with pytest.raises(
+        radarcore.SchemaError, match=r"anonymous IP list: malformed network '10\.0\.0\.0/x'"
+    ):
+        FeatureExtractor(anonymous_ips=["10.0.0.0/x"])
+    with pytest.raises(radarcore.SchemaError, match="exponent of 'eur' must be between 0 and 4"):
+        FeatureExtractor(currency_rates={**rates, "eur": (7, 1.0)})
 
 
 def test_email_attributes(fx: FeatureExtractor, payment: dict[str, Any]) -> None:

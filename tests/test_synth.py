@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import doctest
 import math
+import os
 import re
 import statistics
 import subprocess
@@ -215,6 +216,23 @@ def test_same_seed_gives_identical_tables_and_another_seed_does_not() -> None:
     assert first.payments.equals(again.payments)
     assert first.labels.equals(again.labels)
     assert not first.payments.equals(other.payments)
+
+
+def test_same_seed_gives_identical_files_across_processes(tmp_path: Path) -> None:
+    script = (
+        "import sys; from radarcore import synth; "
+        "synth.write(synth.generate(2_000, seed=3), sys.argv[1])"
+    )
+    for hash_seed in ("1", "2"):
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / hash_seed)],
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
+    first, second = synth.read(tmp_path / "1"), synth.read(tmp_path / "2")
+    assert first.payments.equals(second.payments)
+    assert first.labels.equals(second.labels)
+    assert first.payments.equals(synth.generate(2_000, seed=3).payments)
 
 
 def test_schema_is_the_event_schema_then_ground_truth(history: synth.SyntheticHistory) -> None:

@@ -470,6 +470,13 @@ void FeatureExtractor::PrefetchEntities(const PackedEvent& event) const {
   }
 }
 
+void FeatureExtractor::PrefetchArrays(const PackedEvent& event) const {
+  const std::array<uint64_t, kNumEntityKinds> values = EntityValues(event);
+  for (size_t k = 0; k < kNumEntityKinds; ++k) {
+    VelocityState::PrefetchArrays(state_.Find(static_cast<EntityKind>(k), values[k]));
+  }
+}
+
 const Entity* FeatureExtractor::Lookup(EntityKind kind, uint64_t value, int64_t t) const {
   const Entity* entity = state_.Find(kind, value);
   // Idle past the time-to-live: forgotten, even before the daily sweep removes it.
@@ -656,11 +663,13 @@ void FeatureExtractor::ExtractMany(const EventColumns& columns, const int64_t* o
   const size_t width = Columns().size();
   // Rows ahead are prefetched in stages (slots, then records, then arrays) so memory latency
   // overlaps the work on the current row.
-  constexpr size_t kSlotDistance = 8;
+  constexpr size_t kSlotDistance = 6;
   constexpr size_t kEntityDistance = 4;
+  constexpr size_t kArrayDistance = 2;
   for (size_t k = 0; k < columns.rows; ++k) {
     if (k + kSlotDistance < columns.rows) PrefetchSlots(packed[k + kSlotDistance]);
     if (k + kEntityDistance < columns.rows) PrefetchEntities(packed[k + kEntityDistance]);
+    if (k + kArrayDistance < columns.rows) PrefetchArrays(packed[k + kArrayDistance]);
     const PackedEvent& e = packed[k];
     double* row = out + row_at(k) * width;
     if (!update) {

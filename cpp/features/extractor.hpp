@@ -72,6 +72,7 @@ class FeatureExtractor {
   static std::array<uint64_t, kNumEntityKinds> EntityValues(const PackedEvent& event);
   void PrefetchSlots(const PackedEvent& event) const;
   void PrefetchEntities(const PackedEvent& event) const;
+  void PrefetchArrays(const PackedEvent& event) const;
   void Fill(const PackedEvent& event, int64_t t, const std::array<const Entity*, kNumEntityKinds>& entities,
             double* row) const;
   void Apply(const PackedEvent& event, Outcome outcome, int64_t t, const Entities& entities);

@@ -159,7 +159,7 @@ void IpSet::Add(std::string_view entry) {
     }
     prefix = is_v4 ? 96 + value : value;
   }
-  if (keys_.insert(NetworkKey(ip, prefix)).second) ++size_;
+  keys_.insert(NetworkKey(ip, prefix));
   if (std::find(prefixes_.begin(), prefixes_.end(), prefix) == prefixes_.end()) {
     prefixes_.push_back(prefix);
   }

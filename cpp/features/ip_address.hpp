@@ -22,12 +22,10 @@ class IpSet {
   // Throws SchemaError naming the entry when it is not an address or a network.
   void Add(std::string_view entry);
   bool Contains(const IpBytes& ip) const;
-  size_t size() const { return size_; }
 
  private:
   std::unordered_set<uint64_t> keys_;  // hash of (prefix length, masked address)
   std::vector<int> prefixes_;          // distinct prefix lengths present, in bits of the 16 bytes
-  size_t size_ = 0;
 };
 
 }  // namespace radarcore

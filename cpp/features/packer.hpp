@@ -65,8 +65,6 @@ class EventPacker {
   const std::vector<CurrencyRate>& currencies() const { return currencies_; }
   // Index into currencies() of kAmountCurrencies[k].
   int32_t amount_currency_index(size_t k) const { return amount_currency_index_[k]; }
-  size_t disposable_domain_count() const { return disposable_.size(); }
-  size_t anonymous_ip_count() const { return anonymous_ips_.size(); }
 
  private:
   int32_t CurrencyIndex(std::string_view code) const;

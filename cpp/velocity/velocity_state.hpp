@@ -121,10 +121,6 @@ class SmallVec {
     data_[size_++] = value;
   }
   void resize_down(uint32_t n) { size_ = n; }
-  void erase_at(uint32_t i) {
-    for (uint32_t k = i + 1; k < size_; ++k) data_[k - 1] = data_[k];
-    --size_;
-  }
 
  private:
   void Grow() {

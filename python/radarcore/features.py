@@ -55,7 +55,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -106,7 +106,10 @@ class Column:
 
 
 def _columns(raw: list[tuple[str, str, bool, bool, str]]) -> tuple[Column, ...]:
-    return tuple(Column(n, k, a, cs, s) for n, k, a, cs, s in raw)  # type: ignore[arg-type]
+    return tuple(
+        Column(name, cast(ColumnKind, kind), attribute, case_sensitive, cast(Source, source))
+        for name, kind, attribute, case_sensitive, source in raw
+    )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,15 @@ purchases, and labelled fraud scenarios (see ``SCENARIOS``) whose signatures are
 velocity, novelty of device, email or card, distance from the usual location, IP country
 against card country.
 
+The scenarios: ``card_testing`` (bursts of small, mostly declined attempts over many fresh cards
+from one device and a few IPs), ``stolen_card`` (a customer's card cashed out from a new device,
+email and account, often from abroad, at high amounts), ``account_takeover`` (an existing
+account and its saved card used from a new device and IP, shipping elsewhere),
+``compromised_merchant`` (cards seen at a breached merchant defrauded elsewhere days later),
+``card_present_far`` (a cloned card at a terminal far from where the card was just used) and
+``friendly_fraud`` (the cardholder's own ordinary payment, disputed later; counted in
+``is_fraud`` because it ends in a fraudulent dispute).
+
 ``payments`` follows the payment event schema (``PAYMENTS_SCHEMA``), sorted by ``created`` then
 ``id``; its last two columns, ``is_fraud`` and ``scenario``, are ground truth for evaluation and
 must never be used as features. ``labels`` (``LABELS_SCHEMA``) is what a merchant learns later,

@@ -538,7 +538,12 @@ def friendly_fraud(world: World, rng: np.random.Generator, legit: Rows, budget: 
         & (legit.scenario == 0)
     )  # fmt: skip
     # The customer has paid from this device and IP before.
-    order = np.lexsort((legit.created, legit.ip, legit.device, legit.customer))
+    known = np.flatnonzero((legit.customer >= 0) & (legit.device >= 0))
+    order = known[
+        np.lexsort(
+            (legit.created[known], legit.ip[known], legit.device[known], legit.customer[known])
+        )
+    ]
     repeat = np.zeros(len(legit), dtype=bool)
     repeat[order[1:]] = (
         (legit.customer[order[1:]] == legit.customer[order[:-1]])

@@ -25,6 +25,7 @@ from radarcore.synth._world import (
     MINOR_PER_USD,
     MINUTE,
     PM_TYPES,
+    THREE_DS,
     FloatArray,
     IntArray,
     World,
@@ -161,9 +162,11 @@ def legit_rows(world: World, rng: np.random.Generator, n: int, start: int, days:
     )
     pm_type = np.where(present, PM_TYPES.index("card_present"), PM_TYPES.index("card"))
     bank_debit = (~present) & (rng.random(n) < 0.05)
-    pm_type = np.where(bank_debit & (currency == CURRENCIES.index("eur")), 2, pm_type)
-    pm_type = np.where(bank_debit & (currency == CURRENCIES.index("usd")), 3, pm_type)
-    is_card = pm_type <= 1
+    sepa = bank_debit & (currency == CURRENCIES.index("eur"))
+    ach = bank_debit & (currency == CURRENCIES.index("usd"))
+    pm_type = np.where(sepa, PM_TYPES.index("sepa_debit"), pm_type)
+    pm_type = np.where(ach, PM_TYPES.index("us_bank_account"), pm_type)
+    is_card = ~(sepa | ach)
     card = np.where(is_card, card, -1)
 
     recurring = CATEGORY_RECURRING[category] & (rng.random(n) < 0.8)
@@ -220,10 +223,11 @@ def legit_rows(world: World, rng: np.random.Generator, n: int, start: int, days:
     )
     wallet = np.where(is_card, wallet, -1)
     strong_auth = np.isin(currency, [CURRENCIES.index("eur"), CURRENCIES.index("gbp")])
+    # Codes index THREE_DS; the last weight is for no 3DS at all.
     tds = np.where(
         strong_auth, pick(rng, [0.45, 0.03, 0.005, 0.515], n), pick(rng, [0.03, 0.0, 0.0, 0.97], n)
     )
-    tds = np.where(has_session & online_card & (tds < 3), tds, -1)
+    tds = np.where(has_session & online_card & (tds < len(THREE_DS)), tds, -1)
 
     spend = customers["spend"][cus]
     usd = world.merchants["ticket"][merchant] * spend * rng.lognormal(0.0, 0.55, n)
@@ -240,7 +244,7 @@ def legit_rows(world: World, rng: np.random.Generator, n: int, start: int, days:
     decline += np.where((funding == "prepaid") & is_card, 0.04, 0.0)
     decline = np.where(cvc == CHECK_FAIL, 0.7, decline)
     decline = np.where(zip_check == CHECK_FAIL, decline + 0.1, decline)
-    decline = np.where(tds == 2, 1.0, decline)
+    decline = np.where(tds == THREE_DS.index("failed"), 1.0, decline)
     outcome = np.where((rng.random(n) < decline) & ~setup, DECLINED, AUTHORIZED)
 
     return Rows.blank(

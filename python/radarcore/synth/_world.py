@@ -197,15 +197,11 @@ _BASE62 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 
 
-def tokens(
-    rng: np.random.Generator, n: int, length: int, prefix: str = "", hexa: bool = False
-) -> Any:
-    """``n`` random tokens of ``length`` base62 (or hex) characters after ``prefix``, as bytes."""
+def tokens(rng: np.random.Generator, n: int, length: int, hexa: bool = False) -> Any:
+    """``n`` random tokens of ``length`` base62 (or hex) characters, as bytes."""
     alphabet = _HEX if hexa else _BASE62
-    body = alphabet[rng.integers(0, alphabet.size, size=(n, length))]
-    head = np.broadcast_to(np.frombuffer(prefix.encode(), np.uint8), (n, len(prefix)))
-    raw = np.ascontiguousarray(np.concatenate([head, body], axis=1))
-    return raw.view(f"S{len(prefix) + length}").ravel()
+    body = np.ascontiguousarray(alphabet[rng.integers(0, alphabet.size, size=(n, length))])
+    return body.view(f"S{length}").ravel()
 
 
 def counter_ids(start: int, n: int, prefix: str, length: int) -> Any:
