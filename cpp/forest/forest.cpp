@@ -7,7 +7,13 @@
 #include <thread>
 #include <utility>
 
+#include "common/cpu.hpp"
 #include "common/errors.hpp"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define RADARCORE_HAVE_AVX512_KERNEL 1
+#endif
 
 namespace radarcore {
 
@@ -24,6 +30,8 @@ constexpr std::int32_t kMaxDepth = 512;
 constexpr double kZeroThreshold = static_cast<double>(1e-35f);
 constexpr std::int64_t kBlockRows = 64;
 constexpr int kLanes = 8;
+// Lanes per call of a walk; a multiple of both the scalar and the AVX-512 width.
+constexpr int kWalkLanes = 32;
 
 using Node = Forest::Node;
 
@@ -62,28 +70,120 @@ inline std::uint32_t StepGeneral(const Node* nodes, const CategoryView& cats, st
   return n.left + (left ? 0u : 1u);
 }
 
-// The numerical-only decision, without branches: NaN fails the compare, so it goes left only
-// when the node says so.
-inline std::uint32_t StepFast(const Node* nodes, std::uint32_t i, const double* row) {
-  const Node& n = nodes[i];
-  const double x = row[n.feature_flags & kFeatureMask];
-  const bool nan_left = (n.feature_flags & kNanLeft) != 0;
-  const bool left = (x <= n.threshold) | (std::isnan(x) & nan_left);
-  return n.left + 1u - static_cast<std::uint32_t>(left);
-}
-
-// Advances kLanes independent walks `steps` times; independent lanes keep the CPU busy while
-// each lane waits on its own node load. Leaves loop onto themselves, so extra steps are harmless.
+// Advances kLanes independent walks until every lane sits on a leaf (at most max_steps steps).
+// Independent lanes keep the CPU busy while each lane waits on its own node load; leaves loop
+// onto themselves, so lanes that finish early just stay put.
 template <bool kGeneral>
 inline void Walk(const Node* nodes, const CategoryView& cats, std::uint32_t* idx,
-                 const double* const* rows, std::int32_t steps) {
-  for (std::int32_t s = 0; s < steps; ++s) {
+                 const double* const* rows, std::int32_t max_steps) {
+  for (std::int32_t s = 0; s < max_steps; ++s) {
+    std::uint32_t active = 0;
     for (int g = 0; g < kLanes; ++g) {
+      const Node& n = nodes[idx[g]];
+      active |= ~n.feature_flags;
       if constexpr (kGeneral) {
         idx[g] = StepGeneral(nodes, cats, idx[g], rows[g]);
       } else {
-        idx[g] = StepFast(nodes, idx[g], rows[g]);
+        // Numerical splits only, without branches: NaN fails the compare, so it goes left
+        // only when the node says so.
+        const double x = rows[g][n.feature_flags & kFeatureMask];
+        const bool nan_left = (n.feature_flags & kNanLeft) != 0;
+        const bool left = (x <= n.threshold) | (std::isnan(x) & nan_left);
+        idx[g] = n.left + 1u - static_cast<std::uint32_t>(left);
       }
+    }
+    if ((active & kLeaf) == 0) return;
+  }
+}
+
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+// GCC 12's AVX-512 headers start intrinsics from _mm512_undefined_*(), which its own
+// -Wuninitialized then reports at every call site.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// The numerical walk of Walk<false> on kWalkLanes lanes with AVX-512 gathers: four independent
+// vectors of eight lanes hide the gathers' latency. Lane l reads its features at
+// base + offsets[l]. Only called when the CPU reports AVX-512F (see DetectCpu).
+__attribute__((target("avx512f"))) void WalkAvx512(const Node* nodes, std::uint32_t* idx,
+                                                   const std::int64_t* offsets, const double* base,
+                                                   std::int32_t max_steps) {
+  constexpr int kVectors = kWalkLanes / 8;
+  static_assert(sizeof(Node) == 16, "the gathers address nodes as pairs of 8-byte words");
+  __m512i slot[kVectors];  // twice the node index: nodes are two 8-byte words
+  __m512i offset[kVectors];
+  for (int v = 0; v < kVectors; ++v) {
+    const __m256i start = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + 8 * v));
+    slot[v] = _mm512_slli_epi64(_mm512_cvtepu32_epi64(start), 1);
+    offset[v] = _mm512_loadu_si512(offsets + 8 * v);
+  }
+  const __m512i feature_mask = _mm512_set1_epi64(kFeatureMask);
+  const __m512i nan_left = _mm512_set1_epi64(kNanLeft);
+  const __m512i leaf = _mm512_set1_epi64(kLeaf);
+  const __m512i one = _mm512_set1_epi64(1);
+  const auto* thresholds = reinterpret_cast<const double*>(nodes);
+  const auto* metas = reinterpret_cast<const long long*>(nodes) + 1;
+  for (std::int32_t s = 0; s < max_steps; ++s) {
+    unsigned active = 0;
+    for (int v = 0; v < kVectors; ++v) {
+      const __m512d threshold = _mm512_i64gather_pd(slot[v], thresholds, 8);
+      const __m512i meta = _mm512_i64gather_epi64(slot[v], metas, 8);
+      const __m512i feature = _mm512_add_epi64(offset[v], _mm512_and_si512(meta, feature_mask));
+      const __m512d x = _mm512_i64gather_pd(feature, base, 8);
+      const unsigned le = _mm512_cmp_pd_mask(x, threshold, _CMP_LE_OQ);
+      const unsigned nan = _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q) &
+                           static_cast<unsigned>(_mm512_test_epi64_mask(meta, nan_left));
+      active |= _mm512_testn_epi64_mask(meta, leaf);
+      const __m512i right = _mm512_add_epi64(_mm512_srli_epi64(meta, 32), one);
+      const __m512i next =
+          _mm512_mask_sub_epi64(right, static_cast<__mmask8>(le | nan), right, one);
+      slot[v] = _mm512_slli_epi64(next, 1);
+    }
+    if (active == 0) break;
+  }
+  for (int v = 0; v < kVectors; ++v) {
+    const __m256i node = _mm512_cvtepi64_epi32(_mm512_srli_epi64(slot[v], 1));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + 8 * v), node);
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+bool UseAvx512(Kernel kernel) {
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+  return kernel == Kernel::kAuto && DetectCpu().avx512f;
+#else
+  (void)kernel;
+  return false;
+#endif
+}
+
+// Walks `lanes` (a multiple of kWalkLanes) lanes of one kind of tree to their leaves. Lane l
+// starts at idx[l] and reads its row at rows[l] == base + offsets[l].
+void WalkLanes(const Node* nodes, const CategoryView& cats, std::uint32_t* idx,
+               const double* const* rows, const std::int64_t* offsets, const double* base,
+               std::int64_t lanes, bool general, std::int32_t max_steps, bool simd) {
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+  if (simd && !general) {
+    for (std::int64_t l = 0; l < lanes; l += kWalkLanes) {
+      WalkAvx512(nodes, idx + l, offsets + l, base, max_steps);
+    }
+    return;
+  }
+#else
+  (void)offsets;
+  (void)base;
+  (void)simd;
+#endif
+  for (std::int64_t l = 0; l < lanes; l += kLanes) {
+    if (general) {
+      Walk<true>(nodes, cats, idx + l, rows + l, max_steps);
+    } else {
+      Walk<false>(nodes, cats, idx + l, rows + l, max_steps);
     }
   }
 }
@@ -295,7 +395,7 @@ void Forest::Compile() {
 
 template <typename T>
 void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64_t end, bool raw,
-                          double* out) const {
+                          bool simd, double* out) const {
   const std::int64_t nf = spec_.n_features;
   const std::int64_t ng = spec_.n_groups;
   const bool as_float = spec_.split_rule == SplitRule::kXgboost;
@@ -305,28 +405,24 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
   std::vector<double> buffer(Idx(kBlockRows * (nf + 1)), 0.0);
   std::vector<double> margin(Idx(kBlockRows * ng));
   const double* rows[kBlockRows];
-  std::uint32_t idx[kLanes];
+  std::int64_t offsets[kBlockRows];
+  std::uint32_t idx[kBlockRows];
   for (std::int64_t b = begin; b < end; b += kBlockRows) {
     const std::int64_t count = std::min(kBlockRows, end - b);
     LoadRows(x, b, count, as_float, buffer.data());
+    // Lanes past the last row repeat it; their results are dropped.
     for (std::int64_t r = 0; r < kBlockRows; ++r) {
-      rows[r] = buffer.data() + std::min(r, count - 1) * nf;
+      offsets[r] = std::min(r, count - 1) * nf;
+      rows[r] = buffer.data() + offsets[r];
       for (std::int64_t g = 0; g < ng; ++g) margin[Idx(r * ng + g)] = spec_.base_score[Idx(g)];
     }
-    const std::int64_t lanes_end = (count + kLanes - 1) / kLanes * kLanes;
+    const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
     for (std::size_t t = 0; t < tree_root_.size(); ++t) {
-      const std::uint32_t root = tree_root_[t];
-      const std::int32_t depth = tree_depth_[t];
+      std::fill(idx, idx + lanes, tree_root_[t]);
+      WalkLanes(nodes, cats, idx, rows, offsets, buffer.data(), lanes, tree_general_[t] != 0,
+                tree_depth_[t], simd);
       double* acc = margin.data() + spec_.tree_group[t];
-      for (std::int64_t r0 = 0; r0 < lanes_end; r0 += kLanes) {
-        std::fill(idx, idx + kLanes, root);
-        if (tree_general_[t] != 0) {
-          Walk<true>(nodes, cats, idx, rows + r0, depth);
-        } else {
-          Walk<false>(nodes, cats, idx, rows + r0, depth);
-        }
-        for (int g = 0; g < kLanes; ++g) acc[(r0 + g) * ng] += node_value_[idx[g]];
-      }
+      for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[idx[r]];
     }
     for (std::int64_t r = 0; r < count; ++r) {
       Finish(margin.data() + r * ng, raw, out + (b + r) * ng);
@@ -351,21 +447,23 @@ void Forest::Finish(const double* margin, bool raw, double* out) const {
   }
 }
 
-void Forest::PredictMany(const MatrixView<float>& x, bool raw, int n_threads, double* out) const {
+void Forest::PredictMany(const MatrixView<float>& x, bool raw, int n_threads, double* out,
+                         Kernel kernel) const {
+  const bool simd = UseAvx512(kernel);
   ParallelRows(x.rows, n_threads,
-               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, out); });
+               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, simd, out); });
 }
 
-void Forest::PredictMany(const MatrixView<double>& x, bool raw, int n_threads,
-                         double* out) const {
+void Forest::PredictMany(const MatrixView<double>& x, bool raw, int n_threads, double* out,
+                         Kernel kernel) const {
+  const bool simd = UseAvx512(kernel);
   ParallelRows(x.rows, n_threads,
-               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, out); });
+               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, simd, out); });
 }
 
 // One row: the lanes walk different trees of the same row instead of different rows.
-void Forest::PredictOne(const double* row, bool raw, double* out) const {
+void Forest::PredictOne(const double* row, bool raw, double* out, Kernel kernel) const {
   const std::int32_t ng = spec_.n_groups;
-  double local[kLanes];
   const double* values = row;
   std::vector<double> rounded;
   if (spec_.split_rule == SplitRule::kXgboost) {
@@ -382,27 +480,25 @@ void Forest::PredictOne(const double* row, bool raw, double* out) const {
   }
   std::copy(spec_.base_score.begin(), spec_.base_score.end(), margin);
   const CategoryView cats{node_cat_begin_.data(), node_cat_end_.data(), spec_.cat_words.data()};
-  const double* rows[kLanes];
-  std::fill(rows, rows + kLanes, values);
-  std::uint32_t idx[kLanes];
+  const double* rows[kWalkLanes];
+  std::fill(rows, rows + kWalkLanes, values);
+  const std::int64_t offsets[kWalkLanes] = {};
+  std::uint32_t idx[kWalkLanes];
+  const bool simd = UseAvx512(kernel);
   const std::size_t n_trees = tree_root_.size();
-  for (std::size_t t0 = 0; t0 < n_trees; t0 += kLanes) {
-    const std::size_t lanes = std::min<std::size_t>(kLanes, n_trees - t0);
+  for (std::size_t t0 = 0; t0 < n_trees; t0 += kWalkLanes) {
+    const std::size_t lanes = std::min<std::size_t>(kWalkLanes, n_trees - t0);
     std::int32_t depth = 0;
     bool general = false;
-    for (std::size_t g = 0; g < kLanes; ++g) {
+    // Lanes past the last tree repeat it; their results are dropped.
+    for (std::size_t g = 0; g < kWalkLanes; ++g) {
       const std::size_t t = t0 + std::min(g, lanes - 1);
       idx[g] = tree_root_[t];
       depth = std::max(depth, tree_depth_[t]);
       general = general || tree_general_[t] != 0;
     }
-    if (general) {
-      Walk<true>(nodes_.data(), cats, idx, rows, depth);
-    } else {
-      Walk<false>(nodes_.data(), cats, idx, rows, depth);
-    }
-    for (std::size_t g = 0; g < lanes; ++g) local[g] = node_value_[idx[g]];
-    for (std::size_t g = 0; g < lanes; ++g) margin[spec_.tree_group[t0 + g]] += local[g];
+    WalkLanes(nodes_.data(), cats, idx, rows, offsets, values, kWalkLanes, general, depth, simd);
+    for (std::size_t g = 0; g < lanes; ++g) margin[spec_.tree_group[t0 + g]] += node_value_[idx[g]];
   }
   Finish(margin, raw, out);
 }
