@@ -28,7 +28,7 @@ constexpr std::uint32_t kFeatureMask = (1u << 27) - 1;
 constexpr std::int32_t kMaxDepth = 512;
 // LightGBM's kZeroThreshold is the float 1e-35f, compared after promotion to double.
 constexpr double kZeroThreshold = static_cast<double>(1e-35f);
-constexpr std::int64_t kBlockRows = 64;
+constexpr std::int64_t kBlockRows = 256;
 constexpr int kLanes = 8;
 // Lanes per call of a walk; a multiple of both the scalar and the AVX-512 width.
 constexpr int kWalkLanes = 32;
@@ -146,6 +146,67 @@ __attribute__((target("avx512f"))) void WalkAvx512(const Node* nodes, std::uint3
   for (int v = 0; v < kVectors; ++v) {
     const __m256i node = _mm512_cvtepi64_epi32(_mm512_srli_epi64(slot[v], 1));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + 8 * v), node);
+  }
+}
+// Walks rows [0, count) of a block through one numerical tree and writes each row's leaf (a
+// nodes_ index) to leaf_of_row[row]. Unlike WalkAvx512, a lane that reaches its leaf takes
+// the next row from the queue at once, so no lane idles while the deepest one finishes.
+// queue_rows/queue_offsets hold the block's rows and their offsets into base, followed by at
+// least 8 entries of the dummy row `count_capacity` (whose result slot exists but is ignored).
+__attribute__((target("avx512f"))) void WalkRowsAvx512(const Node* nodes, std::uint32_t root,
+                                                       std::int64_t count,
+                                                       const std::int64_t* queue_rows,
+                                                       const std::int64_t* queue_offsets,
+                                                       const double* base,
+                                                       std::int64_t* leaf_of_row) {
+  constexpr int kVectors = kWalkLanes / 8;
+  const __m512i root_slot = _mm512_set1_epi64(2 * static_cast<long long>(root));
+  const __m512i count_vector = _mm512_set1_epi64(count);
+  const __m512i feature_mask = _mm512_set1_epi64(kFeatureMask);
+  const __m512i nan_left = _mm512_set1_epi64(kNanLeft);
+  const __m512i leaf = _mm512_set1_epi64(kLeaf);
+  const __m512i one = _mm512_set1_epi64(1);
+  const auto* thresholds = reinterpret_cast<const double*>(nodes);
+  const auto* metas = reinterpret_cast<const long long*>(nodes) + 1;
+  __m512i slot[kVectors];
+  __m512i offset[kVectors];
+  __m512i row[kVectors];
+  std::int64_t next_row = std::min<std::int64_t>(count, kWalkLanes);
+  for (int v = 0; v < kVectors; ++v) {
+    // Queue entries past `count` are dummies, so the first kWalkLanes are always readable.
+    row[v] = _mm512_loadu_si512(queue_rows + 8 * v);
+    offset[v] = _mm512_loadu_si512(queue_offsets + 8 * v);
+    slot[v] = root_slot;
+  }
+  std::int64_t pending = count;
+  while (pending > 0) {
+    for (int v = 0; v < kVectors; ++v) {
+      const __m512d threshold = _mm512_i64gather_pd(slot[v], thresholds, 8);
+      const __m512i meta = _mm512_i64gather_epi64(slot[v], metas, 8);
+      const __mmask8 at_leaf = _mm512_test_epi64_mask(meta, leaf);
+      if (at_leaf != 0) {
+        _mm512_mask_i64scatter_epi64(leaf_of_row, at_leaf, row[v],
+                                     _mm512_srli_epi64(slot[v], 1), 8);
+        const __mmask8 finished = _mm512_mask_cmplt_epi64_mask(at_leaf, row[v], count_vector);
+        pending -= __builtin_popcount(finished);
+        row[v] = _mm512_mask_expandloadu_epi64(row[v], at_leaf, queue_rows + next_row);
+        offset[v] = _mm512_mask_expandloadu_epi64(offset[v], at_leaf, queue_offsets + next_row);
+        next_row = std::min<std::int64_t>(count, next_row + __builtin_popcount(at_leaf));
+      }
+      const __m512i feature = _mm512_add_epi64(offset[v], _mm512_and_si512(meta, feature_mask));
+      const __m512d x = _mm512_i64gather_pd(feature, base, 8);
+      const unsigned le = _mm512_cmp_pd_mask(x, threshold, _CMP_LE_OQ);
+      const unsigned nan = _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q) &
+                           static_cast<unsigned>(_mm512_test_epi64_mask(meta, nan_left));
+      const __m512i right = _mm512_add_epi64(_mm512_srli_epi64(meta, 32), one);
+      const __m512i next =
+          _mm512_mask_sub_epi64(right, static_cast<__mmask8>(le | nan), right, one);
+      // Lanes that just took a real row restart at the root; lanes left with a dummy row
+      // stay on their leaf.
+      const __mmask8 restart =
+          _mm512_mask_cmplt_epi64_mask(at_leaf, row[v], count_vector);
+      slot[v] = _mm512_mask_mov_epi64(_mm512_slli_epi64(next, 1), restart, root_slot);
+    }
   }
 }
 #if defined(__GNUC__) && !defined(__clang__)
@@ -407,6 +468,11 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
   const double* rows[kBlockRows];
   std::int64_t offsets[kBlockRows];
   std::uint32_t idx[kBlockRows];
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+  std::int64_t queue_rows[kBlockRows + kWalkLanes];
+  std::int64_t queue_offsets[kBlockRows + kWalkLanes];
+  std::int64_t leaf_of_row[kBlockRows + 1];
+#endif
   for (std::int64_t b = begin; b < end; b += kBlockRows) {
     const std::int64_t count = std::min(kBlockRows, end - b);
     LoadRows(x, b, count, as_float, buffer.data());
@@ -417,11 +483,25 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
       for (std::int64_t g = 0; g < ng; ++g) margin[Idx(r * ng + g)] = spec_.base_score[Idx(g)];
     }
     const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+    for (std::int64_t q = 0; q < kBlockRows + kWalkLanes; ++q) {
+      queue_rows[q] = q < count ? q : kBlockRows;
+      queue_offsets[q] = q < count ? q * nf : 0;
+    }
+#endif
     for (std::size_t t = 0; t < tree_root_.size(); ++t) {
+      double* acc = margin.data() + spec_.tree_group[t];
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+      if (simd && tree_general_[t] == 0) {
+        WalkRowsAvx512(nodes, tree_root_[t], count, queue_rows, queue_offsets, buffer.data(),
+                       leaf_of_row);
+        for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[Idx(leaf_of_row[r])];
+        continue;
+      }
+#endif
       std::fill(idx, idx + lanes, tree_root_[t]);
       WalkLanes(nodes, cats, idx, rows, offsets, buffer.data(), lanes, tree_general_[t] != 0,
                 tree_depth_[t], simd);
-      double* acc = margin.data() + spec_.tree_group[t];
       for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[idx[r]];
     }
     for (std::int64_t r = 0; r < count; ++r) {
