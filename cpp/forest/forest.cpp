@@ -148,19 +148,19 @@ __attribute__((target("avx512f"))) void WalkAvx512(const Node* nodes, std::uint3
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + 8 * v), node);
   }
 }
-// Walks rows [0, count) of a block through one numerical tree and writes each row's leaf (a
-// nodes_ index) to leaf_of_row[row]. Unlike WalkAvx512, a lane that reaches its leaf takes
-// the next row from the queue at once, so no lane idles while the deepest one finishes.
-// queue_rows/queue_offsets hold the block's rows and their offsets into base, followed by at
-// least 8 entries of the dummy row `count_capacity` (whose result slot exists but is ignored).
-__attribute__((target("avx512f"))) void WalkRowsAvx512(const Node* nodes, std::uint32_t root,
-                                                       std::int64_t count,
-                                                       const std::int64_t* queue_rows,
-                                                       const std::int64_t* queue_offsets,
-                                                       const double* base,
-                                                       std::int64_t* leaf_of_row) {
+// Walks a queue of `count` (walk id, feature offset, start slot) items to their leaves with
+// AVX-512 gathers, writing each walk's leaf (a nodes_ index) to leaf_of[id]; a slot is twice
+// a node index. Items are rows of a block through one tree, or the trees of one row. A lane
+// that reaches its leaf takes the next item at once, so no lane idles while the longest walk
+// finishes. After the count real items the queue holds at least kWalkLanes dummy items whose
+// id has a (discarded) result slot and whose start slot is a valid node.
+__attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::int64_t count,
+                                                        const std::int64_t* queue_ids,
+                                                        const std::int64_t* queue_offsets,
+                                                        const std::int64_t* queue_slots,
+                                                        const double* base,
+                                                        std::int64_t* leaf_of) {
   constexpr int kVectors = kWalkLanes / 8;
-  const __m512i root_slot = _mm512_set1_epi64(2 * static_cast<long long>(root));
   const __m512i count_vector = _mm512_set1_epi64(count);
   const __m512i feature_mask = _mm512_set1_epi64(kFeatureMask);
   const __m512i nan_left = _mm512_set1_epi64(kNanLeft);
@@ -169,14 +169,15 @@ __attribute__((target("avx512f"))) void WalkRowsAvx512(const Node* nodes, std::u
   const auto* thresholds = reinterpret_cast<const double*>(nodes);
   const auto* metas = reinterpret_cast<const long long*>(nodes) + 1;
   __m512i slot[kVectors];
+  __m512i start[kVectors];
   __m512i offset[kVectors];
-  __m512i row[kVectors];
-  std::int64_t next_row = std::min<std::int64_t>(count, kWalkLanes);
+  __m512i id[kVectors];
+  std::int64_t next = std::min<std::int64_t>(count, kWalkLanes);
   for (int v = 0; v < kVectors; ++v) {
-    // Queue entries past `count` are dummies, so the first kWalkLanes are always readable.
-    row[v] = _mm512_loadu_si512(queue_rows + 8 * v);
+    id[v] = _mm512_loadu_si512(queue_ids + 8 * v);
     offset[v] = _mm512_loadu_si512(queue_offsets + 8 * v);
-    slot[v] = root_slot;
+    slot[v] = _mm512_loadu_si512(queue_slots + 8 * v);
+    start[v] = slot[v];
   }
   std::int64_t pending = count;
   while (pending > 0) {
@@ -185,13 +186,12 @@ __attribute__((target("avx512f"))) void WalkRowsAvx512(const Node* nodes, std::u
       const __m512i meta = _mm512_i64gather_epi64(slot[v], metas, 8);
       const __mmask8 at_leaf = _mm512_test_epi64_mask(meta, leaf);
       if (at_leaf != 0) {
-        _mm512_mask_i64scatter_epi64(leaf_of_row, at_leaf, row[v],
-                                     _mm512_srli_epi64(slot[v], 1), 8);
-        const __mmask8 finished = _mm512_mask_cmplt_epi64_mask(at_leaf, row[v], count_vector);
-        pending -= __builtin_popcount(finished);
-        row[v] = _mm512_mask_expandloadu_epi64(row[v], at_leaf, queue_rows + next_row);
-        offset[v] = _mm512_mask_expandloadu_epi64(offset[v], at_leaf, queue_offsets + next_row);
-        next_row = std::min<std::int64_t>(count, next_row + __builtin_popcount(at_leaf));
+        _mm512_mask_i64scatter_epi64(leaf_of, at_leaf, id[v], _mm512_srli_epi64(slot[v], 1), 8);
+        pending -= __builtin_popcount(_mm512_mask_cmplt_epi64_mask(at_leaf, id[v], count_vector));
+        id[v] = _mm512_mask_expandloadu_epi64(id[v], at_leaf, queue_ids + next);
+        offset[v] = _mm512_mask_expandloadu_epi64(offset[v], at_leaf, queue_offsets + next);
+        start[v] = _mm512_mask_expandloadu_epi64(start[v], at_leaf, queue_slots + next);
+        next = std::min<std::int64_t>(count, next + __builtin_popcount(at_leaf));
       }
       const __m512i feature = _mm512_add_epi64(offset[v], _mm512_and_si512(meta, feature_mask));
       const __m512d x = _mm512_i64gather_pd(feature, base, 8);
@@ -199,13 +199,11 @@ __attribute__((target("avx512f"))) void WalkRowsAvx512(const Node* nodes, std::u
       const unsigned nan = _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q) &
                            static_cast<unsigned>(_mm512_test_epi64_mask(meta, nan_left));
       const __m512i right = _mm512_add_epi64(_mm512_srli_epi64(meta, 32), one);
-      const __m512i next =
+      const __m512i child =
           _mm512_mask_sub_epi64(right, static_cast<__mmask8>(le | nan), right, one);
-      // Lanes that just took a real row restart at the root; lanes left with a dummy row
-      // stay on their leaf.
-      const __mmask8 restart =
-          _mm512_mask_cmplt_epi64_mask(at_leaf, row[v], count_vector);
-      slot[v] = _mm512_mask_mov_epi64(_mm512_slli_epi64(next, 1), restart, root_slot);
+      // Lanes that just took a real item start it; lanes left with a dummy stay on their leaf.
+      const __mmask8 restart = _mm512_mask_cmplt_epi64_mask(at_leaf, id[v], count_vector);
+      slot[v] = _mm512_mask_mov_epi64(_mm512_slli_epi64(child, 1), restart, start[v]);
     }
   }
 }
@@ -452,6 +450,20 @@ void Forest::Compile() {
       queue.emplace_back(right, depth + 1);
     }
   }
+  // The single-row queue of numerical trees, then kWalkLanes dummies (id n_trees, slot 0).
+  simd_tree_ids_.clear();
+  simd_tree_slots_.clear();
+  simd_tree_offsets_.clear();
+  for (std::size_t t = 0; t < n_trees; ++t) {
+    if (tree_general_[t] != 0) continue;
+    simd_tree_ids_.push_back(static_cast<std::int64_t>(simd_tree_ids_.size()));
+    simd_tree_slots_.push_back(2 * static_cast<std::int64_t>(tree_root_[t]));
+  }
+  simd_tree_count_ = static_cast<std::int64_t>(simd_tree_ids_.size());
+  if (simd_tree_count_ == 0) return;
+  simd_tree_ids_.resize(simd_tree_ids_.size() + kWalkLanes, simd_tree_count_);
+  simd_tree_slots_.resize(simd_tree_slots_.size() + kWalkLanes, 0);
+  simd_tree_offsets_.assign(simd_tree_ids_.size(), 0);
 }
 
 template <typename T>
@@ -471,6 +483,7 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
 #if defined(RADARCORE_HAVE_AVX512_KERNEL)
   std::int64_t queue_rows[kBlockRows + kWalkLanes];
   std::int64_t queue_offsets[kBlockRows + kWalkLanes];
+  std::int64_t queue_slots[kBlockRows + kWalkLanes];
   std::int64_t leaf_of_row[kBlockRows + 1];
 #endif
   for (std::int64_t b = begin; b < end; b += kBlockRows) {
@@ -493,8 +506,10 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
       double* acc = margin.data() + spec_.tree_group[t];
 #if defined(RADARCORE_HAVE_AVX512_KERNEL)
       if (simd && tree_general_[t] == 0) {
-        WalkRowsAvx512(nodes, tree_root_[t], count, queue_rows, queue_offsets, buffer.data(),
-                       leaf_of_row);
+        std::fill(queue_slots, queue_slots + kBlockRows + kWalkLanes,
+                  2 * static_cast<std::int64_t>(tree_root_[t]));
+        WalkQueueAvx512(nodes, count, queue_rows, queue_offsets, queue_slots, buffer.data(),
+                        leaf_of_row);
         for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[Idx(leaf_of_row[r])];
         continue;
       }
@@ -560,12 +575,36 @@ void Forest::PredictOne(const double* row, bool raw, double* out, Kernel kernel)
   }
   std::copy(spec_.base_score.begin(), spec_.base_score.end(), margin);
   const CategoryView cats{node_cat_begin_.data(), node_cat_end_.data(), spec_.cat_words.data()};
+  const std::size_t n_trees = tree_root_.size();
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+  if (UseAvx512(kernel) && !simd_tree_ids_.empty()) {
+    // Numerical trees go through the queue walker; the rest take the general decision. The
+    // margin is then summed in tree order, exactly as the batch path sums it.
+    // Queue ids are positions among the numerical trees; the dummy id is their count.
+    std::vector<std::int64_t> leaf_of(Idx(simd_tree_count_ + 1));
+    std::size_t position = 0;
+    WalkQueueAvx512(nodes_.data(), simd_tree_count_, simd_tree_ids_.data(),
+                    simd_tree_offsets_.data(),
+                    simd_tree_slots_.data(), values, leaf_of.data());
+    for (std::size_t t = 0; t < n_trees; ++t) {
+      std::uint32_t i = tree_root_[t];
+      if (tree_general_[t] == 0) {
+        i = static_cast<std::uint32_t>(leaf_of[position++]);
+      } else {
+        while ((nodes_[i].feature_flags & kLeaf) == 0) {
+          i = StepGeneral(nodes_.data(), cats, i, values);
+        }
+      }
+      margin[spec_.tree_group[t]] += node_value_[i];
+    }
+    Finish(margin, raw, out);
+    return;
+  }
+#endif
   const double* rows[kWalkLanes];
   std::fill(rows, rows + kWalkLanes, values);
   const std::int64_t offsets[kWalkLanes] = {};
   std::uint32_t idx[kWalkLanes];
-  const bool simd = UseAvx512(kernel);
-  const std::size_t n_trees = tree_root_.size();
   for (std::size_t t0 = 0; t0 < n_trees; t0 += kWalkLanes) {
     const std::size_t lanes = std::min<std::size_t>(kWalkLanes, n_trees - t0);
     std::int32_t depth = 0;
@@ -577,7 +616,7 @@ void Forest::PredictOne(const double* row, bool raw, double* out, Kernel kernel)
       depth = std::max(depth, tree_depth_[t]);
       general = general || tree_general_[t] != 0;
     }
-    WalkLanes(nodes_.data(), cats, idx, rows, offsets, values, kWalkLanes, general, depth, simd);
+    WalkLanes(nodes_.data(), cats, idx, rows, offsets, values, kWalkLanes, general, depth, false);
     for (std::size_t g = 0; g < lanes; ++g) margin[spec_.tree_group[t0 + g]] += node_value_[idx[g]];
   }
   Finish(margin, raw, out);

@@ -139,6 +139,12 @@ class Forest {
   std::vector<std::int32_t> tree_depth_;
   std::vector<std::uint8_t> tree_general_;  // needs the categorical / zero-missing decision
   std::vector<double> tree_expected_;       // TreeSHAP bias per tree
+  // Queue of numerical trees for the single-row vector walker: queue positions, root slots and
+  // feature offsets (all zero: every tree reads the same row).
+  std::vector<std::int64_t> simd_tree_ids_;
+  std::vector<std::int64_t> simd_tree_slots_;
+  std::vector<std::int64_t> simd_tree_offsets_;
+  std::int64_t simd_tree_count_ = 0;
 };
 
 }  // namespace radarcore
