@@ -188,7 +188,7 @@ void TestValidation() {
   RC_CHECK(threw);
 }
 
-// A deterministic pseudo-random forest with NaN-aware numerical splits, deep enough that walks
+// A deterministic pseudo-random forest with NaN-aware (and some zero-missing) splits, deep enough that walks
 // end at different steps, scored by every kernel: all must agree exactly.
 void TestKernelsAgree() {
   std::uint64_t state = 42;
@@ -221,6 +221,8 @@ void TestKernelsAgree() {
         frontier.push_back(left + c);
       }
     }
+    // Every fifth tree treats zero as missing, so the vector walkers skip it: a mixed forest.
+    if (t % 5 == 0) s.missing_type[static_cast<std::size_t>(begin)] = 1;
     s.tree_offsets.push_back(static_cast<std::int64_t>(s.left_child.size()));
     s.tree_group.push_back(0);
   }
