@@ -104,50 +104,6 @@ inline void Walk(const Node* nodes, const CategoryView& cats, std::uint32_t* idx
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-// The numerical walk of Walk<false> on kWalkLanes lanes with AVX-512 gathers: four independent
-// vectors of eight lanes hide the gathers' latency. Lane l reads its features at
-// base + offsets[l]. Only called when the CPU reports AVX-512F (see DetectCpu).
-__attribute__((target("avx512f"))) void WalkAvx512(const Node* nodes, std::uint32_t* idx,
-                                                   const std::int64_t* offsets, const double* base,
-                                                   std::int32_t max_steps) {
-  constexpr int kVectors = kWalkLanes / 8;
-  static_assert(sizeof(Node) == 16, "the gathers address nodes as pairs of 8-byte words");
-  __m512i slot[kVectors];  // twice the node index: nodes are two 8-byte words
-  __m512i offset[kVectors];
-  for (int v = 0; v < kVectors; ++v) {
-    const __m256i start = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + 8 * v));
-    slot[v] = _mm512_slli_epi64(_mm512_cvtepu32_epi64(start), 1);
-    offset[v] = _mm512_loadu_si512(offsets + 8 * v);
-  }
-  const __m512i feature_mask = _mm512_set1_epi64(kFeatureMask);
-  const __m512i nan_left = _mm512_set1_epi64(kNanLeft);
-  const __m512i leaf = _mm512_set1_epi64(kLeaf);
-  const __m512i one = _mm512_set1_epi64(1);
-  const auto* thresholds = reinterpret_cast<const double*>(nodes);
-  const auto* metas = reinterpret_cast<const long long*>(nodes) + 1;
-  for (std::int32_t s = 0; s < max_steps; ++s) {
-    unsigned active = 0;
-    for (int v = 0; v < kVectors; ++v) {
-      const __m512d threshold = _mm512_i64gather_pd(slot[v], thresholds, 8);
-      const __m512i meta = _mm512_i64gather_epi64(slot[v], metas, 8);
-      const __m512i feature = _mm512_add_epi64(offset[v], _mm512_and_si512(meta, feature_mask));
-      const __m512d x = _mm512_i64gather_pd(feature, base, 8);
-      const unsigned le = _mm512_cmp_pd_mask(x, threshold, _CMP_LE_OQ);
-      const unsigned nan = _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q) &
-                           static_cast<unsigned>(_mm512_test_epi64_mask(meta, nan_left));
-      active |= _mm512_testn_epi64_mask(meta, leaf);
-      const __m512i right = _mm512_add_epi64(_mm512_srli_epi64(meta, 32), one);
-      const __m512i next =
-          _mm512_mask_sub_epi64(right, static_cast<__mmask8>(le | nan), right, one);
-      slot[v] = _mm512_slli_epi64(next, 1);
-    }
-    if (active == 0) break;
-  }
-  for (int v = 0; v < kVectors; ++v) {
-    const __m256i node = _mm512_cvtepi64_epi32(_mm512_srli_epi64(slot[v], 1));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + 8 * v), node);
-  }
-}
 // Walks a queue of `count` (walk id, feature offset, start slot) items to their leaves with
 // AVX-512 gathers, writing each walk's leaf (a nodes_ index) to leaf_of[id]; a slot is twice
 // a node index. Items are rows of a block through one tree, or the trees of one row. A lane
@@ -221,23 +177,11 @@ bool UseAvx512(Kernel kernel) {
 #endif
 }
 
-// Walks `lanes` (a multiple of kWalkLanes) lanes of one kind of tree to their leaves. Lane l
-// starts at idx[l] and reads its row at rows[l] == base + offsets[l].
+// Walks `lanes` (a multiple of kLanes) lanes of one kind of tree to their leaves with the
+// portable kernel. Lane l starts at idx[l] and reads its row at rows[l].
 void WalkLanes(const Node* nodes, const CategoryView& cats, std::uint32_t* idx,
-               const double* const* rows, const std::int64_t* offsets, const double* base,
-               std::int64_t lanes, bool general, std::int32_t max_steps, bool simd) {
-#if defined(RADARCORE_HAVE_AVX512_KERNEL)
-  if (simd && !general) {
-    for (std::int64_t l = 0; l < lanes; l += kWalkLanes) {
-      WalkAvx512(nodes, idx + l, offsets + l, base, max_steps);
-    }
-    return;
-  }
-#else
-  (void)offsets;
-  (void)base;
-  (void)simd;
-#endif
+               const double* const* rows, std::int64_t lanes, bool general,
+               std::int32_t max_steps) {
   for (std::int64_t l = 0; l < lanes; l += kLanes) {
     if (general) {
       Walk<true>(nodes, cats, idx + l, rows + l, max_steps);
@@ -478,7 +422,6 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
   std::vector<double> buffer(Idx(kBlockRows * (nf + 1)), 0.0);
   std::vector<double> margin(Idx(kBlockRows * ng));
   const double* rows[kBlockRows];
-  std::int64_t offsets[kBlockRows];
   std::uint32_t idx[kBlockRows];
 #if defined(RADARCORE_HAVE_AVX512_KERNEL)
   std::int64_t queue_rows[kBlockRows + kWalkLanes];
@@ -491,8 +434,7 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
     LoadRows(x, b, count, as_float, buffer.data());
     // Lanes past the last row repeat it; their results are dropped.
     for (std::int64_t r = 0; r < kBlockRows; ++r) {
-      offsets[r] = std::min(r, count - 1) * nf;
-      rows[r] = buffer.data() + offsets[r];
+      rows[r] = buffer.data() + std::min(r, count - 1) * nf;
       for (std::int64_t g = 0; g < ng; ++g) margin[Idx(r * ng + g)] = spec_.base_score[Idx(g)];
     }
     const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
@@ -501,6 +443,8 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
       queue_rows[q] = q < count ? q : kBlockRows;
       queue_offsets[q] = q < count ? q * nf : 0;
     }
+#else
+    (void)simd;
 #endif
     for (std::size_t t = 0; t < tree_root_.size(); ++t) {
       double* acc = margin.data() + spec_.tree_group[t];
@@ -515,8 +459,7 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
       }
 #endif
       std::fill(idx, idx + lanes, tree_root_[t]);
-      WalkLanes(nodes, cats, idx, rows, offsets, buffer.data(), lanes, tree_general_[t] != 0,
-                tree_depth_[t], simd);
+      WalkLanes(nodes, cats, idx, rows, lanes, tree_general_[t] != 0, tree_depth_[t]);
       for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[idx[r]];
     }
     for (std::int64_t r = 0; r < count; ++r) {
@@ -603,7 +546,6 @@ void Forest::PredictOne(const double* row, bool raw, double* out, Kernel kernel)
 #endif
   const double* rows[kWalkLanes];
   std::fill(rows, rows + kWalkLanes, values);
-  const std::int64_t offsets[kWalkLanes] = {};
   std::uint32_t idx[kWalkLanes];
   for (std::size_t t0 = 0; t0 < n_trees; t0 += kWalkLanes) {
     const std::size_t lanes = std::min<std::size_t>(kWalkLanes, n_trees - t0);
@@ -616,7 +558,7 @@ void Forest::PredictOne(const double* row, bool raw, double* out, Kernel kernel)
       depth = std::max(depth, tree_depth_[t]);
       general = general || tree_general_[t] != 0;
     }
-    WalkLanes(nodes_.data(), cats, idx, rows, offsets, values, kWalkLanes, general, depth, false);
+    WalkLanes(nodes_.data(), cats, idx, rows, kWalkLanes, general, depth);
     for (std::size_t g = 0; g < lanes; ++g) margin[spec_.tree_group[t0 + g]] += node_value_[idx[g]];
   }
   Finish(margin, raw, out);
