@@ -543,6 +543,8 @@ void Forest::PredictOne(const double* row, bool raw, double* out, Kernel kernel)
     Finish(margin, raw, out);
     return;
   }
+#else
+  (void)kernel;
 #endif
   const double* rows[kWalkLanes];
   std::fill(rows, rows + kWalkLanes, values);
