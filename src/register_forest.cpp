@@ -198,11 +198,18 @@ py::object ScoreOne(const Forest& f, const py::handle& row, bool raw) {
   const std::int32_t ng = f.NumGroups();
   if (ng == 1) {
     double out = 0;
-    f.PredictOne(data, raw, &out);
+    {
+      py::gil_scoped_release release;
+      f.PredictOne(data, raw, &out);
+    }
     return py::float_(out);
   }
   py::array_t<double> out(ng);
-  f.PredictOne(data, raw, out.mutable_data());
+  double* dst = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    f.PredictOne(data, raw, dst);
+  }
   return std::move(out);
 }
 

@@ -7,7 +7,13 @@
 #include <thread>
 #include <utility>
 
+#include "common/cpu.hpp"
 #include "common/errors.hpp"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define RADARCORE_HAVE_AVX512_KERNEL 1
+#endif
 
 namespace radarcore {
 
@@ -22,8 +28,10 @@ constexpr std::uint32_t kFeatureMask = (1u << 27) - 1;
 constexpr std::int32_t kMaxDepth = 512;
 // LightGBM's kZeroThreshold is the float 1e-35f, compared after promotion to double.
 constexpr double kZeroThreshold = static_cast<double>(1e-35f);
-constexpr std::int64_t kBlockRows = 64;
+constexpr std::int64_t kBlockRows = 256;
 constexpr int kLanes = 8;
+// Lanes per call of a walk; a multiple of both the scalar and the AVX-512 width.
+constexpr int kWalkLanes = 32;
 
 using Node = Forest::Node;
 
@@ -62,28 +70,123 @@ inline std::uint32_t StepGeneral(const Node* nodes, const CategoryView& cats, st
   return n.left + (left ? 0u : 1u);
 }
 
-// The numerical-only decision, without branches: NaN fails the compare, so it goes left only
-// when the node says so.
-inline std::uint32_t StepFast(const Node* nodes, std::uint32_t i, const double* row) {
-  const Node& n = nodes[i];
-  const double x = row[n.feature_flags & kFeatureMask];
-  const bool nan_left = (n.feature_flags & kNanLeft) != 0;
-  const bool left = (x <= n.threshold) | (std::isnan(x) & nan_left);
-  return n.left + 1u - static_cast<std::uint32_t>(left);
-}
-
-// Advances kLanes independent walks `steps` times; independent lanes keep the CPU busy while
-// each lane waits on its own node load. Leaves loop onto themselves, so extra steps are harmless.
+// Advances kLanes independent walks until every lane sits on a leaf (at most max_steps steps).
+// Independent lanes keep the CPU busy while each lane waits on its own node load; leaves loop
+// onto themselves, so lanes that finish early just stay put.
 template <bool kGeneral>
 inline void Walk(const Node* nodes, const CategoryView& cats, std::uint32_t* idx,
-                 const double* const* rows, std::int32_t steps) {
-  for (std::int32_t s = 0; s < steps; ++s) {
+                 const double* const* rows, std::int32_t max_steps) {
+  for (std::int32_t s = 0; s < max_steps; ++s) {
+    std::uint32_t active = 0;
     for (int g = 0; g < kLanes; ++g) {
+      const Node& n = nodes[idx[g]];
+      active |= ~n.feature_flags;
       if constexpr (kGeneral) {
         idx[g] = StepGeneral(nodes, cats, idx[g], rows[g]);
       } else {
-        idx[g] = StepFast(nodes, idx[g], rows[g]);
+        // Numerical splits only, without branches: NaN fails the compare, so it goes left
+        // only when the node says so.
+        const double x = rows[g][n.feature_flags & kFeatureMask];
+        const bool nan_left = (n.feature_flags & kNanLeft) != 0;
+        const bool left = (x <= n.threshold) | (std::isnan(x) & nan_left);
+        idx[g] = n.left + 1u - static_cast<std::uint32_t>(left);
       }
+    }
+    if ((active & kLeaf) == 0) return;
+  }
+}
+
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+// GCC 12's AVX-512 headers start intrinsics from _mm512_undefined_*(), which its own
+// -Wuninitialized then reports at every call site.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// Walks a queue of `count` (walk id, feature offset, start slot) items to their leaves with
+// AVX-512 gathers, writing each walk's leaf (a nodes_ index) to leaf_of[id]; a slot is twice
+// a node index. Items are rows of a block through one tree, or the trees of one row. A lane
+// that reaches its leaf takes the next item at once, so no lane idles while the longest walk
+// finishes. After the count real items the queue holds at least kWalkLanes dummy items whose
+// id has a (discarded) result slot and whose start slot is a valid node.
+__attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::int64_t count,
+                                                        const std::int64_t* queue_ids,
+                                                        const std::int64_t* queue_offsets,
+                                                        const std::int64_t* queue_slots,
+                                                        const double* base,
+                                                        std::int64_t* leaf_of) {
+  constexpr int kVectors = kWalkLanes / 8;
+  const __m512i count_vector = _mm512_set1_epi64(count);
+  const __m512i feature_mask = _mm512_set1_epi64(kFeatureMask);
+  const __m512i nan_left = _mm512_set1_epi64(kNanLeft);
+  const __m512i leaf = _mm512_set1_epi64(kLeaf);
+  const __m512i one = _mm512_set1_epi64(1);
+  const auto* thresholds = reinterpret_cast<const double*>(nodes);
+  const auto* metas = reinterpret_cast<const long long*>(nodes) + 1;
+  __m512i slot[kVectors];
+  __m512i start[kVectors];
+  __m512i offset[kVectors];
+  __m512i id[kVectors];
+  std::int64_t next = std::min<std::int64_t>(count, kWalkLanes);
+  for (int v = 0; v < kVectors; ++v) {
+    id[v] = _mm512_loadu_si512(queue_ids + 8 * v);
+    offset[v] = _mm512_loadu_si512(queue_offsets + 8 * v);
+    slot[v] = _mm512_loadu_si512(queue_slots + 8 * v);
+    start[v] = slot[v];
+  }
+  std::int64_t pending = count;
+  while (pending > 0) {
+    for (int v = 0; v < kVectors; ++v) {
+      const __m512d threshold = _mm512_i64gather_pd(slot[v], thresholds, 8);
+      const __m512i meta = _mm512_i64gather_epi64(slot[v], metas, 8);
+      const __mmask8 at_leaf = _mm512_test_epi64_mask(meta, leaf);
+      if (at_leaf != 0) {
+        _mm512_mask_i64scatter_epi64(leaf_of, at_leaf, id[v], _mm512_srli_epi64(slot[v], 1), 8);
+        pending -= __builtin_popcount(_mm512_mask_cmplt_epi64_mask(at_leaf, id[v], count_vector));
+        id[v] = _mm512_mask_expandloadu_epi64(id[v], at_leaf, queue_ids + next);
+        offset[v] = _mm512_mask_expandloadu_epi64(offset[v], at_leaf, queue_offsets + next);
+        start[v] = _mm512_mask_expandloadu_epi64(start[v], at_leaf, queue_slots + next);
+        next = std::min<std::int64_t>(count, next + __builtin_popcount(at_leaf));
+      }
+      const __m512i feature = _mm512_add_epi64(offset[v], _mm512_and_si512(meta, feature_mask));
+      const __m512d x = _mm512_i64gather_pd(feature, base, 8);
+      const unsigned le = _mm512_cmp_pd_mask(x, threshold, _CMP_LE_OQ);
+      const unsigned nan = _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q) &
+                           static_cast<unsigned>(_mm512_test_epi64_mask(meta, nan_left));
+      const __m512i right = _mm512_add_epi64(_mm512_srli_epi64(meta, 32), one);
+      const __m512i child =
+          _mm512_mask_sub_epi64(right, static_cast<__mmask8>(le | nan), right, one);
+      // Lanes that just took a real item start it; lanes left with a dummy stay on their leaf.
+      const __mmask8 restart = _mm512_mask_cmplt_epi64_mask(at_leaf, id[v], count_vector);
+      slot[v] = _mm512_mask_mov_epi64(_mm512_slli_epi64(child, 1), restart, start[v]);
+    }
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+bool UseAvx512(Kernel kernel) {
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+  return kernel == Kernel::kAuto && DetectCpu().avx512f;
+#else
+  (void)kernel;
+  return false;
+#endif
+}
+
+// Walks `lanes` (a multiple of kLanes) lanes of one kind of tree to their leaves with the
+// portable kernel. Lane l starts at idx[l] and reads its row at rows[l].
+void WalkLanes(const Node* nodes, const CategoryView& cats, std::uint32_t* idx,
+               const double* const* rows, std::int64_t lanes, bool general,
+               std::int32_t max_steps) {
+  for (std::int64_t l = 0; l < lanes; l += kLanes) {
+    if (general) {
+      Walk<true>(nodes, cats, idx + l, rows + l, max_steps);
+    } else {
+      Walk<false>(nodes, cats, idx + l, rows + l, max_steps);
     }
   }
 }
@@ -291,11 +394,25 @@ void Forest::Compile() {
       queue.emplace_back(right, depth + 1);
     }
   }
+  // The single-row queue of numerical trees, then kWalkLanes dummies (id n_trees, slot 0).
+  simd_tree_ids_.clear();
+  simd_tree_slots_.clear();
+  simd_tree_offsets_.clear();
+  for (std::size_t t = 0; t < n_trees; ++t) {
+    if (tree_general_[t] != 0) continue;
+    simd_tree_ids_.push_back(static_cast<std::int64_t>(simd_tree_ids_.size()));
+    simd_tree_slots_.push_back(2 * static_cast<std::int64_t>(tree_root_[t]));
+  }
+  simd_tree_count_ = static_cast<std::int64_t>(simd_tree_ids_.size());
+  if (simd_tree_count_ == 0) return;
+  simd_tree_ids_.resize(simd_tree_ids_.size() + kWalkLanes, simd_tree_count_);
+  simd_tree_slots_.resize(simd_tree_slots_.size() + kWalkLanes, 0);
+  simd_tree_offsets_.assign(simd_tree_ids_.size(), 0);
 }
 
 template <typename T>
 void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64_t end, bool raw,
-                          double* out) const {
+                          bool simd, double* out) const {
   const std::int64_t nf = spec_.n_features;
   const std::int64_t ng = spec_.n_groups;
   const bool as_float = spec_.split_rule == SplitRule::kXgboost;
@@ -305,28 +422,45 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
   std::vector<double> buffer(Idx(kBlockRows * (nf + 1)), 0.0);
   std::vector<double> margin(Idx(kBlockRows * ng));
   const double* rows[kBlockRows];
-  std::uint32_t idx[kLanes];
+  std::uint32_t idx[kBlockRows];
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+  std::int64_t queue_rows[kBlockRows + kWalkLanes];
+  std::int64_t queue_offsets[kBlockRows + kWalkLanes];
+  std::int64_t queue_slots[kBlockRows + kWalkLanes];
+  std::int64_t leaf_of_row[kBlockRows + 1];
+#endif
   for (std::int64_t b = begin; b < end; b += kBlockRows) {
     const std::int64_t count = std::min(kBlockRows, end - b);
     LoadRows(x, b, count, as_float, buffer.data());
+    // Lanes past the last row repeat it; their results are dropped.
     for (std::int64_t r = 0; r < kBlockRows; ++r) {
       rows[r] = buffer.data() + std::min(r, count - 1) * nf;
       for (std::int64_t g = 0; g < ng; ++g) margin[Idx(r * ng + g)] = spec_.base_score[Idx(g)];
     }
-    const std::int64_t lanes_end = (count + kLanes - 1) / kLanes * kLanes;
+    const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+    for (std::int64_t q = 0; q < kBlockRows + kWalkLanes; ++q) {
+      queue_rows[q] = q < count ? q : kBlockRows;
+      queue_offsets[q] = q < count ? q * nf : 0;
+    }
+#else
+    (void)simd;
+#endif
     for (std::size_t t = 0; t < tree_root_.size(); ++t) {
-      const std::uint32_t root = tree_root_[t];
-      const std::int32_t depth = tree_depth_[t];
       double* acc = margin.data() + spec_.tree_group[t];
-      for (std::int64_t r0 = 0; r0 < lanes_end; r0 += kLanes) {
-        std::fill(idx, idx + kLanes, root);
-        if (tree_general_[t] != 0) {
-          Walk<true>(nodes, cats, idx, rows + r0, depth);
-        } else {
-          Walk<false>(nodes, cats, idx, rows + r0, depth);
-        }
-        for (int g = 0; g < kLanes; ++g) acc[(r0 + g) * ng] += node_value_[idx[g]];
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+      if (simd && tree_general_[t] == 0) {
+        std::fill(queue_slots, queue_slots + kBlockRows + kWalkLanes,
+                  2 * static_cast<std::int64_t>(tree_root_[t]));
+        WalkQueueAvx512(nodes, count, queue_rows, queue_offsets, queue_slots, buffer.data(),
+                        leaf_of_row);
+        for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[Idx(leaf_of_row[r])];
+        continue;
       }
+#endif
+      std::fill(idx, idx + lanes, tree_root_[t]);
+      WalkLanes(nodes, cats, idx, rows, lanes, tree_general_[t] != 0, tree_depth_[t]);
+      for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[idx[r]];
     }
     for (std::int64_t r = 0; r < count; ++r) {
       Finish(margin.data() + r * ng, raw, out + (b + r) * ng);
@@ -351,21 +485,23 @@ void Forest::Finish(const double* margin, bool raw, double* out) const {
   }
 }
 
-void Forest::PredictMany(const MatrixView<float>& x, bool raw, int n_threads, double* out) const {
+void Forest::PredictMany(const MatrixView<float>& x, bool raw, int n_threads, double* out,
+                         Kernel kernel) const {
+  const bool simd = UseAvx512(kernel);
   ParallelRows(x.rows, n_threads,
-               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, out); });
+               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, simd, out); });
 }
 
-void Forest::PredictMany(const MatrixView<double>& x, bool raw, int n_threads,
-                         double* out) const {
+void Forest::PredictMany(const MatrixView<double>& x, bool raw, int n_threads, double* out,
+                         Kernel kernel) const {
+  const bool simd = UseAvx512(kernel);
   ParallelRows(x.rows, n_threads,
-               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, out); });
+               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, simd, out); });
 }
 
 // One row: the lanes walk different trees of the same row instead of different rows.
-void Forest::PredictOne(const double* row, bool raw, double* out) const {
+void Forest::PredictOne(const double* row, bool raw, double* out, Kernel kernel) const {
   const std::int32_t ng = spec_.n_groups;
-  double local[kLanes];
   const double* values = row;
   std::vector<double> rounded;
   if (spec_.split_rule == SplitRule::kXgboost) {
@@ -382,27 +518,50 @@ void Forest::PredictOne(const double* row, bool raw, double* out) const {
   }
   std::copy(spec_.base_score.begin(), spec_.base_score.end(), margin);
   const CategoryView cats{node_cat_begin_.data(), node_cat_end_.data(), spec_.cat_words.data()};
-  const double* rows[kLanes];
-  std::fill(rows, rows + kLanes, values);
-  std::uint32_t idx[kLanes];
   const std::size_t n_trees = tree_root_.size();
-  for (std::size_t t0 = 0; t0 < n_trees; t0 += kLanes) {
-    const std::size_t lanes = std::min<std::size_t>(kLanes, n_trees - t0);
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+  if (UseAvx512(kernel) && !simd_tree_ids_.empty()) {
+    // Numerical trees go through the queue walker; the rest take the general decision. The
+    // margin is then summed in tree order, exactly as the batch path sums it.
+    // Queue ids are positions among the numerical trees; the dummy id is their count.
+    std::vector<std::int64_t> leaf_of(Idx(simd_tree_count_ + 1));
+    std::size_t position = 0;
+    WalkQueueAvx512(nodes_.data(), simd_tree_count_, simd_tree_ids_.data(),
+                    simd_tree_offsets_.data(),
+                    simd_tree_slots_.data(), values, leaf_of.data());
+    for (std::size_t t = 0; t < n_trees; ++t) {
+      std::uint32_t i = tree_root_[t];
+      if (tree_general_[t] == 0) {
+        i = static_cast<std::uint32_t>(leaf_of[position++]);
+      } else {
+        while ((nodes_[i].feature_flags & kLeaf) == 0) {
+          i = StepGeneral(nodes_.data(), cats, i, values);
+        }
+      }
+      margin[spec_.tree_group[t]] += node_value_[i];
+    }
+    Finish(margin, raw, out);
+    return;
+  }
+#else
+  (void)kernel;
+#endif
+  const double* rows[kWalkLanes];
+  std::fill(rows, rows + kWalkLanes, values);
+  std::uint32_t idx[kWalkLanes];
+  for (std::size_t t0 = 0; t0 < n_trees; t0 += kWalkLanes) {
+    const std::size_t lanes = std::min<std::size_t>(kWalkLanes, n_trees - t0);
     std::int32_t depth = 0;
     bool general = false;
-    for (std::size_t g = 0; g < kLanes; ++g) {
+    // Lanes past the last tree repeat it; their results are dropped.
+    for (std::size_t g = 0; g < kWalkLanes; ++g) {
       const std::size_t t = t0 + std::min(g, lanes - 1);
       idx[g] = tree_root_[t];
       depth = std::max(depth, tree_depth_[t]);
       general = general || tree_general_[t] != 0;
     }
-    if (general) {
-      Walk<true>(nodes_.data(), cats, idx, rows, depth);
-    } else {
-      Walk<false>(nodes_.data(), cats, idx, rows, depth);
-    }
-    for (std::size_t g = 0; g < lanes; ++g) local[g] = node_value_[idx[g]];
-    for (std::size_t g = 0; g < lanes; ++g) margin[spec_.tree_group[t0 + g]] += local[g];
+    WalkLanes(nodes_.data(), cats, idx, rows, kWalkLanes, general, depth);
+    for (std::size_t g = 0; g < lanes; ++g) margin[spec_.tree_group[t0 + g]] += node_value_[idx[g]];
   }
   Finish(margin, raw, out);
 }

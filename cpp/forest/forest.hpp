@@ -72,6 +72,10 @@ struct MatrixView {
   std::int64_t col_stride = 1;
 };
 
+// Which tree-walking kernel to run: kAuto picks the fastest one the CPU supports (AVX-512 on
+// x86-64 CPUs that have it); kScalar forces the portable one, for tests and comparisons.
+enum class Kernel : std::uint8_t { kAuto, kScalar };
+
 class Forest {
  public:
   // Validates the spec (throws ModelError naming the first inconsistency) and compiles it.
@@ -85,11 +89,13 @@ class Forest {
   // Scores x.rows rows into out (x.rows * NumGroups(), row-major, caller-owned): raw margins
   // when raw is true, else probabilities (binary, multiclass) or values (regression).
   // x.cols must equal NumFeatures(). n_threads >= 1 threads split the rows.
-  void PredictMany(const MatrixView<float>& x, bool raw, int n_threads, double* out) const;
-  void PredictMany(const MatrixView<double>& x, bool raw, int n_threads, double* out) const;
+  void PredictMany(const MatrixView<float>& x, bool raw, int n_threads, double* out,
+                   Kernel kernel = Kernel::kAuto) const;
+  void PredictMany(const MatrixView<double>& x, bool raw, int n_threads, double* out,
+                   Kernel kernel = Kernel::kAuto) const;
 
   // One contiguous row of NumFeatures() values; out has NumGroups() entries.
-  void PredictOne(const double* row, bool raw, double* out) const;
+  void PredictOne(const double* row, bool raw, double* out, Kernel kernel = Kernel::kAuto) const;
 
   // TreeSHAP contributions as LightGBM's pred_contrib lays them out: for each row and group,
   // NumFeatures() contributions then the bias, so out has x.rows * NumGroups() * (NumFeatures()+1).
@@ -111,7 +117,7 @@ class Forest {
  private:
   template <typename T>
   void PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64_t end, bool raw,
-                    double* out) const;
+                    bool simd, double* out) const;
   template <typename T>
   void ContributionsRange(const MatrixView<T>& x, std::int64_t begin, std::int64_t end,
                           double* out) const;
@@ -133,6 +139,12 @@ class Forest {
   std::vector<std::int32_t> tree_depth_;
   std::vector<std::uint8_t> tree_general_;  // needs the categorical / zero-missing decision
   std::vector<double> tree_expected_;       // TreeSHAP bias per tree
+  // Queue of numerical trees for the single-row vector walker: queue positions, root slots and
+  // feature offsets (all zero: every tree reads the same row).
+  std::vector<std::int64_t> simd_tree_ids_;
+  std::vector<std::int64_t> simd_tree_slots_;
+  std::vector<std::int64_t> simd_tree_offsets_;
+  std::int64_t simd_tree_count_ = 0;
 };
 
 }  // namespace radarcore

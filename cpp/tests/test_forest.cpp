@@ -188,9 +188,69 @@ void TestValidation() {
   RC_CHECK(threw);
 }
 
+// A deterministic pseudo-random forest with NaN-aware (and some zero-missing) splits, deep enough that walks
+// end at different steps, scored by every kernel: all must agree exactly.
+void TestKernelsAgree() {
+  std::uint64_t state = 42;
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<std::uint32_t>(state >> 33);
+  };
+  ForestSpec s;
+  s.n_features = 5;
+  s.cat_offsets = {0};
+  s.tree_offsets = {0};
+  for (int t = 0; t < 70; ++t) {
+    const std::int64_t begin = s.tree_offsets.back();
+    std::vector<std::int32_t> frontier{0};
+    AddNode(s, -1, -1, 0, 0.0, 0.0);
+    while (s.left_child.size() - static_cast<std::size_t>(begin) < 40) {
+      const std::size_t pick = next() % frontier.size();
+      const std::int32_t local = frontier[pick];
+      frontier.erase(frontier.begin() + static_cast<std::ptrdiff_t>(pick));
+      const auto n = static_cast<std::size_t>(begin + local);
+      const auto left = static_cast<std::int32_t>(s.left_child.size() - static_cast<std::size_t>(begin));
+      s.left_child[n] = left;
+      s.right_child[n] = left + 1;
+      s.split_feature[n] = static_cast<std::int32_t>(next() % 5);
+      s.threshold[n] = static_cast<double>(next() % 200) / 100.0 - 1.0;
+      s.default_left[n] = static_cast<std::uint8_t>(next() % 2);
+      s.missing_type[n] = static_cast<std::uint8_t>(next() % 2 == 0 ? 0 : 2);
+      for (int c = 0; c < 2; ++c) {
+        AddNode(s, -1, -1, 0, 0.0, static_cast<double>(next() % 1000) / 1000.0 - 0.5);
+        frontier.push_back(left + c);
+      }
+    }
+    // Every fifth tree treats zero as missing, so the vector walkers skip it: a mixed forest.
+    if (t % 5 == 0) s.missing_type[static_cast<std::size_t>(begin)] = 1;
+    s.tree_offsets.push_back(static_cast<std::int64_t>(s.left_child.size()));
+    s.tree_group.push_back(0);
+  }
+  const Forest f(s);
+  const std::int64_t rows = 300;
+  std::vector<double> x(static_cast<std::size_t>(rows * 5));
+  for (double& v : x) v = next() % 10 == 0 ? kNan : static_cast<double>(next() % 240) / 100.0 - 1.2;
+  const MatrixView<double> view{x.data(), rows, 5, 5, 1};
+  std::vector<double> fast(rows);
+  std::vector<double> scalar(rows);
+  f.PredictMany(view, true, 1, fast.data(), radarcore::Kernel::kAuto);
+  f.PredictMany(view, true, 2, scalar.data(), radarcore::Kernel::kScalar);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const auto i = static_cast<std::size_t>(r);
+    RC_CHECK(fast[i] == scalar[i]);
+    double one_fast = 0;
+    double one_scalar = 0;
+    f.PredictOne(x.data() + r * 5, true, &one_fast, radarcore::Kernel::kAuto);
+    f.PredictOne(x.data() + r * 5, true, &one_scalar, radarcore::Kernel::kScalar);
+    RC_CHECK(one_fast == fast[i]);
+    RC_CHECK(one_scalar == fast[i]);
+  }
+}
+
 }  // namespace
 
 int main() {
+  TestKernelsAgree();
   TestLightGbmSemantics();
   TestXgboostSemantics();
   TestBatchEqualsOne();
