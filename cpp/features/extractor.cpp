@@ -663,9 +663,9 @@ void FeatureExtractor::ExtractMany(const EventColumns& columns, const int64_t* o
   const size_t width = Columns().size();
   // Rows ahead are prefetched in stages (slots, then records, then arrays) so memory latency
   // overlaps the work on the current row.
-  constexpr size_t kSlotDistance = 6;
-  constexpr size_t kEntityDistance = 4;
-  constexpr size_t kArrayDistance = 2;
+  constexpr size_t kSlotDistance = 16;
+  constexpr size_t kEntityDistance = 10;
+  constexpr size_t kArrayDistance = 4;
   for (size_t k = 0; k < columns.rows; ++k) {
     if (k + kSlotDistance < columns.rows) PrefetchSlots(packed[k + kSlotDistance]);
     if (k + kEntityDistance < columns.rows) PrefetchEntities(packed[k + kEntityDistance]);

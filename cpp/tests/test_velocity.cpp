@@ -106,6 +106,47 @@ void SnapshotRoundTrip() {
   RC_CHECK(restored.size() == 0);
 }
 
+// Enough entities to fill several arena chunks and grow the index many times: every record keeps
+// its address across inserts, stays findable, and survives a partial expiry with its data.
+void ManyEntitiesAcrossChunks() {
+  radarcore::VelocityConfig config;
+  config.ttl_seconds = 86400;
+  VelocityState state(config);
+  constexpr uint64_t kCount = 20000;
+  std::vector<Entity*> records(kCount);
+  // Even values first, odd ones 50,000 s later: only the even ones are idle past the TTL below.
+  for (uint64_t parity : {0, 1}) {
+    const int64_t t = state.Advance(kT0 + static_cast<int64_t>(parity) * 50000);
+    for (uint64_t v = 2 - parity; v <= kCount; v += 2) {
+      Entity* card = state.FindOrInsert(EntityKind::kCard, v);
+      VelocityState::Seen(card, t);
+      VelocityState::AddCharge(card, t, radarcore::kCountAuthorized, true);
+      card->usd_attempted = static_cast<double>(v);
+      records[v - 1] = card;
+    }
+  }
+  RC_CHECK(state.size() == kCount);
+  bool stable = true;
+  for (uint64_t v = 1; v <= kCount; ++v) {
+    stable = stable && state.Find(EntityKind::kCard, v) == records[v - 1];
+  }
+  RC_CHECK(stable);
+  RC_CHECK(state.Find(EntityKind::kEmail, 7) == nullptr);
+  RC_CHECK(state.Find(EntityKind::kCard, kCount + 1) == nullptr);
+  RC_CHECK(state.Expire(kT0 + 86401) == kCount / 2);
+  RC_CHECK(state.size() == kCount / 2);
+  bool kept = true;
+  for (uint64_t v = 1; v <= kCount; ++v) {
+    const Entity* card = state.Find(EntityKind::kCard, v);
+    kept = kept && (v % 2 == 0 ? card == nullptr
+                               : card != nullptr && card->usd_attempted == static_cast<double>(v) &&
+                                     card->all_time[radarcore::kCountAuthorized] == 1);
+  }
+  RC_CHECK(kept);
+  const std::vector<uint8_t> bytes = state.Snapshot();
+  RC_CHECK(VelocityState::Restore(bytes.data(), bytes.size()).Snapshot() == bytes);
+}
+
 }  // namespace
 
 int main() {
@@ -113,5 +154,6 @@ int main() {
   CapAndEviction();
   BucketsStayBounded();
   SnapshotRoundTrip();
+  ManyEntitiesAcrossChunks();
   return radarcore::test::Finish("test_velocity");
 }

@@ -87,49 +87,18 @@ class Reader {
 
 VelocityState::VelocityState(VelocityConfig config) : config_(config) {
   if (config_.ttl_seconds <= 0) throw SchemaError("velocity ttl_seconds must be positive");
-  slots_.assign(1024, 0);
-}
-
-uint64_t VelocityState::Key(EntityKind kind, uint64_t value) {
-  const uint64_t key = Mix64(value ^ (static_cast<uint64_t>(kind) + 1) * 0x9e3779b97f4a7c15ULL);
-  return key == 0 ? 1 : key;
-}
-
-size_t VelocityState::SlotOf(uint64_t key) const {
-  const size_t mask = slots_.size() - 1;
-  size_t i = static_cast<size_t>(key) & mask;
-  while (slots_[i] != 0 && entities_[slots_[i] - 1].key != key) i = (i + 1) & mask;
-  return i;
+  slots_.assign(1024, Slot{0, 0});
 }
 
 void VelocityState::Rehash(size_t capacity) {
-  slots_.assign(capacity, 0);
+  slots_.assign(capacity, Slot{0, 0});
   const size_t mask = capacity - 1;
   for (size_t k = 0; k < entities_.size(); ++k) {
-    size_t i = static_cast<size_t>(entities_[k].key) & mask;
-    while (slots_[i] != 0) i = (i + 1) & mask;
-    slots_[i] = static_cast<uint32_t>(k + 1);
+    const uint64_t key = entities_[k].key;
+    size_t i = static_cast<size_t>(key) & mask;
+    while (slots_[i].index != 0) i = (i + 1) & mask;
+    slots_[i] = Slot{Tag(key), static_cast<uint32_t>(k + 1)};
   }
-}
-
-const Entity* VelocityState::Find(EntityKind kind, uint64_t value) const {
-  if (value == kMissingHash) return nullptr;
-  const uint32_t slot = slots_[SlotOf(Key(kind, value))];
-  return slot == 0 ? nullptr : &entities_[slot - 1];
-}
-
-void VelocityState::PrefetchSlot(EntityKind kind, uint64_t value) const {
-  if (value == kMissingHash) return;
-  __builtin_prefetch(&slots_[static_cast<size_t>(Key(kind, value)) & (slots_.size() - 1)]);
-}
-
-void VelocityState::PrefetchEntity(EntityKind kind, uint64_t value) const {
-  if (value == kMissingHash) return;
-  const uint32_t slot = slots_[static_cast<size_t>(Key(kind, value)) & (slots_.size() - 1)];
-  if (slot == 0) return;
-  const char* record = reinterpret_cast<const char*>(&entities_[slot - 1]);
-  __builtin_prefetch(record);
-  __builtin_prefetch(record + sizeof(Entity) - 1);
 }
 
 void VelocityState::PrefetchArrays(const Entity* entity) {
@@ -142,15 +111,15 @@ Entity* VelocityState::FindOrInsert(EntityKind kind, uint64_t value) {
   if (value == kMissingHash) return nullptr;
   const uint64_t key = Key(kind, value);
   size_t i = SlotOf(key);
-  if (slots_[i] != 0) return &entities_[slots_[i] - 1];
+  if (slots_[i].index != 0) return &entities_[slots_[i].index - 1];
   if ((entities_.size() + 1) * 4 > slots_.size() * 3) {
     Rehash(slots_.size() * 2);
     i = SlotOf(key);
   }
-  Entity& entity = entities_.emplace_back();
+  Entity& entity = entities_.EmplaceBack();
   entity.key = key;
   entity.kind = kind;
-  slots_[i] = static_cast<uint32_t>(entities_.size());
+  slots_[i] = Slot{Tag(key), static_cast<uint32_t>(entities_.size())};
   return &entity;
 }
 
@@ -290,7 +259,7 @@ size_t VelocityState::Expire(int64_t now) {
   }
   const size_t removed = entities_.size() - kept;
   if (removed == 0) return 0;
-  entities_.resize(kept);
+  entities_.Truncate(kept);
   size_t capacity = 1024;
   while (entities_.size() * 4 > capacity * 3) capacity *= 2;
   Rehash(capacity);
@@ -298,11 +267,9 @@ size_t VelocityState::Expire(int64_t now) {
 }
 
 size_t VelocityState::MemoryBytes() const {
-  // std::deque stores elements in 512-byte blocks.
-  const size_t per_block = std::max<size_t>(1, 512 / sizeof(Entity));
-  const size_t blocks = (entities_.size() + per_block - 1) / per_block;
-  size_t bytes = slots_.size() * sizeof(uint32_t) + blocks * HeapBytes(512);
-  for (const Entity& entity : entities_) {
+  size_t bytes = slots_.size() * sizeof(Slot) + entities_.chunks() * HeapBytes(EntityArena::chunk_bytes());
+  for (size_t k = 0; k < entities_.size(); ++k) {
+    const Entity& entity = entities_[k];
     bytes += HeapBytes(entity.buckets.capacity() * sizeof(Bucket));
     bytes += HeapBytes(entity.items.capacity() * sizeof(Item));
   }
@@ -312,7 +279,7 @@ size_t VelocityState::MemoryBytes() const {
 std::vector<uint8_t> VelocityState::Snapshot() const {
   std::vector<const Entity*> order;
   order.reserve(entities_.size());
-  for (const Entity& entity : entities_) order.push_back(&entity);
+  for (size_t k = 0; k < entities_.size(); ++k) order.push_back(&entities_[k]);
   std::sort(order.begin(), order.end(),
             [](const Entity* a, const Entity* b) { return a->key < b->key; });
   Writer out;
@@ -374,7 +341,7 @@ VelocityState VelocityState::Restore(const uint8_t* data, size_t size) {
   state.next_sweep_ = static_cast<int64_t>(in.U64());
   const uint64_t count = in.U64();
   for (uint64_t k = 0; k < count; ++k) {
-    Entity& e = state.entities_.emplace_back();
+    Entity& e = state.entities_.EmplaceBack();
     e.key = in.U64();
     const uint8_t kind = in.U8();
     if (kind >= kNumEntityKinds) throw SchemaError("velocity snapshot: bad entity kind");

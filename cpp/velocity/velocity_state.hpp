@@ -22,12 +22,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <deque>
 #include <limits>
+#include <memory>
 #include <new>
 #include <vector>
 
 #include "features/event.hpp"
+#include "features/text.hpp"
 
 namespace radarcore {
 
@@ -167,6 +168,37 @@ struct Entity {
   SmallVec<Item> items;
 };
 
+// Entity records in fixed-size chunks: a record never moves while the state grows (pointers
+// handed out for one payment stay valid across inserts), and indexing is a shift and a mask.
+class EntityArena {
+ public:
+  size_t size() const { return size_; }
+  size_t chunks() const { return chunks_.size(); }
+  static constexpr size_t chunk_bytes() { return sizeof(Entity) << kChunkBits; }
+  Entity& operator[](size_t i) { return chunks_[i >> kChunkBits][i & kChunkMask]; }
+  const Entity& operator[](size_t i) const { return chunks_[i >> kChunkBits][i & kChunkMask]; }
+
+  Entity& EmplaceBack() {
+    if ((size_ >> kChunkBits) == chunks_.size()) {
+      chunks_.push_back(std::make_unique<Entity[]>(size_t{1} << kChunkBits));
+    }
+    return (*this)[size_++];
+  }
+  // Keeps the first n records; the others are reset (their arrays freed) and whole unused
+  // chunks released.
+  void Truncate(size_t n) {
+    for (size_t i = n; i < size_; ++i) (*this)[i] = Entity{};
+    size_ = n;
+    chunks_.resize((n + kChunkMask) >> kChunkBits);
+  }
+
+ private:
+  static constexpr size_t kChunkBits = 12;
+  static constexpr size_t kChunkMask = (size_t{1} << kChunkBits) - 1;
+  std::vector<std::unique_ptr<Entity[]>> chunks_;
+  size_t size_ = 0;
+};
+
 // Counts an entity holds at one query time, every window at once.
 struct EntityCounts {
   std::array<std::array<uint32_t, 4>, kNumWindows> charges{};  // [window][OutcomeCounter]
@@ -189,14 +221,29 @@ class VelocityState {
   // event time. Entity pointers stay valid until the next call of Advance.
   int64_t Advance(int64_t t);
 
-  const Entity* Find(EntityKind kind, uint64_t value) const;
+  const Entity* Find(EntityKind kind, uint64_t value) const {
+    if (value == kMissingHash) return nullptr;
+    const Slot slot = slots_[SlotOf(Key(kind, value))];
+    return slot.index == 0 ? nullptr : &entities_[slot.index - 1];
+  }
   Entity* FindOrInsert(EntityKind kind, uint64_t value);
 
   // Memory-level hints, no effect on results: the state is far larger than the caches, so
   // lookups are bound by memory latency. Issue PrefetchSlot, then (later) PrefetchEntity, then
   // PrefetchArrays for the same keys, so that the misses of several entities and rows overlap.
-  void PrefetchSlot(EntityKind kind, uint64_t value) const;
-  void PrefetchEntity(EntityKind kind, uint64_t value) const;
+  void PrefetchSlot(EntityKind kind, uint64_t value) const {
+    if (value == kMissingHash) return;
+    __builtin_prefetch(&slots_[static_cast<size_t>(Key(kind, value)) & (slots_.size() - 1)]);
+  }
+  void PrefetchEntity(EntityKind kind, uint64_t value) const {
+    if (value == kMissingHash) return;
+    const uint64_t key = Key(kind, value);
+    const Slot slot = slots_[static_cast<size_t>(key) & (slots_.size() - 1)];
+    if (slot.index == 0 || slot.tag != Tag(key)) return;
+    const char* record = reinterpret_cast<const char*>(&entities_[slot.index - 1]);
+    __builtin_prefetch(record);
+    __builtin_prefetch(record + sizeof(Entity) - 1);
+  }
   static void PrefetchArrays(const Entity* entity);
 
   // Every window's counts for `entity` (nullptr reads as an unseen entity) at time t >= clock.
@@ -222,16 +269,35 @@ class VelocityState {
   static VelocityState Restore(const uint8_t* data, size_t size);
 
  private:
-  static uint64_t Key(EntityKind kind, uint64_t value);
+  // The high half of the key rides in the slot, so probing past other keys and looking up
+  // absent entities never touch entity records (each would be a cache miss).
+  struct Slot {
+    uint32_t tag;
+    uint32_t index;  // record + 1 in entities_; 0 = empty
+  };
+  static uint64_t Key(EntityKind kind, uint64_t value) {
+    const uint64_t key = Mix64(value ^ (static_cast<uint64_t>(kind) + 1) * 0x9e3779b97f4a7c15ULL);
+    return key == 0 ? 1 : key;
+  }
+  static uint32_t Tag(uint64_t key) { return static_cast<uint32_t>(key >> 32); }
+  size_t SlotOf(uint64_t key) const {
+    const size_t mask = slots_.size() - 1;
+    const uint32_t tag = Tag(key);
+    size_t i = static_cast<size_t>(key) & mask;
+    while (slots_[i].index != 0 &&
+           (slots_[i].tag != tag || entities_[slots_[i].index - 1].key != key)) {
+      i = (i + 1) & mask;
+    }
+    return i;
+  }
   void Rehash(size_t capacity);
-  size_t SlotOf(uint64_t key) const;
   static void Compact(Entity* entity, int64_t t);
 
   VelocityConfig config_;
   int64_t clock_ = 0;
   int64_t next_sweep_ = 0;
-  std::deque<Entity> entities_;
-  std::vector<uint32_t> slots_;  // index + 1 into entities_; 0 = empty; linear probing
+  EntityArena entities_;
+  std::vector<Slot> slots_;  // linear probing, power-of-two size, at most 3/4 full
 };
 
 }  // namespace radarcore
