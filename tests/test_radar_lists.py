@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from radarcore.rules.lists import DEFAULT_LIST_KINDS
 
 from radarcore import CardError, InvalidRequestError, RuleSyntaxError
 from radarcore.radar import Radar
+from radarcore.rules.lists import DEFAULT_LIST_KINDS
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030}
 
