@@ -255,7 +255,7 @@ def train(
         x[split.train], label=y[split.train], feature_name=names, free_raw_data=True
     )
     valid_set = lgb.Dataset(x[split.validation], label=y[split.validation], reference=train_set)
-    callbacks = [lgb.early_stopping(early_stopping_rounds, verbose=False)]
+    callbacks: list[Any] = [lgb.early_stopping(early_stopping_rounds, verbose=False)]
     if progress:
         callbacks.append(_lightgbm_progress(num_boost_round))
     booster = lgb.train(
