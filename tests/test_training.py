@@ -161,7 +161,8 @@ def test_static_model_reads_no_velocity_feature(small_history: SmallHistory) -> 
     schema = FeatureExtractor().schema
     names = static_feature_names(schema)
     sources = {c.name: c.source for c in schema.columns}
-    assert names and all(sources[n] in ("event", "tables", "derived") for n in names)
+    assert names
+    assert all(sources[n] in ("event", "tables", "derived") for n in names)
     model = train(
         small_history.payments,
         small_history.labels,
