@@ -97,3 +97,43 @@ def test_bad_evaluations_are_rejected(small_history: SmallHistory, small_model: 
     other = RiskModel(small_model.forest, small_model.calibration, [*small_model.schema, "x"])
     with pytest.raises(ModelError, match=r"model .other.: .*different feature schema"):
         evaluate(payments, labels, {"other": other}, start=0, prepared=prepared)
+
+
+def test_cli_trains_then_evaluates_with_both_baselines(
+    small_history: SmallHistory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow.parquet as pq
+
+    from radarcore.cli import main
+
+    pq.write_table(small_history.payments, tmp_path / "payments.parquet")
+    pq.write_table(small_history.labels, tmp_path / "labels.parquet")
+    data = ["--payments", str(tmp_path / "payments.parquet")]
+    data += ["--labels", str(tmp_path / "labels.parquet")]
+    trained = main(
+        ["train", *data, "--cutoff", "2025-01-31", "--trees", "20", "-o", str(tmp_path / "m.rcm")]
+    )
+    assert trained == 0
+    assert "validation ROC AUC" in capsys.readouterr().out
+    model = RiskModel.load(tmp_path / "m.rcm")
+    assert model.metadata["cutoff"] == small_history.cutoff
+    outputs = ["--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html")]
+    model_args = ["--model", str(tmp_path / "m.rcm"), "--start", "2025-01-31"]
+    status = main(["evaluate", *data, *model_args, *outputs, "--quiet"])
+    assert status == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert list(report["systems"]) == ["m", "no velocity", "rules"]
+    assert (tmp_path / "r.html").stat().st_size > 10_000
+
+
+def test_cli_reports_a_model_that_does_not_fit_the_schema(
+    small_model: RiskModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from radarcore.cli import main
+
+    other = RiskModel(small_model.forest, small_model.calibration, [*small_model.schema, "x"])
+    other.save(tmp_path / "other.rcm")
+    data = ["--payments", "p", "--labels", "l", "--start", "2025-01-31"]
+    status = main(["evaluate", *data, "--model", str(tmp_path / "other.rcm")])
+    assert status == 2
+    assert "different feature schema" in capsys.readouterr().err

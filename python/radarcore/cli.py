@@ -184,13 +184,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from radarcore.models.evaluation import evaluate, summary_table, write_html
     from radarcore.models.training import static_feature_names, train
 
-    payments, labels = _read_history(args.payments, args.labels)
     schema = FeatureExtractor().schema
     models: dict[str, RiskModel] = {}
     for path in args.model or []:
         models[path.stem] = RiskModel.load(path, schema=schema)
     if not models:
         models["default"] = default_model()
+    payments, labels = _read_history(args.payments, args.labels)
     if not args.no_static_baseline:
         first = next(iter(models.values()))
         meta = first.metadata
