@@ -58,13 +58,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05,
     "num_leaves": 31,
     "min_data_in_leaf": 100,
-    "feature_fraction": 0.5,
-    "bagging_fraction": 0.5,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "max_bin": 63,
     "metric": "binary_logloss",
-    "deterministic": True,
-    "force_row_wise": True,
     "verbosity": -1,
 }
 """LightGBM parameters :func:`train` starts from (``params`` overrides them)."""
