@@ -10,7 +10,7 @@ import pytest
 
 from conftest import TRAIN_ARGS, SmallHistory
 from radarcore import FeatureExtractor
-from radarcore.models import RiskModel
+from radarcore.models import RiskCalibration, RiskModel
 from radarcore.models.training import (
     FRAUD_LABELS,
     fraud_targets,
@@ -195,3 +195,12 @@ def test_calibration_is_monotone_and_stable_across_seeds(small_history: SmallHis
         rates.append(float(y[scores >= 75].mean()))
     assert abs(shares[0] - shares[1]) < 0.01
     assert all(rate >= 0.5 for rate in rates)
+
+
+def test_calibration_recovers_margins_already_on_the_logit_scale() -> None:
+    rng = np.random.default_rng(5)
+    margins = rng.normal(-6.0, 2.0, 200_000)
+    y = rng.random(margins.size) < 1.0 / (1.0 + np.exp(-margins))
+    calibration = RiskCalibration.fit(margins, y)
+    assert abs(calibration.slope - 1.0) < 0.1
+    assert abs(calibration.intercept) < 0.5
