@@ -62,7 +62,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "max_bin": 63,
-    "metric": "binary_logloss",
+    "metric": "average_precision",
     "verbosity": -1,
 }
 """LightGBM parameters :func:`train` starts from (``params`` overrides them)."""
@@ -210,7 +210,7 @@ def train(
     features: Sequence[str] | None = None,
     params: Mapping[str, Any] | None = None,
     num_boost_round: int = 300,
-    early_stopping_rounds: int = 30,
+    early_stopping_rounds: int = 100,
     seed: int = 0,
     num_threads: int = 2,
     prepared: Replay | None = None,
