@@ -106,7 +106,7 @@ def test_schema_mismatch_is_a_clear_model_error(tmp_path: Path) -> None:
     model.save(path)
     with pytest.raises(ModelError, match="different feature schema") as info:
         RiskModel.load(path, schema=FeatureExtractor().schema)
-    assert "missing from the extractor: ['amount', 'country', 'hour']" in str(info.value)
+    assert "missing from the extractor: ['country', 'hour']" in str(info.value)
     with pytest.raises(ModelError, match="same columns in another order"):
         model.check_schema(["amount", "hour", "country"])
     model.check_schema(["country", "hour", "amount"])
