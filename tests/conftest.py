@@ -237,3 +237,39 @@ def radar_factory(store_url: str, clock: Clock) -> Iterator[Callable[..., object
 @pytest.fixture
 def radar(radar_factory: Callable[..., object]) -> object:
     return radar_factory()
+
+
+@dataclass(frozen=True)
+class SmallHistory:
+    """A 40-day synthetic history with enough fraud to train on, and a cut-off at day 30."""
+
+    payments: Any
+    labels: Any
+    cutoff: int
+
+
+TRAIN_ARGS: dict[str, Any] = {
+    "gap": 86_400,
+    "validation": 5 * 86_400,
+    "maturity": 3 * 86_400,
+    "num_boost_round": 30,
+    "params": {"num_leaves": 15, "min_data_in_leaf": 40},
+}
+
+
+@pytest.fixture(scope="session")
+def small_history() -> SmallHistory:
+    from radarcore import synth
+
+    history = synth.generate(40_000, seed=3, days=40, fraud_rate=0.02)
+    cutoff = int(synth.DEFAULT_START.timestamp()) + 30 * 86_400
+    return SmallHistory(history.payments, history.labels, cutoff)
+
+
+@pytest.fixture(scope="session")
+def small_model(small_history: SmallHistory) -> Any:
+    from radarcore.models.training import train
+
+    return train(
+        small_history.payments, small_history.labels, cutoff=small_history.cutoff, **TRAIN_ARGS
+    )

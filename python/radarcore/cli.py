@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -77,6 +78,151 @@ def run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of days {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 days, got {value}")
+    return value
+
+
+def _read_history(payments: Path, labels: Path) -> tuple[Any, Any]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(payments), pq.read_table(labels)
+
+
+def add_train(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--payments", type=Path, required=True, help="payments Parquet file")
+    parser.add_argument("--labels", type=Path, required=True, help="labels Parquet file")
+    parser.add_argument(
+        "--cutoff",
+        type=_date,
+        required=True,
+        help="training cut-off, ISO 8601: later payments and later labels are not used",
+    )
+    parser.add_argument(
+        "--gap", type=_days, default=2.0, help="days between training and validation (default 2)"
+    )
+    parser.add_argument(
+        "--validation", type=_days, default=7.0, help="days of validation window (default 7)"
+    )
+    parser.add_argument(
+        "--maturity",
+        type=_days,
+        default=7.0,
+        help="days before the cut-off left out so labels can arrive (default 7)",
+    )
+    parser.add_argument(
+        "--static-only", action="store_true", help="train without velocity or label features"
+    )
+    parser.add_argument("--trees", type=_positive, default=300, help="most trees (default 300)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="model file to write")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from radarcore.features import FeatureExtractor
+    from radarcore.models.training import DAY, static_feature_names, train
+
+    began = time.perf_counter()
+    payments, labels = _read_history(args.payments, args.labels)
+    features = static_feature_names(FeatureExtractor().schema) if args.static_only else None
+    model = train(
+        payments,
+        labels,
+        cutoff=int(args.cutoff.timestamp()),
+        gap=int(args.gap * DAY),
+        validation=int(args.validation * DAY),
+        maturity=int(args.maturity * DAY),
+        features=features,
+        num_boost_round=args.trees,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    model.save(args.output)
+    if not args.quiet:
+        metrics = model.metadata["validation_metrics"]
+        print(
+            f"wrote {model.version} ({model.forest.n_trees} trees) to {args.output} in "
+            f"{time.perf_counter() - began:.1f}s; validation ROC AUC {metrics['roc_auc']:.4f}, "
+            f"average precision {metrics['average_precision']:.4f}"
+        )
+    return 0
+
+
+def add_evaluate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--payments", type=Path, required=True, help="payments Parquet file")
+    parser.add_argument("--labels", type=Path, required=True, help="labels Parquet file")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        action="append",
+        default=None,
+        help="model file to evaluate (repeatable; default: the bundled model)",
+    )
+    parser.add_argument("--start", type=_date, required=True, help="test window start, ISO 8601")
+    parser.add_argument("--end", type=_date, default=None, help="test window end (default: all)")
+    parser.add_argument(
+        "--no-static-baseline",
+        action="store_true",
+        help="skip retraining the first model without velocity features for comparison",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="write the report as JSON here")
+    parser.add_argument("--html", type=Path, default=None, help="write the HTML report here")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or table")
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from radarcore.features import FeatureExtractor
+    from radarcore.models import RiskModel, default_model
+    from radarcore.models.evaluation import evaluate, summary_table, write_html
+    from radarcore.models.training import static_feature_names, train
+
+    schema = FeatureExtractor().schema
+    models: dict[str, RiskModel] = {}
+    for path in args.model or []:
+        models[path.stem] = RiskModel.load(path, schema=schema)
+    if not models:
+        models["default"] = default_model()
+    payments, labels = _read_history(args.payments, args.labels)
+    if not args.no_static_baseline:
+        first = next(iter(models.values()))
+        meta = first.metadata
+        models["no velocity"] = train(
+            payments,
+            labels,
+            cutoff=int(meta["cutoff"]),
+            gap=int(meta["gap"]),
+            validation=int(meta["validation_window"][1] - meta["validation_window"][0]),
+            maturity=int(meta["maturity"]),
+            features=static_feature_names(schema),
+            num_boost_round=int(meta["num_boost_round"]),
+            seed=int(meta["params"].get("seed", 0)),
+            progress=not args.quiet,
+        )
+    result = evaluate(
+        payments,
+        labels,
+        models,
+        start=int(args.start.timestamp()),
+        end=None if args.end is None else int(args.end.timestamp()),
+        progress=not args.quiet,
+    )
+    if args.json is not None:
+        args.json.write_text(json.dumps(result.report, indent=2), encoding="utf-8")
+    if args.html is not None:
+        write_html(result, str(args.html))
+    if not args.quiet:
+        print(summary_table(result.report))
+    return 0
+
+
 COMMANDS: dict[
     str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 ] = {
@@ -84,6 +230,16 @@ COMMANDS: dict[
         "write a synthetic payment stream with labelled fraud (payments.parquet, labels.parquet)",
         add_synth,
         run_synth,
+    ),
+    "train": (
+        "train and calibrate a risk model on a payment history and the labels known at a cut-off",
+        add_train,
+        run_train,
+    ),
+    "evaluate": (
+        "compare risk models with rules-only and no-velocity baselines on a later time window",
+        add_evaluate,
+        run_evaluate,
     ),
 }
 """name -> (help, add arguments, run)."""
@@ -103,10 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``radarcore`` console script; returns the exit status."""
+    from radarcore.errors import RadarError
+
     args = build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
-    except (ValueError, TypeError, OSError) as error:
+    except (RadarError, ValueError, TypeError, OSError) as error:
         print(f"radarcore {args.command}: error: {error}", file=sys.stderr)
         return 2
     return status

@@ -88,6 +88,13 @@ class RiskCalibration:
             hess = np.array([[np.dot(w * x, x), np.dot(w, x)], [np.dot(w, x), w.sum()]])
             hess += np.eye(2) * 1e-9
             step = np.linalg.solve(hess, grad)
+            # Plain Newton can overshoot from a far start (margins already on the logit scale
+            # with a strong prior offset); halve the step until the log loss does not rise.
+            loss = _log_loss(a * x + b, target)
+            while _log_loss((a - step[0]) * x + (b - step[1]), target) > loss and (
+                float(np.abs(step).max()) > 1e-12
+            ):
+                step = step / 2.0
             a, b = a - float(step[0]), b - float(step[1])
             if float(np.abs(step).max()) < 1e-10:
                 break
@@ -121,6 +128,10 @@ class RiskCalibration:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RiskCalibration:
         return cls(slope=float(data["slope"]), intercept=float(data["intercept"]))
+
+
+def _log_loss(z: npt.NDArray[np.float64], target: npt.NDArray[np.float64]) -> float:
+    return float(np.sum(np.logaddexp(0.0, z) - target * z))
 
 
 def _sigmoid(z: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64]:
