@@ -5,7 +5,9 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from radarcore import synth
+from radarcore.batch import score_files, score_table
 from radarcore.errors import (
+    InputError,
     ModelError,
     RadarError,
     RuleSetError,
@@ -15,6 +17,7 @@ from radarcore.errors import (
 )
 from radarcore.features import FeatureExtractor, FeatureSchema
 from radarcore.forest import Forest
+from radarcore.mapping import ColumnMapping
 from radarcore.rules import Decision, Rule, RuleSet, ValueList
 
 try:
@@ -23,10 +26,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "ColumnMapping",
     "Decision",
     "FeatureExtractor",
     "FeatureSchema",
     "Forest",
+    "InputError",
     "ModelError",
     "RadarError",
     "Rule",
@@ -37,5 +42,7 @@ __all__ = [
     "ValueList",
     "ValueListError",
     "__version__",
+    "score_files",
+    "score_table",
     "synth",
 ]

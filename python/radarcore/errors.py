@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "InputError",
     "ModelError",
     "RadarError",
     "RuleSetError",
@@ -43,3 +44,7 @@ class ValueListError(RadarError, ValueError):
 
 class RuleSetError(RadarError, ValueError):
     """A rule set that cannot be built: too many rules, duplicate ids, an unsupported action."""
+
+
+class InputError(RadarError, ValueError):
+    """An input file or directory that cannot be read (missing, unknown format, corrupt)."""
