@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from radarcore import FeatureExtractor, Forest, RuleSet, synth
 from radarcore.batch import long_window_columns
-from radarcore.models.bundle import RiskModel
+from radarcore.models import RiskModel
 from radarcore.models.calibration import RiskCalibration
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,8 @@ Review if :email_count_for_ip_daily: >= 1
 Allow if :risk_level: = 'normal' and :amount_in_usd: < 10
 """
 SHORT_RULES = """\
-Block if :total_charges_per_card_number_hourly: > 2
+Block if :total_charges_per_card_number_hourly: > 1
+Review if :total_charges_per_card_number_weekly: >= 3
 Review if :email_count_for_ip_daily: >= 2 and :risk_level: != 'normal'
 """
 

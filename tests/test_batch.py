@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from radarcore import FeatureExtractor, InputError, ModelError, SchemaError, score_files
 from radarcore import score_table
 from radarcore.batch import WARMUP_SECONDS, long_window_columns, reads_long_windows
-from radarcore.models.bundle import RiskModel
+from radarcore.models import RiskModel
 
 OUTPUT = ["id", "risk_score", "risk_level", "action", "rule_id"]
 

@@ -331,9 +331,10 @@ def _score_dask(client: Any, scorer: _Scorer, events: Any, partitions: int | Non
 
     from radarcore.events import pack_many
 
-    created = pack_many(events.select(["created"])).created if events.num_rows else None
-    if created is None:
+    if events.num_rows == 0:
         return scorer.score(FeatureExtractor(), events, sort=True)
+    required = [n for n in ("id", "created", "amount", "currency") if n in events.column_names]
+    created = pack_many(events.select(required)).created
     order = np.argsort(created, kind="stable")
     ordered = events.take(pa.array(order))
     created = created[order]
@@ -346,13 +347,13 @@ def _score_dask(client: Any, scorer: _Scorer, events: Any, partitions: int | Non
     long_windows = reads_long_windows(scorer.model, scorer.rules)
     futures, state = [], None
     for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
-        part = client.scatter(ordered.slice(begin, end - begin))
+        part = client.scatter(ordered.slice(begin, end - begin), hash=False)
         if long_windows:
             futures.append(client.submit(_score_partition, remote_scorer, part, None, state))
             state = client.submit(_advance, state, part)
         else:
             first = int(np.searchsorted(created, created[begin] - WARMUP_SECONDS, side="left"))
-            warmup = ordered.slice(first, begin - first)
+            warmup = client.scatter(ordered.slice(first, begin - first), hash=False)
             futures.append(client.submit(_score_partition, remote_scorer, part, warmup))
     scored = pa.concat_tables(client.gather(futures))
     inverse = np.empty_like(order)
