@@ -86,7 +86,7 @@ def add_score(parser: argparse.ArgumentParser) -> None:
         "--model", type=Path, default=None, help="risk model file (default: the bundled model)"
     )
     parser.add_argument(
-        "--rules", type=Path, default=None, help="rule file, one rule per line (default: Radar's)"
+        "--rules", type=Path, default=None, help="rule file, one rule per line, run before Radar's default rules"
     )
     parser.add_argument(
         "--mapping",
@@ -122,11 +122,8 @@ def run_score(args: argparse.Namespace) -> int:
 
     began = time.perf_counter()
     model = default_model() if args.model is None else RiskModel.load(args.model)
-    rules = (
-        RuleSet.default()
-        if args.rules is None
-        else RuleSet.parse(args.rules.read_text(encoding="utf-8"))
-    )
+    custom = () if args.rules is None else RuleSet.parse(args.rules.read_text("utf-8")).rules
+    rules = RuleSet.default(custom)
     base = None
     if args.mapping is not None:
         path = Path(args.mapping)

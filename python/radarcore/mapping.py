@@ -140,9 +140,9 @@ class ColumnMapping:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        missing = [c for c in self.columns.values() if c not in table.column_names]
-        if missing:
-            raise SchemaError(f"{missing[0]}: mapped column is missing from the input")
+        for name, source in self.columns.items():
+            if source not in table.column_names:
+                raise SchemaError(f"{name}: mapped column {source!r} is missing from the input")
         sources = set(self.columns.values())
         arrays: dict[str, Any] = {
             name: table.column(name) for name in table.column_names if name not in sources
