@@ -5,9 +5,11 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from radarcore import synth
+from radarcore.batch import score_files, score_table
 from radarcore.errors import (
     CardError,
     IdempotencyError,
+    InputError,
     InvalidRequestError,
     ModelError,
     RadarError,
@@ -19,6 +21,7 @@ from radarcore.errors import (
 )
 from radarcore.features import FeatureExtractor, FeatureSchema
 from radarcore.forest import Forest
+from radarcore.mapping import ColumnMapping
 from radarcore.radar import Radar, RadarSettings
 from radarcore.rules import Decision, Rule, RuleSet, ValueList
 
@@ -29,11 +32,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 __all__ = [
     "CardError",
+    "ColumnMapping",
     "Decision",
     "FeatureExtractor",
     "FeatureSchema",
     "Forest",
     "IdempotencyError",
+    "InputError",
     "InvalidRequestError",
     "ModelError",
     "Radar",
@@ -48,5 +53,7 @@ __all__ = [
     "ValueList",
     "ValueListError",
     "__version__",
+    "score_files",
+    "score_table",
     "synth",
 ]

@@ -223,6 +223,88 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_score(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "inputs", nargs="+", type=Path, help="Parquet/CSV/Arrow IPC files or directories of them"
+    )
+    parser.add_argument("-o", "--output", type=Path, required=True, help="Parquet file to write")
+    parser.add_argument(
+        "--model", type=Path, default=None, help="risk model file (default: the bundled model)"
+    )
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        help="rule file, one rule per line, run before Radar's default rules",
+    )
+    parser.add_argument(
+        "--mapping",
+        default=None,
+        help="column mapping: a .toml/.json file or a bundled name (fraud_detection_handbook)",
+    )
+    parser.add_argument(
+        "--map", action="append", default=[], metavar="FIELD=COLUMN", help="map one event field"
+    )
+    parser.add_argument(
+        "--const", action="append", default=[], metavar="FIELD=VALUE", help="a constant field"
+    )
+    parser.add_argument(
+        "--contributions", type=int, default=0, help="top contributing features to write"
+    )
+    parser.add_argument(
+        "--dask",
+        default=None,
+        metavar="local|ADDRESS",
+        help="score on Dask: a LocalCluster on all cores, or a scheduler (tcp://host:8786)",
+    )
+    parser.add_argument("--partitions", type=_positive, default=None, help="Dask partitions")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from radarcore.batch import score_files
+    from radarcore.mapping import ColumnMapping
+    from radarcore.models.bundle import RiskModel, default_model
+    from radarcore.rules import RuleSet
+
+    began = time.perf_counter()
+    model = default_model() if args.model is None else RiskModel.load(args.model)
+    custom = () if args.rules is None else RuleSet.parse(args.rules.read_text("utf-8")).rules
+    rules = RuleSet.default(custom)
+    base = None
+    if args.mapping is not None:
+        path = Path(args.mapping)
+        base = ColumnMapping.load(path) if path.suffix else ColumnMapping.bundled(args.mapping)
+    mapping = ColumnMapping.from_options(args.map, args.const, base)
+    with ExitStack() as stack:
+        client = None
+        if args.dask is not None:
+            from dask.distributed import Client, LocalCluster
+
+            if args.dask == "local":
+                cluster = stack.enter_context(LocalCluster(processes=True))
+                client = stack.enter_context(Client(cluster))
+            else:
+                client = stack.enter_context(Client(args.dask))
+        rows = score_files(
+            args.inputs,
+            args.output,
+            model=model,
+            rules=rules,
+            mapping=mapping,
+            contributions=args.contributions,
+            progress=not args.quiet,
+            client=client,
+            partitions=args.partitions,
+        )
+    if not args.quiet:
+        elapsed = time.perf_counter() - began
+        print(f"scored {rows} payments into {args.output} in {elapsed:.1f}s")
+    return 0
+
+
 COMMANDS: dict[
     str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 ] = {
@@ -240,6 +322,11 @@ COMMANDS: dict[
         "compare risk models with rules-only and no-velocity baselines on a later time window",
         add_evaluate,
         run_evaluate,
+    ),
+    "score": (
+        "score historical payments (Parquet, CSV, Arrow IPC) into a Parquet file",
+        add_score,
+        run_score,
     ),
 }
 """name -> (help, add arguments, run)."""

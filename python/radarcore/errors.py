@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 __all__ = [
     "CardError",
     "IdempotencyError",
+    "InputError",
     "InvalidRequestError",
     "ModelError",
     "RadarError",
@@ -127,3 +128,7 @@ class ValueListError(RadarError, ValueError):
 
 class RuleSetError(RadarError, ValueError):
     """A rule set that cannot be built: too many rules, duplicate ids, an unsupported action."""
+
+
+class InputError(RadarError, ValueError):
+    """An input file or directory that cannot be read (missing, unknown format, corrupt)."""

@@ -266,6 +266,13 @@ class FeatureExtractor:
     ) -> dict[str, npt.NDArray[Any]]:
         """Radar's attributes of a batch as columns: float64 (NaN missing), bool, and object
         arrays of ``str``/``None``. Replays and updates like :meth:`extract_many`."""
+        return self.extract_with_attributes_many(events, update=update, sort=sort)[1]
+
+    def extract_with_attributes_many(
+        self, events: object, *, update: bool = True, sort: bool = True
+    ) -> tuple[npt.NDArray[np.float64], dict[str, npt.NDArray[Any]]]:
+        """:meth:`extract_many` and :meth:`attributes_many` from one replay: the feature
+        matrix and the attribute columns (what batch scoring feeds the model and the rules)."""
         batch = pack_many(events)
         order = self._order(batch.created, sort)
         matrix = self._core.extract_many(
@@ -283,7 +290,7 @@ class FeatureExtractor:
             array = np.empty(batch.rows, dtype=object)
             array[:] = texts
             out[column.name] = array
-        return out
+        return matrix, out
 
     def snapshot(self) -> bytes:
         """The velocity state as versioned bytes; equal states give equal bytes."""

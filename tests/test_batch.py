@@ -1,0 +1,253 @@
+"""Batch scoring: one-by-one equality, streaming equality, input forms and rejected inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as csv
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from batch_support import history, model, online, rules
+from radarcore import (
+    FeatureExtractor,
+    InputError,
+    ModelError,
+    SchemaError,
+    score_files,
+    score_table,
+)
+from radarcore.batch import WARMUP_SECONDS, long_window_columns, reads_long_windows
+from radarcore.models import RiskModel
+
+OUTPUT = ["id", "risk_score", "risk_level", "action", "rule_id"]
+
+
+def test_batch_equals_one_by_one() -> None:
+    payments = history().slice(0, 600)
+    out = score_table(payments, model=model(), rules=rules())
+    expected = online(payments, model(), rules())
+    assert out.column_names == OUTPUT
+    assert out.column("id").to_pylist() == payments.column("id").to_pylist()
+    assert out.column("risk_score").to_pylist() == expected["score"]
+    assert out.column("risk_level").to_pylist() == expected["level"]
+    assert out.column("action").to_pylist() == expected["action"]
+    assert out.column("rule_id").to_pylist() == expected["rule"]
+    assert len(set(expected["action"])) >= 3, "the rules must decide several ways to test them"
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(1, 300))
+def test_shuffled_input_gives_the_same_rows(seed: int, size: int) -> None:
+    payments = history().slice(0, size)
+    order = np.random.default_rng(seed).permutation(size)
+    shuffled = payments.take(pa.array(order))
+    out = score_table(payments, model=model(), rules=rules())
+    mixed = score_table(shuffled, model=model(), rules=rules())
+    assert mixed.equals(out.take(pa.array(order)))
+
+
+def test_pandas_and_polars_inputs_equal_arrow() -> None:
+    payments = history().slice(0, 300)
+    out = score_table(payments, model=model(), rules=rules())
+    import polars as pl
+
+    for table in (payments.to_pandas(), pl.from_arrow(payments)):
+        scored = score_table(table, model=model(), rules=rules())
+        assert scored.drop_columns(["id"]).equals(out.drop_columns(["id"]))
+        assert scored.column("id").to_pylist() == out.column("id").to_pylist()
+
+
+def _reference_top(matrix: np.ndarray, k: int) -> tuple[list[list[str]], list[list[float]]]:
+    names = model().feature_names
+    columns = [list(model().schema).index(n) for n in names]
+    names_out, values_out = [], []
+    for row in matrix:
+        values = model().forest.contributions_many(row[columns][None, :])[0, : len(names)]
+        ranked = sorted(range(len(names)), key=lambda i: (-abs(values[i]), i))[:k]
+        names_out.append([names[i] for i in ranked])
+        values_out.append([float(values[i]) for i in ranked])
+    return names_out, values_out
+
+
+def test_top_contributions_match_per_row_treeshap() -> None:
+    payments = history().slice(0, 120)
+    out = score_table(payments, model=model(), rules=rules(), contributions=4)
+    assert out.column_names == [*OUTPUT, "top_features", "top_contributions"]
+    matrix = FeatureExtractor().extract_many(payments)
+    names, values = _reference_top(matrix, 4)
+    assert out.column("top_features").to_pylist() == names
+    assert out.column("top_contributions").to_pylist() == values
+
+
+@pytest.mark.parametrize("batch_size", [1, 97, 100_000])
+def test_streamed_parquet_equals_table(tmp_path: Path, batch_size: int) -> None:
+    payments = history().slice(0, 700)
+    pq.write_table(payments, tmp_path / "in.parquet", row_group_size=150)
+    rows = score_files(
+        tmp_path / "in.parquet",
+        tmp_path / "out.parquet",
+        model=model(),
+        rules=rules(),
+        batch_size=batch_size,
+        contributions=2,
+    )
+    assert rows == 700
+    expected = score_table(payments, model=model(), rules=rules(), contributions=2)
+    assert pq.read_table(tmp_path / "out.parquet").equals(expected)
+
+
+def test_directory_csv_and_ipc_inputs(tmp_path: Path) -> None:
+    payments = history().slice(0, 500).drop_columns(["is_fraud", "scenario"])
+    expected = score_table(payments, model=model(), rules=rules())
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, start in enumerate(range(0, 500, 180)):
+        pq.write_table(payments.slice(start, 180), parts / f"part-{i:03}.parquet")
+    score_files(parts, tmp_path / "dir.parquet", model=model(), rules=rules())
+    assert pq.read_table(tmp_path / "dir.parquet").equals(expected)
+
+    feather.write_feather(payments, tmp_path / "in.arrow")
+    score_files(tmp_path / "in.arrow", tmp_path / "ipc.parquet", model=model(), rules=rules())
+    assert pq.read_table(tmp_path / "ipc.parquet").equals(expected)
+
+    csv.write_csv(payments, tmp_path / "in.csv")
+    score_files(tmp_path / "in.csv", tmp_path / "csv.parquet", model=model(), rules=rules())
+    from_csv = pq.read_table(tmp_path / "csv.parquet")
+    assert from_csv.drop_columns(["id"]).equals(expected.drop_columns(["id"]))
+    assert from_csv.column("id").to_pylist() == expected.column("id").to_pylist()
+
+
+def test_long_window_columns_cover_all_time_and_yearly() -> None:
+    names = long_window_columns()
+    assert "total_charges_per_card_number_all_time" in names
+    assert "total_customers_for_card_yearly" in names
+    assert "seconds_since_card_first_seen" in names
+    assert "total_charges_per_card_number_weekly" not in names
+    assert "amount" not in names
+    assert reads_long_windows(model(), rules())
+    assert WARMUP_SECONDS == 169 * 3600
+
+
+def _score_to(tmp_path: Path, source: Path) -> Path:
+    output = tmp_path / "out" / "scores.parquet"
+    output.parent.mkdir(exist_ok=True)
+    score_files(source, output, model=model(), rules=rules(), batch_size=64)
+    return output
+
+
+def _assert_no_output(tmp_path: Path) -> None:
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def _write(tmp_path: Path, table: pa.Table) -> Path:
+    path = tmp_path / "in.parquet"
+    pq.write_table(table, path, row_group_size=64)
+    return path
+
+
+def test_missing_required_column_names_it_and_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, history().slice(0, 200).drop_columns(["amount"]))
+    with pytest.raises(SchemaError, match=r"in\.parquet: amount: required column is missing"):
+        _score_to(tmp_path, path)
+    _assert_no_output(tmp_path)
+
+
+def test_wrong_type_names_the_column(tmp_path: Path) -> None:
+    payments = history().slice(0, 200)
+    amount = payments.column("amount").cast(pa.string())
+    path = _write(tmp_path, payments.set_column(2, "amount", amount))
+    with pytest.raises(
+        SchemaError, match="amount: column must hold integers, got Arrow type string"
+    ):
+        _score_to(tmp_path, path)
+    _assert_no_output(tmp_path)
+
+
+def test_unsorted_history_is_rejected_with_the_row(tmp_path: Path) -> None:
+    payments = history().slice(0, 200)
+    swapped = np.arange(200)
+    swapped[[10, 150]] = [150, 10]
+    path = _write(tmp_path, payments.take(pa.array(swapped)))
+    with pytest.raises(SchemaError, match=r"created: payments are not sorted by time \(row 1[01]"):
+        _score_to(tmp_path, path)
+    _assert_no_output(tmp_path)
+
+
+def test_duplicated_id_across_batches_is_rejected(tmp_path: Path) -> None:
+    payments = history().slice(0, 200)
+    ids = payments.column("id").to_pylist()
+    ids[180] = ids[5]
+    path = _write(tmp_path, payments.set_column(0, "id", pa.array(ids)))
+    with pytest.raises(SchemaError, match=f"id: duplicated id '{ids[5]}'"):
+        _score_to(tmp_path, path)
+    _assert_no_output(tmp_path)
+    with pytest.raises(SchemaError, match=f"id: duplicated id '{ids[5]}'"):
+        score_table(pq.read_table(path), model=model(), rules=rules())
+
+
+def test_missing_id_is_rejected() -> None:
+    payments = history().slice(0, 50)
+    ids = payments.column("id").to_pylist()
+    ids[7] = None
+    with pytest.raises(SchemaError, match=r"id: required field is missing \(row 7"):
+        score_table(payments.set_column(0, "id", pa.array(ids)), model=model(), rules=rules())
+
+
+def test_corrupt_parquet_names_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, history().slice(0, 200))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] + b"\0" * 64 + data[-2000:])
+    with pytest.raises(InputError, match=r"in\.parquet: cannot read parquet file"):
+        _score_to(tmp_path, path)
+    _assert_no_output(tmp_path)
+
+
+def test_bad_paths_and_options(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    with pytest.raises(InputError, match=r"nothing\.parquet: no such file or directory"):
+        _score_to(tmp_path, tmp_path / "nothing.parquet")
+    (tmp_path / "in.xlsx").write_bytes(b"x")
+    with pytest.raises(InputError, match=r"in\.xlsx: unknown input format"):
+        _score_to(tmp_path, tmp_path / "in.xlsx")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"directory holds no \.parquet, \.csv or \.arrow files"):
+        _score_to(tmp_path, tmp_path / "empty")
+    path = _write(tmp_path, history().slice(0, 10))
+    with pytest.raises(InputError, match="output directory does not exist"):
+        score_files(path, tmp_path / "no" / "o.parquet", model=model(), rules=rules())
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        score_files(path, tmp_path / "o.parquet", model=model(), rules=rules(), batch_size=0)
+    with pytest.raises(ValueError, match="contributions must be a non-negative int, got -1"):
+        score_table(history().slice(0, 10), model=model(), rules=rules(), contributions=-1)
+    _assert_no_output(tmp_path)
+
+
+def test_model_of_another_schema_is_rejected() -> None:
+    other = RiskModel(model().forest, model().calibration, [*model().schema, "extra"])
+    with pytest.raises(ModelError, match="trained on a different feature schema"):
+        score_table(history().slice(0, 10), model=other, rules=rules())
+
+
+def test_interrupted_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import radarcore.batch
+
+    path = _write(tmp_path, history().slice(0, 300))
+    calls = []
+
+    def fail_later(self: object, extractor: object, events: pa.Table, *, sort: bool) -> pa.Table:
+        calls.append(events.num_rows)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, extractor, events, sort=sort)
+
+    original = radarcore.batch._Scorer.score
+    monkeypatch.setattr(radarcore.batch._Scorer, "score", fail_later)
+    with pytest.raises(KeyboardInterrupt):
+        _score_to(tmp_path, path)
+    _assert_no_output(tmp_path)
