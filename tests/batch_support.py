@@ -82,7 +82,9 @@ def online(payments: pa.Table, risk_model: RiskModel, rule_set: RuleSet) -> dict
     extractor = FeatureExtractor()
     rows = payments.to_pylist()
     order = sorted(range(len(rows)), key=lambda i: rows[i]["created"])
-    result: dict[str, list[Any]] = {k: [None] * len(rows) for k in ("score", "level", "action", "rule")}
+    result: dict[str, list[Any]] = {
+        k: [None] * len(rows) for k in ("score", "level", "action", "rule")
+    }
     for i in order:
         event = {k: v for k, v in rows[i].items() if not (isinstance(v, float) and math.isnan(v))}
         row = extractor.extract_one(event)

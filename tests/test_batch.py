@@ -10,12 +10,18 @@ import pyarrow.csv as csv
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
-from batch_support import history, model, online, rules
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from radarcore import FeatureExtractor, InputError, ModelError, SchemaError, score_files
-from radarcore import score_table
+from batch_support import history, model, online, rules
+from radarcore import (
+    FeatureExtractor,
+    InputError,
+    ModelError,
+    SchemaError,
+    score_files,
+    score_table,
+)
 from radarcore.batch import WARMUP_SECONDS, long_window_columns, reads_long_windows
 from radarcore.models import RiskModel
 
@@ -156,7 +162,9 @@ def test_wrong_type_names_the_column(tmp_path: Path) -> None:
     payments = history().slice(0, 200)
     amount = payments.column("amount").cast(pa.string())
     path = _write(tmp_path, payments.set_column(2, "amount", amount))
-    with pytest.raises(SchemaError, match="amount: column must hold integers, got Arrow type string"):
+    with pytest.raises(
+        SchemaError, match="amount: column must hold integers, got Arrow type string"
+    ):
         _score_to(tmp_path, path)
     _assert_no_output(tmp_path)
 

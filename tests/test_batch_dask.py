@@ -9,8 +9,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from batch_support import SHORT_RULES, history, model, rules, short_model
 
+from batch_support import SHORT_RULES, history, model, rules, short_model
 from radarcore import score_files, score_table
 from radarcore.batch import reads_long_windows
 
@@ -34,7 +34,11 @@ def test_all_time_model_on_dask_equals_one_process(client: Any, partitions: int)
     assert reads_long_windows(model(), rules())
     single = score_table(payments, model=model(), rules=rules(), contributions=2)
     on_dask = score_table(
-        payments, model=model(), rules=rules(), contributions=2, client=client,
+        payments,
+        model=model(),
+        rules=rules(),
+        contributions=2,
+        client=client,
         partitions=partitions,
     )
     assert on_dask.equals(single)

@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from batch_support import HANDBOOK, RULES, history, model, rules
 
+from batch_support import HANDBOOK, RULES, history, model, rules
 from radarcore import ColumnMapping, SchemaError, score_files, score_table
 from radarcore.cli import main
 from radarcore.mapping import bundled_mappings
@@ -77,9 +77,9 @@ def test_apply_errors_name_the_column() -> None:
 def test_files_and_options(tmp_path: Path) -> None:
     expected = ColumnMapping(columns={"merchant": "T"}, constants={"currency": "eur"})
     (tmp_path / "m.toml").write_text('[columns]\nmerchant = "T"\n[constants]\ncurrency = "eur"\n')
-    (tmp_path / "m.json").write_text(json.dumps(
-        {"columns": {"merchant": "T"}, "constants": {"currency": "eur"}}
-    ))
+    (tmp_path / "m.json").write_text(
+        json.dumps({"columns": {"merchant": "T"}, "constants": {"currency": "eur"}})
+    )
     assert ColumnMapping.load(tmp_path / "m.toml") == expected
     assert ColumnMapping.load(tmp_path / "m.json") == expected
     assert ColumnMapping.from_options(["merchant=T"], ["currency=eur"]) == expected
@@ -114,7 +114,10 @@ def test_handbook_dataset_scores_through_the_mapping(tmp_path: Path) -> None:
     pq.write_table(head, tmp_path / "handbook.parquet", row_group_size=1_000)
     mapping = ColumnMapping.bundled("fraud_detection_handbook")
     rows = score_files(
-        tmp_path / "handbook.parquet", tmp_path / "out.parquet", model=model(), rules=rules(),
+        tmp_path / "handbook.parquet",
+        tmp_path / "out.parquet",
+        model=model(),
+        rules=rules(),
         mapping=mapping,
     )
     out = pq.read_table(tmp_path / "out.parquet")
@@ -142,17 +145,29 @@ def test_handbook_dataset_scores_through_the_mapping(tmp_path: Path) -> None:
 
 
 def test_cli_scores_with_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    payments = history().slice(0, 300).rename_columns(
-        ["PAYMENT" if n == "id" else n for n in history().column_names]
+    payments = (
+        history()
+        .slice(0, 300)
+        .rename_columns(["PAYMENT" if n == "id" else n for n in history().column_names])
     )
     pq.write_table(payments, tmp_path / "in.parquet")
     model().save(tmp_path / "model.rcm")
     (tmp_path / "rules.txt").write_text(RULES)
     status = main(
         [
-            "score", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.parquet"),
-            "--model", str(tmp_path / "model.rcm"), "--rules", str(tmp_path / "rules.txt"),
-            "--map", "id=PAYMENT", "--contributions", "2", "--quiet",
+            "score",
+            str(tmp_path / "in.parquet"),
+            "-o",
+            str(tmp_path / "out.parquet"),
+            "--model",
+            str(tmp_path / "model.rcm"),
+            "--rules",
+            str(tmp_path / "rules.txt"),
+            "--map",
+            "id=PAYMENT",
+            "--contributions",
+            "2",
+            "--quiet",
         ]
     )
     assert status == 0
@@ -163,8 +178,13 @@ def test_cli_scores_with_options(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     status = main(
         [
-            "score", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "bad.parquet"),
-            "--model", str(tmp_path / "model.rcm"), "--quiet",
+            "score",
+            str(tmp_path / "in.parquet"),
+            "-o",
+            str(tmp_path / "bad.parquet"),
+            "--model",
+            str(tmp_path / "model.rcm"),
+            "--quiet",
         ]
     )
     assert status == 2

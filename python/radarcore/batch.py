@@ -69,7 +69,6 @@ from radarcore.events import EVENT_FIELDS, to_arrow
 from radarcore.features import FeatureExtractor
 from radarcore.mapping import ColumnMapping
 from radarcore.rules import Rule, RuleSet
-from radarcore.rules.ruleset import ACTION_NAMES
 
 if TYPE_CHECKING:
     from radarcore.models.bundle import RiskModel
@@ -194,7 +193,10 @@ def score_files(
     try:
         if client is not None:
             source = pa.concat_tables(
-                [pa.Table.from_batches(list(_batches(p, f, batch_size, mapping))) for p, f in files],
+                [
+                    pa.Table.from_batches(list(_batches(p, f, batch_size, mapping)))
+                    for p, f in files
+                ],
                 promote_options="permissive",
             )
             scored = score_table(
@@ -259,7 +261,10 @@ class _Scorer:
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         rules = tuple((r.text, r.id) for r in self.rules)
-        return (_rebuild_scorer, (self.model, rules, tuple(self.rules.lists.values()), self.contributions))
+        return (
+            _rebuild_scorer,
+            (self.model, rules, tuple(self.rules.lists.values()), self.contributions),
+        )
 
     def score(self, extractor: FeatureExtractor, events: Any, *, sort: bool) -> Any:
         import pyarrow as pa
@@ -411,9 +416,9 @@ def _check_order(events: Any, where: object, start: int, last: int | None) -> in
     return int(created[-1])
 
 
-def _input_files(inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[
-    tuple[Path, str]
-]:
+def _input_files(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+) -> list[tuple[Path, str]]:
     items = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
     files: list[tuple[Path, str]] = []
     for item in items:
@@ -465,9 +470,7 @@ def _batches(path: Path, fmt: str, batch_size: int, mapping: ColumnMapping) -> I
             yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size)
         elif fmt == "csv":
             options = csv.ReadOptions(block_size=max(1 << 20, batch_size * 64))
-            convert = csv.ConvertOptions(
-                column_types=_csv_types(mapping), strings_can_be_null=True
-            )
+            convert = csv.ConvertOptions(column_types=_csv_types(mapping), strings_can_be_null=True)
             yield from csv.open_csv(path, read_options=options, convert_options=convert)
         else:
             with pa.memory_map(str(path)) as source:
@@ -491,7 +494,6 @@ def _progress_bar(enabled: bool, files: list[tuple[Path, str]]) -> Any:
 
         try:
             total = sum(pq.ParquetFile(p).metadata.num_rows for p, _ in files)
-        except Exception:  # noqa: BLE001 - an unreadable file is reported when it is read
+        except Exception:
             total = None
     return tqdm(total=total, unit="payments", disable=not enabled, unit_scale=True)
-

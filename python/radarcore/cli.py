@@ -86,7 +86,10 @@ def add_score(parser: argparse.ArgumentParser) -> None:
         "--model", type=Path, default=None, help="risk model file (default: the bundled model)"
     )
     parser.add_argument(
-        "--rules", type=Path, default=None, help="rule file, one rule per line, run before Radar's default rules"
+        "--rules",
+        type=Path,
+        default=None,
+        help="rule file, one rule per line, run before Radar's default rules",
     )
     parser.add_argument(
         "--mapping",

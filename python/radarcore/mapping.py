@@ -204,4 +204,6 @@ def _minor_units(amount: Any, currency: Any) -> Any:
 def bundled_mappings() -> list[str]:
     """Names of the mappings shipped in ``radarcore/data/mappings``."""
     folder = resources.files("radarcore") / "data" / "mappings"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
