@@ -216,7 +216,7 @@ def test_bad_paths_and_options(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"in\.xlsx: unknown input format"):
         _score_to(tmp_path, tmp_path / "in.xlsx")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match="directory holds no .parquet, .csv or .arrow files"):
+    with pytest.raises(InputError, match=r"directory holds no \.parquet, \.csv or \.arrow files"):
         _score_to(tmp_path, tmp_path / "empty")
     path = _write(tmp_path, history().slice(0, 10))
     with pytest.raises(InputError, match="output directory does not exist"):

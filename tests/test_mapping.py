@@ -84,7 +84,8 @@ def test_files_and_options(tmp_path: Path) -> None:
     assert ColumnMapping.load(tmp_path / "m.json") == expected
     assert ColumnMapping.from_options(["merchant=T"], ["currency=eur"]) == expected
     over = ColumnMapping.from_options(["currency=CUR"], base=expected)
-    assert over.columns == {"merchant": "T", "currency": "CUR"} and over.constants == {}
+    assert over.columns == {"merchant": "T", "currency": "CUR"}
+    assert over.constants == {}
 
     (tmp_path / "bad.toml").write_text("[columns\n")
     with pytest.raises(SchemaError, match=r"bad\.toml: not a valid mapping file"):
@@ -93,7 +94,7 @@ def test_files_and_options(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match=r"bad\.json: mapping: unknown section 'rows'"):
         ColumnMapping.load(tmp_path / "bad.json")
     (tmp_path / "m.yaml").write_text("columns: {}")
-    with pytest.raises(SchemaError, match="must end in .toml or .json"):
+    with pytest.raises(SchemaError, match=r"must end in \.toml or \.json"):
         ColumnMapping.load(tmp_path / "m.yaml")
     with pytest.raises(SchemaError, match="expected field=value, got 'merchant'"):
         ColumnMapping.from_options(["merchant"])
@@ -141,7 +142,8 @@ def test_handbook_dataset_scores_through_the_mapping(tmp_path: Path) -> None:
     by_hand = score_table(renamed, model=model(), rules=rules())
     assert out.drop_columns(["TRANSACTION_ID"]).equals(by_hand.drop_columns(["id"]))
     counts = out.column("risk_score").to_numpy()
-    assert counts.min() >= 0 and counts.max() <= 100
+    assert counts.min() >= 0
+    assert counts.max() <= 100
 
 
 def test_cli_scores_with_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -54,6 +54,7 @@ holds payments, and label counters read as they stood with no labels recorded.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -351,7 +352,7 @@ def _score_dask(client: Any, scorer: _Scorer, events: Any, partitions: int | Non
     remote_scorer = client.scatter(scorer, broadcast=True)
     long_windows = reads_long_windows(scorer.model, scorer.rules)
     futures, state = [], None
-    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+    for begin, end in itertools.pairwise(bounds):
         part = client.scatter(ordered.slice(begin, end - begin), hash=False)
         if long_windows:
             futures.append(client.submit(_score_partition, remote_scorer, part, None, state))
