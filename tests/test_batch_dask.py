@@ -14,6 +14,10 @@ from batch_support import SHORT_RULES, history, model, rules, short_model
 from radarcore import score_files, score_table
 from radarcore.batch import reads_long_windows
 
+# distributed probes free ports with sockets it leaves to the garbage collector; the warning is
+# about its socket, not about radarcore.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:

@@ -68,3 +68,17 @@ def test_bench_features_quick() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "payments/s" in result.stdout
     assert "bytes" in result.stdout
+
+
+def test_bench_batch_quick() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/bench_batch.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "| pandas rolling + LightGBM predict |" in result.stdout
+    assert "| radarcore, 1 core |" in result.stdout

@@ -281,13 +281,14 @@ def run_score(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         client = None
         if args.dask is not None:
-            from dask.distributed import Client, LocalCluster
+            import importlib
 
+            distributed: Any = importlib.import_module("dask.distributed")
             if args.dask == "local":
-                cluster = stack.enter_context(LocalCluster(processes=True))
-                client = stack.enter_context(Client(cluster))
+                cluster = stack.enter_context(distributed.LocalCluster(processes=True))
+                client = stack.enter_context(distributed.Client(cluster))
             else:
-                client = stack.enter_context(Client(args.dask))
+                client = stack.enter_context(distributed.Client(args.dask))
         rows = score_files(
             args.inputs,
             args.output,
