@@ -9,9 +9,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_bench_forest_quick() -> None:
+def run_quick(script: str) -> str:
+    """Runs ``bench/<script> --quick`` and returns its output; a failing run fails the test."""
     result = subprocess.run(
-        [sys.executable, "bench/bench_forest.py", "--quick"],
+        [sys.executable, f"bench/{script}", "--quick"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -19,7 +20,12 @@ def test_bench_forest_quick() -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "| radarcore |" in result.stdout
+    return result.stdout
+
+
+def test_bench_forest_quick() -> None:
+    out = run_quick("bench_forest.py")
+    assert "| radarcore |" in out
     for peer in (
         "LightGBM predict",
         "XGBoost inplace_predict",
@@ -27,58 +33,34 @@ def test_bench_forest_quick() -> None:
         "lleaves",
         "ONNX Runtime",
     ):
-        assert f"| {peer}" in result.stdout, peer
+        assert f"| {peer}" in out, peer
 
 
 def test_bench_rules_quick() -> None:
-    result = subprocess.run(
-        [sys.executable, "bench/bench_rules.py", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "radarcore kernel, decisions" in result.stdout
-    assert "single payment, 50 rules" in result.stdout
+    out = run_quick("bench_rules.py")
+    assert "radarcore kernel, decisions" in out
+    assert "single payment, 50 rules" in out
 
 
 def test_bench_synth_quick() -> None:
-    done = subprocess.run(
-        [sys.executable, "bench/bench_synth.py", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "fraud-handbook simulator" in done.stdout
-    assert "radarcore" in done.stdout
+    out = run_quick("bench_synth.py")
+    assert "fraud-handbook simulator" in out
+    assert "radarcore" in out
 
 
 def test_bench_features_quick() -> None:
-    result = subprocess.run(
-        [sys.executable, "bench/bench_features.py", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "payments/s" in result.stdout
-    assert "bytes" in result.stdout
+    out = run_quick("bench_features.py")
+    assert "payments/s" in out
+    assert "bytes" in out
+
+
+def test_bench_engine_quick() -> None:
+    out = run_quick("bench_engine.py")
+    for row in ("memory store |", "sqlite store |", "(baseline) |"):
+        assert row in out, row
 
 
 def test_bench_batch_quick() -> None:
-    result = subprocess.run(
-        [sys.executable, "bench/bench_batch.py", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "| pandas rolling + LightGBM predict |" in result.stdout
-    assert "| radarcore, 1 core |" in result.stdout
+    out = run_quick("bench_batch.py")
+    assert "| pandas rolling + LightGBM predict |" in out
+    assert "| radarcore, 1 core |" in out
