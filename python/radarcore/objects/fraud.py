@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from radarcore.objects._base import PRIVATE, StripeObject
+from radarcore.rules.lists import ItemType
 
 __all__ = [
     "DeletedObject",
@@ -51,20 +52,6 @@ ClosedReason = Literal[
     "canceled",
     "payment_never_settled",
     "acknowledged",
-]
-ItemType = Literal[
-    "account",
-    "card_bin",
-    "card_fingerprint",
-    "case_sensitive_string",
-    "country",
-    "crypto_fingerprint",
-    "customer_id",
-    "email",
-    "ip_address",
-    "sepa_debit_fingerprint",
-    "string",
-    "us_bank_account_fingerprint",
 ]
 FraudType = Literal[
     "card_never_received",
