@@ -315,10 +315,8 @@ def batch_benchmark(rows: int, rule_count: int, repeats: int) -> list[tuple[str,
     expected = baseline.evaluate(frame)
     got = rule_set.evaluate_many(columns)
     assert np.array_equal(got.actions, expected), "radarcore and pandas disagree"
-    from radarcore.rules._columns import batch_inputs
-
-    program = rule_set._program
-    prepared = batch_inputs(program, columns)
+    program = rule_set.program
+    prepared = program.encode(columns)
 
     def kernel() -> None:
         program.core.evaluate_many(*prepared, 1, INT64_MIN, False)

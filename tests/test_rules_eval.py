@@ -392,3 +392,15 @@ def test_dictionary_columns_with_null_entries_and_unicode_folding() -> None:
     assert list(batch.action_names()) == ["block", "review", None, "review", "block"]
     ascii_only = rule_set.evaluate_many({"email": ["EMILE@X.COM", "Émile@x.com"]})
     assert list(ascii_only.action_names()) == [None, "block"]
+
+
+def test_encoded_inputs_can_be_evaluated_again() -> None:
+    rule_set, columns = _mixed_rule_set()
+    encoded = rule_set.program.encode(columns)
+    assert encoded[0] == 4
+    slots = len(rule_set.program.numeric_slots), len(rule_set.program.string_slots)
+    assert (len(encoded[1]), len(encoded[2])) == slots
+    verdict, rule, *_ = rule_set.program.core.evaluate_many(*encoded, 1, -(2**63), False)
+    batch = rule_set.evaluate_many(columns)
+    assert np.array_equal(verdict, batch.actions)
+    assert np.array_equal(rule, batch.rules)

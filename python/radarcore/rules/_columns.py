@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from radarcore.rules.compile import CompiledProgram, Slot
+if TYPE_CHECKING:
+    from radarcore.rules.compile import CompiledProgram, Slot
 
 __all__ = [
     "batch_inputs",

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 from typing import Literal as TypingLiteral
 
+import numpy as np
+import numpy.typing as npt
+
 from radarcore import _core
+from radarcore.rules._columns import batch_inputs
 from radarcore.rules.ast import (
     Action,
     And,
@@ -40,6 +45,7 @@ __all__ = [
     "INT64_MAX",
     "INT64_MIN",
     "CompiledProgram",
+    "EncodedBatch",
     "Slot",
     "compile_rules",
     "post_authorization",
@@ -75,6 +81,17 @@ class Slot:
     boolean: bool = False
 
 
+EncodedBatch: TypeAlias = tuple[
+    int,
+    list[npt.NDArray[np.float64]],
+    list[npt.NDArray[np.int32]],
+    list[npt.NDArray[np.int64]],
+    list[npt.NDArray[np.uint8]],
+]
+"""(rows, numeric columns, code columns, dictionary offsets, dictionary bytes): the first five
+arguments of ``_core.RuleProgram.evaluate_many``."""
+
+
 @dataclass(frozen=True)
 class CompiledProgram:
     """A compiled rule set: the core program and the slots it reads, in slot order."""
@@ -82,6 +99,11 @@ class CompiledProgram:
     core: _core.RuleProgram
     numeric_slots: tuple[Slot, ...]
     string_slots: tuple[Slot, ...]
+
+    def encode(self, columns: Any) -> EncodedBatch:
+        """The program's inputs from batch columns (see ``RuleSet.evaluate_many``), so the
+        kernel can run on them again without converting (benchmarks, repeated backtests)."""
+        return batch_inputs(self, columns)
 
 
 class _Compiler:

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from radarcore.errors import RuleSetError, RuleSyntaxError
-from radarcore.rules._columns import batch_inputs, payment_inputs
+from radarcore.rules._columns import payment_inputs
 from radarcore.rules.ast import (
     Action,
     And,
@@ -300,6 +300,11 @@ class RuleSet:
         return cls([*rules, *default_rules()], lists=all_lists)
 
     @property
+    def program(self) -> CompiledProgram:
+        """The compiled program (its core object and input slots)."""
+        return self._program
+
+    @property
     def rules(self) -> tuple[Rule, ...]:
         """The rules, in the order given."""
         return self._rules
@@ -358,7 +363,7 @@ class RuleSet:
         :meth:`evaluate_one`; an absent column is missing on every row.
         """
         verdict, rule, tds, tds_rule, _ = self._program.core.evaluate_many(
-            *batch_inputs(self._program, columns), _object_code(object), _at(at), False
+            *self._program.encode(columns), _object_code(object), _at(at), False
         )
         return BatchDecision(self, verdict, rule, tds, tds_rule)
 
@@ -368,7 +373,7 @@ class RuleSet:
         """:meth:`evaluate_many` plus a (rules, rows) boolean matrix: where each rule's
         condition holds, whatever decided the payment."""
         verdict, rule, tds, tds_rule, matched = self._program.core.evaluate_many(
-            *batch_inputs(self._program, columns), _object_code(object), _at(at), True
+            *self._program.encode(columns), _object_code(object), _at(at), True
         )
         assert matched is not None
         return BatchDecision(self, verdict, rule, tds, tds_rule), matched
