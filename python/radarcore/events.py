@@ -188,18 +188,33 @@ def _bool(name: str, value: object) -> int:
 
 
 def pack_one(event: Mapping[str, Any]) -> EventParts:
-    """Checks the Python types of one event and arranges it in the core's field order."""
+    """Checks the Python types of one event and arranges it in the core's field order.
+
+    The plain values an event usually holds (``str``, ``int``, ``float``, ``bool``, ``None``)
+    are taken as they are; anything else goes through the checks and conversions above.
+    """
     if not isinstance(event, Mapping):
         raise TypeError(
             f"event must be a mapping of field names to values, got {type(event).__name__}"
         )
     get = event.get
-    return (
-        [_string(n, get(n)) for n in _STRINGS],
-        [_integer(n, get(n)) for n in _INTS],
-        [_float(n, get(n)) for n in _FLOATS],
-        [_bool(n, get(n)) for n in _BOOLS],
-    )
+    strings = [
+        v if v is None or type(v) is str else _string(n, v)
+        for n, v in zip(_STRINGS, map(get, _STRINGS), strict=True)
+    ]
+    ints = [
+        v if v is None or type(v) is int else _integer(n, v)
+        for n, v in zip(_INTS, map(get, _INTS), strict=True)
+    ]
+    floats = [
+        v if type(v) is float else _float(n, v)
+        for n, v in zip(_FLOATS, map(get, _FLOATS), strict=True)
+    ]
+    bools = [
+        -1 if v is None else 1 if v is True else 0 if v is False else _bool(n, v)
+        for n, v in zip(_BOOLS, map(get, _BOOLS), strict=True)
+    ]
+    return strings, ints, floats, bools  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,37 @@ def new_id(prefix: str) -> str:
 
 
 class _Spec:
-    """Per-class field layout, computed once: (name, nested type, is_list, private)."""
+    """Per-class field layout, computed once.
+
+    ``names`` are the field names in declaration order, ``public`` the same without the private
+    ones. ``deep`` is (name, nested type, is_list) for the fields whose values may be mutable
+    (nested objects, dicts, lists): the only ones copying, dumping and loading have to look at,
+    the others holding immutable scalars (``str``, ``int``, ``Literal``...) that are shared.
+    """
 
     def __init__(self, cls: type[StripeObject]) -> None:
         hints = typing.get_type_hints(cls)
-        self.fields: list[tuple[str, type[StripeObject] | None, bool, bool]] = []
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        self.names = tuple(f.name for f in fields)
+        self.public = tuple(f.name for f in fields if not f.metadata.get("private"))
+        self.deep: list[tuple[str, type[StripeObject] | None, bool]] = []
+        for f in fields:
             nested, is_list = _nested_type(hints[f.name])
-            self.fields.append((f.name, nested, is_list, bool(f.metadata.get("private"))))
+            if nested is not None or not _scalar(hints[f.name]):
+                self.deep.append((f.name, nested, is_list))
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _scalar(hint: Any) -> bool:
+    """Whether every value the hint allows is an immutable scalar."""
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return True
+    if origin in (Union, types.UnionType):
+        return all(_scalar(arg) for arg in typing.get_args(hint))
+    return hint in _SCALARS
 
 
 def _nested_type(hint: Any) -> tuple[type[StripeObject] | None, bool]:
@@ -53,6 +76,15 @@ def _nested_type(hint: Any) -> tuple[type[StripeObject] | None, bool]:
     if isinstance(hint, type) and issubclass(hint, StripeObject):
         return hint, False
     return None, False
+
+
+def _copy(value: Any) -> Any:
+    """A copy of a dict or list field one level down (other values are immutable)."""
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
 
 
 class StripeObject:
@@ -75,37 +107,39 @@ class StripeObject:
         return spec
 
     def _dump(self, private: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, nested, is_list, is_private in self._layout().fields:
-            if is_private and not private:
-                continue
-            value = getattr(self, name)
+        spec = self._layout()
+        state = self.__dict__
+        out = {name: state[name] for name in (spec.names if private else spec.public)}
+        for name, nested, is_list in spec.deep:
+            value = out.get(name)
             if value is None:
-                if name in self.omit_if_none:
-                    continue
-            elif nested is not None:
-                value = [item._dump(private) for item in value] if is_list else value._dump(private)
-            elif isinstance(value, dict):
-                value = dict(value)
-            elif isinstance(value, list):
-                value = list(value)
-            out[name] = value
+                continue
+            if nested is None:
+                out[name] = _copy(value)
+            elif is_list:
+                out[name] = [item._dump(private) for item in value]
+            else:
+                out[name] = value._dump(private)
+        for name in self.omit_if_none:
+            if out.get(name, 0) is None:
+                del out[name]
         return out
 
     def clone(self: T) -> T:
         """A copy sharing nothing mutable with this object (nested objects, dicts, lists)."""
         new = object.__new__(type(self))
         state = new.__dict__
-        for name, nested, is_list, _ in self._layout().fields:
-            value = getattr(self, name)
-            if value is not None:
-                if nested is not None:
-                    value = [item.clone() for item in value] if is_list else value.clone()
-                elif isinstance(value, dict):
-                    value = dict(value)
-                elif isinstance(value, list):
-                    value = list(value)
-            state[name] = value
+        state.update(self.__dict__)
+        for name, nested, is_list in self._layout().deep:
+            value = state[name]
+            if value is None:
+                continue
+            if nested is None:
+                state[name] = _copy(value)
+            elif is_list:
+                state[name] = [item.clone() for item in value]
+            else:
+                state[name] = value.clone()
         return new
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,16 +153,16 @@ class StripeObject:
     @classmethod
     def from_dict(cls: type[T], data: dict[str, Any]) -> T:
         """Build the object from ``to_dict()`` or ``to_record()``; unknown keys are ignored."""
-        kwargs: dict[str, Any] = {}
-        for name, nested, is_list, _ in cls._layout().fields:
-            if name not in data:
+        spec = cls._layout()
+        kwargs = {name: data[name] for name in spec.names if name in data}
+        for name, nested, is_list in spec.deep:
+            if nested is None:
                 continue
-            value = data[name]
-            if value is not None and nested is not None:
-                value = (
+            value = kwargs.get(name)
+            if value is not None:
+                kwargs[name] = (
                     [nested.from_dict(item) for item in value]
                     if is_list
                     else nested.from_dict(value)
                 )
-            kwargs[name] = value
         return cls(**kwargs)

@@ -6,12 +6,13 @@ statements are otherwise the same.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+import orjson
 
 from radarcore.objects import StripeObject
 from radarcore.store._base import INDEX_COLUMNS, Event, Store, index_of, object_from_record
@@ -25,6 +26,15 @@ _UPSERT = (
     f"VALUES ({', '.join('?' for _ in _UPSERT_COLUMNS)}) ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS[1:])
 )
+
+
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _encode(document: dict[str, Any]) -> str:
+    """A document as compact JSON text (orjson, several times faster than ``json``; NaN is
+    written as ``null``, which every reader of a document takes as missing)."""
+    return orjson.dumps(document, option=_JSON_OPTIONS).decode()
 
 
 class SqlStore(Store):
@@ -118,7 +128,7 @@ class SqlStore(Store):
             record["object"],
             int(record.get("created", record.get("created_at", 0))),
             *(index[c] for c in INDEX_COLUMNS),
-            json.dumps(record, separators=(",", ":")),
+            _encode(record),
         )
         with self._lock:
             self._execute(_UPSERT, params)
@@ -126,7 +136,7 @@ class SqlStore(Store):
     def get(self, object_id: str) -> StripeObject | None:
         with self._lock:
             row = self._execute("SELECT doc FROM objects WHERE id = ?", (object_id,)).fetchone()
-        return None if row is None else object_from_record(json.loads(row[0]))
+        return None if row is None else object_from_record(orjson.loads(row[0]))
 
     def delete(self, object_id: str) -> bool:
         with self._lock:
@@ -171,7 +181,7 @@ class SqlStore(Store):
             rows = self._execute(sql, params).fetchall()
         has_more = limit is not None and len(rows) > limit
         rows = rows[:limit] if limit is not None else rows
-        return [object_from_record(json.loads(row[0])) for row in rows], has_more
+        return [object_from_record(orjson.loads(row[0])) for row in rows], has_more
 
     # --- event log and snapshots ---------------------------------------------------------------
 
@@ -180,7 +190,7 @@ class SqlStore(Store):
             row = self._execute(
                 "INSERT INTO events (kind, created, payment, payload) VALUES (?, ?, ?, ?)"
                 " RETURNING seq",
-                (kind, created, payment, json.dumps(payload, separators=(",", ":"))),
+                (kind, created, payment, _encode(payload)),
             ).fetchone()
         return int(row[0])
 
@@ -192,7 +202,7 @@ class SqlStore(Store):
                 (after_seq,),
             ).fetchall()
         for seq, kind, created, payment, payload in rows:
-            yield Event(int(seq), kind, int(created), payment, json.loads(payload))
+            yield Event(int(seq), kind, int(created), payment, orjson.loads(payload))
 
     def last_event_seq(self) -> int:
         with self._lock:
@@ -222,7 +232,7 @@ class SqlStore(Store):
             row = self._execute(
                 "SELECT fingerprint, response FROM idempotency_keys WHERE key = ?", (key,)
             ).fetchone()
-        return None if row is None else (row[0], json.loads(row[1]))
+        return None if row is None else (row[0], orjson.loads(row[1]))
 
     def save_idempotent_response(
         self, key: str, fingerprint: str, response: dict[str, Any]
@@ -230,7 +240,7 @@ class SqlStore(Store):
         with self._lock:
             self._execute(
                 "INSERT INTO idempotency_keys (key, fingerprint, response) VALUES (?, ?, ?)",
-                (key, fingerprint, json.dumps(response, separators=(",", ":"))),
+                (key, fingerprint, _encode(response)),
             )
 
     # --- metadata ------------------------------------------------------------------------------
@@ -251,7 +261,16 @@ class SqlStore(Store):
 
 class SqliteStore(SqlStore):
     """SQLite in WAL mode (``synchronous=NORMAL``: a committed transaction survives a process
-    crash; only a power loss can lose the last ones). ``path`` may be ``":memory:"``."""
+    crash; only a power loss can lose the last ones). ``path`` may be ``":memory:"``.
+
+    The WAL is checkpointed into the database by the commit that takes it past
+    :attr:`checkpoint_pages` pages (SQLite's default is 1,000). A checkpoint copies the pages
+    and syncs the files, several milliseconds on a virtual disk: at one payment per ~10 WAL
+    pages the default would stall about one commit in a hundred, so the threshold is raised to
+    stall one in about a thousand, for a WAL file of up to ~40 MB.
+    """
+
+    checkpoint_pages = 10_000
 
     dialect = "sqlite"
     position_column = "rowid"
@@ -261,6 +280,7 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn.execute(f"PRAGMA wal_autocheckpoint={self.checkpoint_pages}")
         super().__init__(f"sqlite:///{path}")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
