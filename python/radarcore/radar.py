@@ -62,6 +62,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from radarcore import _core
 from radarcore.errors import ModelError
 from radarcore.events import EventParts, pack_one
@@ -212,6 +214,13 @@ class _Attributes(Mapping[str, object]):
             return None if math.isnan(value) else value
         return self._strings[self._layout.strings[key]]
 
+    def get(self, key: str, default: object = None) -> object:
+        """``self[key]``, or ``default`` for a name that is not an attribute (the rules ask for
+        every attribute they read this way, so no exception is raised per missing name)."""
+        if key in self._extra or key in self._layout.numeric or key in self._layout.strings:
+            return self[key]
+        return default
+
     def __iter__(self) -> Iterator[str]:
         yield from self._extra
         yield from (k for k in self._layout.numeric if k not in self._extra)
@@ -246,11 +255,17 @@ class _Model:
                 f"the model reads features the extractor does not compute: {missing[:5]}"
             )
         self.forest = forest
-        self.columns = [position[n] for n in forest.feature_names]
+        columns = [position[n] for n in forest.feature_names]
+        # The forest's columns out of the row: none to pick when it reads the schema in order
+        # (an index array, not a list, which numpy would convert on every payment).
+        self.columns = (
+            None if columns == list(range(len(names))) else np.asarray(columns, dtype=np.intp)
+        )
         self.scale, self.offset = calibration.score_affine()
 
     def risk_score(self, row: Any) -> int:
-        margin = float(self.forest.score_one(row[self.columns], raw=True))
+        x = row if self.columns is None else row[self.columns]
+        margin = float(self.forest.score_one(x, raw=True))
         return int(min(100.0, max(0.0, round(self.scale * margin + self.offset))))
 
 

@@ -8,9 +8,21 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from radarcore.objects import OBJECT_TYPES, StripeObject
 
-__all__ = ["INDEX_COLUMNS", "Event", "Store", "index_of", "object_from_record"]
+__all__ = [
+    "INDEX_COLUMNS",
+    "Event",
+    "Store",
+    "created_of",
+    "decode",
+    "decode_object",
+    "encode",
+    "index_of",
+    "object_from_record",
+]
 
 #: Columns kept beside each JSON document, for lookups and lists.
 INDEX_COLUMNS = (
@@ -60,21 +72,50 @@ def _email(obj: Any) -> str | None:
     return email
 
 
-def index_of(obj: StripeObject) -> dict[str, Any]:
-    """The indexed column values of ``obj`` (``None`` where the object has no such field)."""
+def index_of(obj: StripeObject) -> tuple[Any, ...]:
+    """The indexed column values of ``obj`` in :data:`INDEX_COLUMNS` order (``None`` where the
+    object has no such field)."""
     review_open = getattr(obj, "open", None) if obj.object == "review" else None  # type: ignore[attr-defined]
-    return {
-        "charge": getattr(obj, "charge", None),
-        "payment_intent": getattr(obj, "payment_intent", None),
-        "customer": getattr(obj, "customer", None),
-        "card_fingerprint": _card_fingerprint(obj),
-        "email": _email(obj),
-        "ip_address": getattr(obj, "ip_address", None),
-        "review_open": None if review_open is None else int(review_open),
-        "value_list": getattr(obj, "value_list", None),
-        "alias": getattr(obj, "alias", None),
-        "value": getattr(obj, "value", None),
-    }
+    return (
+        getattr(obj, "charge", None),
+        getattr(obj, "payment_intent", None),
+        getattr(obj, "customer", None),
+        _card_fingerprint(obj),
+        _email(obj),
+        getattr(obj, "ip_address", None),
+        None if review_open is None else int(review_open),
+        getattr(obj, "value_list", None),
+        getattr(obj, "alias", None),
+        getattr(obj, "value", None),
+    )
+
+
+def created_of(obj: StripeObject) -> int:
+    """The creation time lists order by (``created``, or ``created_at`` for the objects that
+    name it so; 0 for none)."""
+    created = getattr(obj, "created", None)
+    if created is None:
+        created = getattr(obj, "created_at", 0)
+    return int(created)
+
+
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def encode(value: StripeObject | dict[str, Any]) -> bytes:
+    """The stored form of an object (every field, the private ones included, nested objects as
+    JSON objects) or of a JSON-like document, as compact UTF-8 JSON.
+
+    orjson writes dataclasses directly, several times faster than ``to_record()`` and ``json``;
+    a NaN is written as ``null``, which every reader takes as missing.
+    """
+    return orjson.dumps(value, option=_JSON_OPTIONS)
+
+
+def decode(data: bytes | str) -> dict[str, Any]:
+    """A document written by :func:`encode`."""
+    document: dict[str, Any] = orjson.loads(data)
+    return document
 
 
 def object_from_record(record: dict[str, Any]) -> StripeObject:
@@ -82,10 +123,16 @@ def object_from_record(record: dict[str, Any]) -> StripeObject:
     return OBJECT_TYPES[record["object"]].from_dict(record)
 
 
+def decode_object(data: bytes | str) -> StripeObject:
+    """The typed object stored as :func:`encode` wrote it."""
+    return object_from_record(decode(data))
+
+
 class Store(abc.ABC):
     """Persistence for the engine: objects, the event log, velocity snapshots, idempotency.
 
-    Objects are stored whole (their ``to_record()``) with :data:`INDEX_COLUMNS` beside them.
+    Objects are stored whole (:func:`encode`: every field, private ones included) with
+    :data:`INDEX_COLUMNS` beside them.
     Writes made inside ``with store.transaction():`` commit together or not at all; a write
     outside a transaction commits on its own. Lists are newest first (``created``, then
     insertion order), as Stripe lists them. One store may be shared by threads: calls are

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import itertools
 import threading
 from collections.abc import Callable, Iterator
@@ -10,25 +9,43 @@ from contextlib import contextmanager
 from typing import Any
 
 from radarcore.objects import StripeObject
-from radarcore.store._base import INDEX_COLUMNS, Event, Store, index_of
+from radarcore.store._base import (
+    INDEX_COLUMNS,
+    Event,
+    Store,
+    created_of,
+    decode,
+    decode_object,
+    encode,
+    index_of,
+)
 
 __all__ = ["MemoryStore"]
+
+_COLUMN = {name: i for i, name in enumerate(INDEX_COLUMNS)}
+_ANY = object()
+
+# One stored object: (insertion position, created, object type, index values, encoded object).
+_Entry = tuple[int, int, str, tuple[Any, ...], bytes]
 
 
 class MemoryStore(Store):
     """Keeps objects in dicts; transactions roll back through an undo log.
 
-    Objects are copied on the way in and out, so callers never alias stored state.
+    Objects, log payloads and responses are kept encoded, as the SQL stores keep them (see
+    :func:`radarcore.store.encode`): callers never alias stored state, and the store holds a
+    few tuples and byte strings per object instead of a graph of Python objects, which the
+    garbage collector would otherwise walk again and again as the store grows.
     """
 
     def __init__(self) -> None:
         self.url = "memory://"
         self._lock = threading.RLock()
-        self._objects: dict[str, tuple[int, StripeObject, dict[str, Any]]] = {}
+        self._objects: dict[str, _Entry] = {}
         self._positions = itertools.count(1)
-        self._events: list[Event] = []
+        self._events: list[tuple[str, int, str, bytes]] = []
         self._snapshot: tuple[int, bytes] | None = None
-        self._idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._idempotency: dict[str, tuple[str, bytes]] = {}
         self._undo: list[Callable[[], object]] | None = None
         self._meta: dict[str, str] = {}
 
@@ -54,10 +71,11 @@ class MemoryStore(Store):
 
     def put(self, obj: StripeObject) -> None:
         obj_id: str = obj.id  # type: ignore[attr-defined]
+        data = encode(obj)
         with self._lock:
             previous = self._objects.get(obj_id)
             position = previous[0] if previous else next(self._positions)
-            self._objects[obj_id] = (position, obj.clone(), index_of(obj))
+            self._objects[obj_id] = (position, created_of(obj), obj.object, index_of(obj), data)  # type: ignore[attr-defined]
             if previous is None:
                 self._remember(lambda: self._objects.pop(obj_id))
             else:
@@ -66,7 +84,7 @@ class MemoryStore(Store):
     def get(self, object_id: str) -> StripeObject | None:
         with self._lock:
             entry = self._objects.get(object_id)
-        return None if entry is None else entry[1].clone()
+        return None if entry is None else decode_object(entry[4])
 
     def delete(self, object_id: str) -> bool:
         with self._lock:
@@ -86,37 +104,36 @@ class MemoryStore(Store):
         unknown = set(filters) - set(INDEX_COLUMNS) - {"created"}
         if unknown:
             raise ValueError(f"cannot filter objects on {sorted(unknown)}")
-        wanted = {k: int(v) if isinstance(v, bool) else v for k, v in filters.items()}
+        created = filters.pop("created", _ANY)
+        wanted = [(_COLUMN[k], int(v) if isinstance(v, bool) else v) for k, v in filters.items()]
         with self._lock:
             matches = [
-                (obj.created if hasattr(obj, "created") else obj.created_at, pos, obj)  # type: ignore[attr-defined]
-                for pos, obj, index in self._objects.values()
-                if obj.object == object_type  # type: ignore[attr-defined]
-                and all(
-                    (obj.created if k == "created" else index[k]) == v  # type: ignore[attr-defined]
-                    for k, v in wanted.items()
-                )
+                entry
+                for entry in self._objects.values()
+                if entry[2] == object_type
+                and (created is _ANY or entry[1] == created)
+                and all(entry[3][i] == v for i, v in wanted)
             ]
-            matches.sort(key=lambda m: (m[0], m[1]), reverse=True)
-            if starting_after is not None and starting_after in self._objects:
-                pos, obj, _ = self._objects[starting_after]
-                key = (obj.created if hasattr(obj, "created") else obj.created_at, pos)  # type: ignore[attr-defined]
-                matches = [m for m in matches if (m[0], m[1]) < key]
+            matches.sort(key=lambda e: (e[1], e[0]), reverse=True)
+            after = self._objects.get(starting_after) if starting_after is not None else None
+            if after is not None:
+                matches = [e for e in matches if (e[1], e[0]) < (after[1], after[0])]
         page = matches if limit is None else matches[:limit]
         has_more = limit is not None and len(matches) > limit
-        return [m[2].clone() for m in page], has_more
+        return [decode_object(e[4]) for e in page], has_more
 
     def append_event(self, kind: str, created: int, payment: str, payload: dict[str, Any]) -> int:
+        data = encode(payload)
         with self._lock:
-            seq = len(self._events) + 1
-            self._events.append(Event(seq, kind, created, payment, _copy_payload(payload)))
+            self._events.append((kind, created, payment, data))
             self._remember(self._events.pop)
-        return seq
+            return len(self._events)
 
     def events(self, after_seq: int = 0) -> Iterator[Event]:
         with self._lock:
             tail = self._events[after_seq:]
-        yield from tail
+        for seq, (kind, created, payment, data) in enumerate(tail, after_seq + 1):
+            yield Event(seq, kind, created, payment, decode(data))
 
     def last_event_seq(self) -> int:
         return len(self._events)
@@ -133,13 +150,14 @@ class MemoryStore(Store):
     def idempotent_response(self, key: str) -> tuple[str, dict[str, Any]] | None:
         with self._lock:
             entry = self._idempotency.get(key)
-        return None if entry is None else (entry[0], copy.deepcopy(entry[1]))
+        return None if entry is None else (entry[0], decode(entry[1]))
 
     def save_idempotent_response(
         self, key: str, fingerprint: str, response: dict[str, Any]
     ) -> None:
+        data = encode(response)
         with self._lock:
-            self._idempotency[key] = (fingerprint, copy.deepcopy(response))
+            self._idempotency[key] = (fingerprint, data)
             self._remember(lambda: self._idempotency.pop(key))
 
     def get_meta(self, key: str) -> str | None:
@@ -157,15 +175,3 @@ class MemoryStore(Store):
     def close(self) -> None:
         with self._lock:
             self._objects.clear()
-
-
-def _copy_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a log payload down to its second level (payloads are JSON-like records)."""
-    return {
-        key: dict(value)
-        if isinstance(value, dict)
-        else list(value)
-        if isinstance(value, list)
-        else value
-        for key, value in payload.items()
-    }

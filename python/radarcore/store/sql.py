@@ -12,10 +12,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
-
 from radarcore.objects import StripeObject
-from radarcore.store._base import INDEX_COLUMNS, Event, Store, index_of, object_from_record
+from radarcore.store._base import (
+    INDEX_COLUMNS,
+    Event,
+    Store,
+    created_of,
+    decode,
+    decode_object,
+    encode,
+    index_of,
+)
 from radarcore.store._migrations import MIGRATIONS
 
 __all__ = ["PostgresStore", "SqlStore", "SqliteStore"]
@@ -26,15 +33,6 @@ _UPSERT = (
     f"VALUES ({', '.join('?' for _ in _UPSERT_COLUMNS)}) ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS[1:])
 )
-
-
-_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-
-
-def _encode(document: dict[str, Any]) -> str:
-    """A document as compact JSON text (orjson, several times faster than ``json``; NaN is
-    written as ``null``, which every reader of a document takes as missing)."""
-    return orjson.dumps(document, option=_JSON_OPTIONS).decode()
 
 
 class SqlStore(Store):
@@ -121,14 +119,12 @@ class SqlStore(Store):
     # --- objects -------------------------------------------------------------------------------
 
     def put(self, obj: StripeObject) -> None:
-        record = obj.to_record()
-        index = index_of(obj)
         params = (
-            record["id"],
-            record["object"],
-            int(record.get("created", record.get("created_at", 0))),
-            *(index[c] for c in INDEX_COLUMNS),
-            _encode(record),
+            obj.id,  # type: ignore[attr-defined]
+            obj.object,  # type: ignore[attr-defined]
+            created_of(obj),
+            *index_of(obj),
+            encode(obj).decode(),
         )
         with self._lock:
             self._execute(_UPSERT, params)
@@ -136,7 +132,7 @@ class SqlStore(Store):
     def get(self, object_id: str) -> StripeObject | None:
         with self._lock:
             row = self._execute("SELECT doc FROM objects WHERE id = ?", (object_id,)).fetchone()
-        return None if row is None else object_from_record(orjson.loads(row[0]))
+        return None if row is None else decode_object(row[0])
 
     def delete(self, object_id: str) -> bool:
         with self._lock:
@@ -181,7 +177,7 @@ class SqlStore(Store):
             rows = self._execute(sql, params).fetchall()
         has_more = limit is not None and len(rows) > limit
         rows = rows[:limit] if limit is not None else rows
-        return [object_from_record(orjson.loads(row[0])) for row in rows], has_more
+        return [decode_object(row[0]) for row in rows], has_more
 
     # --- event log and snapshots ---------------------------------------------------------------
 
@@ -190,7 +186,7 @@ class SqlStore(Store):
             row = self._execute(
                 "INSERT INTO events (kind, created, payment, payload) VALUES (?, ?, ?, ?)"
                 " RETURNING seq",
-                (kind, created, payment, _encode(payload)),
+                (kind, created, payment, encode(payload).decode()),
             ).fetchone()
         return int(row[0])
 
@@ -202,7 +198,7 @@ class SqlStore(Store):
                 (after_seq,),
             ).fetchall()
         for seq, kind, created, payment, payload in rows:
-            yield Event(int(seq), kind, int(created), payment, orjson.loads(payload))
+            yield Event(int(seq), kind, int(created), payment, decode(payload))
 
     def last_event_seq(self) -> int:
         with self._lock:
@@ -232,7 +228,7 @@ class SqlStore(Store):
             row = self._execute(
                 "SELECT fingerprint, response FROM idempotency_keys WHERE key = ?", (key,)
             ).fetchone()
-        return None if row is None else (row[0], orjson.loads(row[1]))
+        return None if row is None else (row[0], decode(row[1]))
 
     def save_idempotent_response(
         self, key: str, fingerprint: str, response: dict[str, Any]
@@ -240,7 +236,7 @@ class SqlStore(Store):
         with self._lock:
             self._execute(
                 "INSERT INTO idempotency_keys (key, fingerprint, response) VALUES (?, ?, ?)",
-                (key, fingerprint, _encode(response)),
+                (key, fingerprint, encode(response).decode()),
             )
 
     # --- metadata ------------------------------------------------------------------------------
