@@ -73,7 +73,7 @@ class Rule:
     ``str(rule)`` the whole rule in canonical form.
     """
 
-    __slots__ = ("id", "node", "text")
+    __slots__ = ("_predicate", "id", "node", "text")
 
     def __init__(self, node: RuleNode, *, id: str | None = None, text: str | None = None) -> None:
         if not isinstance(node, RuleNode):
@@ -81,6 +81,8 @@ class Rule:
         if id is not None and (not isinstance(id, str) or not id or len(id) > 5000):
             raise RuleSetError("a rule id is a non-empty string of at most 5000 characters")
         self.node = node
+        # Rendered once: the engine reports it on every payment the rule decides.
+        self._predicate = str(node.condition)
         self.text = str(node) if text is None else text
         digest = hashlib.sha256(str(node).encode()).hexdigest()[:16]
         self.id = f"rule_{digest}" if id is None else id
@@ -103,7 +105,7 @@ class Rule:
     @property
     def predicate(self) -> str:
         """The condition in canonical form."""
-        return str(self.node.condition)
+        return self._predicate
 
     @property
     def post_authorization(self) -> bool:

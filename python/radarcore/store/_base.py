@@ -72,22 +72,21 @@ def _email(obj: Any) -> str | None:
     return email
 
 
-def index_of(obj: StripeObject) -> tuple[Any, ...]:
-    """The indexed column values of ``obj`` in :data:`INDEX_COLUMNS` order (``None`` where the
-    object has no such field)."""
+def index_of(obj: StripeObject) -> dict[str, Any]:
+    """The indexed column values of ``obj`` (``None`` where the object has no such field)."""
     review_open = getattr(obj, "open", None) if obj.object == "review" else None  # type: ignore[attr-defined]
-    return (
-        getattr(obj, "charge", None),
-        getattr(obj, "payment_intent", None),
-        getattr(obj, "customer", None),
-        _card_fingerprint(obj),
-        _email(obj),
-        getattr(obj, "ip_address", None),
-        None if review_open is None else int(review_open),
-        getattr(obj, "value_list", None),
-        getattr(obj, "alias", None),
-        getattr(obj, "value", None),
-    )
+    return {
+        "charge": getattr(obj, "charge", None),
+        "payment_intent": getattr(obj, "payment_intent", None),
+        "customer": getattr(obj, "customer", None),
+        "card_fingerprint": _card_fingerprint(obj),
+        "email": _email(obj),
+        "ip_address": getattr(obj, "ip_address", None),
+        "review_open": None if review_open is None else int(review_open),
+        "value_list": getattr(obj, "value_list", None),
+        "alias": getattr(obj, "alias", None),
+        "value": getattr(obj, "value", None),
+    }
 
 
 def created_of(obj: StripeObject) -> int:

@@ -22,11 +22,10 @@ from radarcore.store._base import (
 
 __all__ = ["MemoryStore"]
 
-_COLUMN = {name: i for i, name in enumerate(INDEX_COLUMNS)}
 _ANY = object()
 
 # One stored object: (insertion position, created, object type, index values, encoded object).
-_Entry = tuple[int, int, str, tuple[Any, ...], bytes]
+_Entry = tuple[int, int, str, dict[str, Any], bytes]
 
 
 class MemoryStore(Store):
@@ -105,14 +104,14 @@ class MemoryStore(Store):
         if unknown:
             raise ValueError(f"cannot filter objects on {sorted(unknown)}")
         created = filters.pop("created", _ANY)
-        wanted = [(_COLUMN[k], int(v) if isinstance(v, bool) else v) for k, v in filters.items()]
+        wanted = {k: int(v) if isinstance(v, bool) else v for k, v in filters.items()}
         with self._lock:
             matches = [
                 entry
                 for entry in self._objects.values()
                 if entry[2] == object_type
                 and (created is _ANY or entry[1] == created)
-                and all(entry[3][i] == v for i, v in wanted)
+                and all(entry[3][k] == v for k, v in wanted.items())
             ]
             matches.sort(key=lambda e: (e[1], e[0]), reverse=True)
             after = self._objects.get(starting_after) if starting_after is not None else None

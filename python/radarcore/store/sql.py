@@ -119,11 +119,12 @@ class SqlStore(Store):
     # --- objects -------------------------------------------------------------------------------
 
     def put(self, obj: StripeObject) -> None:
+        index = index_of(obj)
         params = (
             obj.id,  # type: ignore[attr-defined]
             obj.object,  # type: ignore[attr-defined]
             created_of(obj),
-            *index_of(obj),
+            *(index[c] for c in INDEX_COLUMNS),
             encode(obj).decode(),
         )
         with self._lock:
