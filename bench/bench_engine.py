@@ -11,14 +11,21 @@ directly (``FeatureExtractor.attributes_one`` + ``extract_one``, ``Forest.score_
 ``RuleSet.evaluate_one``, ``FeatureExtractor.update``), with no objects, no persistence and no
 checks: what a user assembling radarcore by hand would start from.
 
+Timing on a shared machine: each payment is timed on the wall clock and in thread CPU time,
+and the thread's involuntary context switches are counted around it (``getrusage``), so the
+table shows how many payments the scheduler preempted and the wall p99 of those it did not.
+The load average is printed before and after each run.
+
 Seeded. ``python bench/bench_engine.py`` (``--quick`` for a smoke run with tiny sizes).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -182,15 +189,13 @@ def run_engine(
     for request in requests[:warmup]:
         radar.payment_intents.create(request)
     core, store_time = instrument(radar)
-    samples, cpu = [], []
+    samples = Samples()
     for request in requests[warmup:]:
-        start, start_cpu = time.perf_counter(), time.thread_time()
-        radar.payment_intents.create(request)
-        cpu.append(time.thread_time() - start_cpu)
-        samples.append(time.perf_counter() - start)
+        with samples:
+            radar.payment_intents.create(request)
     radar.close()
-    total = sum(samples)
-    return summary(samples, cpu) | {
+    total = sum(samples.wall)
+    return samples.summary() | {
         "core": core.seconds / total,
         "store": store_time.seconds / total,
     }
@@ -217,9 +222,9 @@ def run_baseline(forest: Forest, n: int, warmup: int, seed: int) -> dict[str, fl
         }
         for i in range(n + warmup)
     ]
-    samples, cpu = [], []
+    samples = Samples()
     for i, event in enumerate(events):
-        start, start_cpu = time.perf_counter(), time.thread_time()
+        samples.__enter__()
         attributes = features.attributes_one(event)
         row = features.extract_one(event)
         margin = float(forest.score_one(row[columns], raw=True))
@@ -230,23 +235,51 @@ def run_baseline(forest: Forest, n: int, warmup: int, seed: int) -> dict[str, fl
         )
         decision = rules.evaluate_one(attributes, at=event["created"])
         features.update(event, "blocked" if decision.action == "block" else "authorized")
-        if i >= warmup:
-            cpu.append(time.thread_time() - start_cpu)
-            samples.append(time.perf_counter() - start)
-    return summary(samples, cpu)
+        samples.__exit__(keep=i >= warmup)
+    return samples.summary()
 
 
-def summary(samples: list[float], cpu: list[float]) -> dict[str, float]:
-    """Wall median and p99, and the thread's CPU time (steadier on a shared machine)."""
-    ordered, cpu_ordered = sorted(samples), sorted(cpu)
-    p99 = min(len(ordered) - 1, int(0.99 * len(ordered)))
-    return {
-        "median": statistics.median(ordered) * 1e6,
-        "p99": ordered[p99] * 1e6,
-        "cpu_median": statistics.median(cpu_ordered) * 1e6,
-        "cpu_p99": cpu_ordered[p99] * 1e6,
-        "n": float(len(ordered)),
-    }
+class Samples:
+    """Per-payment wall time, thread CPU time and involuntary context switches (the switch
+    counts are read outside the timed span, so reading them costs the payment nothing)."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.preempted: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._switches = resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
+        self._cpu = time.thread_time()
+        self._wall = time.perf_counter()
+
+    def __exit__(self, *exc: object, keep: bool = True) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        switches = resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
+        if keep:
+            self.wall.append(wall - self._wall)
+            self.cpu.append(cpu - self._cpu)
+            self.preempted.append(switches != self._switches)
+
+    def summary(self) -> dict[str, float]:
+        """Medians and tails in µs; ``preempted`` is the share of payments the scheduler
+        interrupted, ``quiet_p99`` the wall p99 of the others."""
+        quiet = [w for w, p in zip(self.wall, self.preempted, strict=True) if not p]
+        return {
+            "median": statistics.median(self.wall) * 1e6,
+            "p99": quantile(self.wall, 0.99) * 1e6,
+            "p999": quantile(self.wall, 0.999) * 1e6,
+            "cpu_median": statistics.median(self.cpu) * 1e6,
+            "cpu_p99": quantile(self.cpu, 0.99) * 1e6,
+            "preempted": sum(self.preempted) / len(self.preempted),
+            "quiet_p99": quantile(quiet, 0.99) * 1e6 if quiet else math.nan,
+            "n": float(len(self.wall)),
+        }
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> None:
@@ -259,26 +292,31 @@ def main() -> None:
 
     names = list(FeatureExtractor().schema.names)
     forest = random_forest(names, trees, 6, args.seed)
+    runs: dict[str, Callable[[str], dict[str, float]]] = {
+        "hand-assembled building blocks (baseline)": lambda _: run_baseline(
+            forest, n, warmup, args.seed
+        ),
+        "memory": lambda directory: run_engine("memory", forest, n, warmup, args.seed, directory),
+        "sqlite": lambda directory: run_engine("sqlite", forest, n, warmup, args.seed, directory),
+    }
+    results, loads = {}, {}
     with tempfile.TemporaryDirectory() as directory:
-        results = {
-            "hand-assembled building blocks (baseline)": run_baseline(forest, n, warmup, args.seed),
-            "memory": run_engine("memory", forest, n, warmup, args.seed, directory),
-            "sqlite": run_engine("sqlite", forest, n, warmup, args.seed, directory),
-        }
+        for name, run in runs.items():
+            before = os.getloadavg()[0]
+            results[name] = run(directory)
+            loads[name] = f"{before:.1f} → {os.getloadavg()[0]:.1f}"
     baseline = results["hand-assembled building blocks (baseline)"]["median"]
-    print(
-        f"machine: {_core.describe_cpu()}; nproc {os.cpu_count()}; "
-        f"load average {os.getloadavg()[0]:.2f}"
-    )
+    print(f"machine: {_core.describe_cpu()}; nproc {os.cpu_count()}")
     print(
         f"payments timed per row: {int(results['memory']['n'])}, forest {trees} trees of "
         "depth 6, default rules and lists\n"
     )
     print(
-        "| path | median µs | p99 µs | CPU median µs | CPU p99 µs | median / baseline | core | "
-        "store | Python | p99 target µs |"
+        "| path | median µs | p99 µs | p99.9 µs | CPU median µs | CPU p99 µs | preempted | "
+        "unpreempted p99 µs | median / baseline | core | store | Python | load average | "
+        "p99 target µs |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         if "core" in r:
             split = (
@@ -289,8 +327,10 @@ def main() -> None:
         else:
             split, label, target = "- | - | -", name, "-"
         print(
-            f"| {label} | {r['median']:.0f} | {r['p99']:.0f} | {r['cpu_median']:.0f} | "
-            f"{r['cpu_p99']:.0f} | {r['median'] / baseline:.2f} | {split} | {target} |"
+            f"| {label} | {r['median']:.0f} | {r['p99']:.0f} | {r['p999']:.0f} | "
+            f"{r['cpu_median']:.0f} | {r['cpu_p99']:.0f} | {r['preempted']:.1%} | "
+            f"{r['quiet_p99']:.0f} | {r['median'] / baseline:.2f} | {split} | {loads[name]} | "
+            f"{target} |"
         )
 
 
