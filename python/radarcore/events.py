@@ -187,33 +187,41 @@ def _bool(name: str, value: object) -> int:
     raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
 
 
+_STRING_TYPES = frozenset({str, type(None)})
+_INT_TYPES = frozenset({int, type(None)})
+_FLOAT_TYPES = frozenset({float, type(None)})
+_BOOL_TYPES = frozenset({bool, type(None)})
+_BOOL_CODES: dict[bool | None, int] = {None: -1, False: 0, True: 1}
+
+
 def pack_one(event: Mapping[str, Any]) -> EventParts:
     """Checks the Python types of one event and arranges it in the core's field order.
 
-    The plain values an event usually holds (``str``, ``int``, ``float``, ``bool``, ``None``)
-    are taken as they are; anything else goes through the checks and conversions above.
+    When every value of a kind has the plain type (``str``, ``int``, ``float``, ``bool`` or
+    ``None``), the values are taken as they are; otherwise each goes through the checks and
+    conversions above.
     """
     if not isinstance(event, Mapping):
         raise TypeError(
             f"event must be a mapping of field names to values, got {type(event).__name__}"
         )
     get = event.get
-    strings = [
-        v if v is None or type(v) is str else _string(n, v)
-        for n, v in zip(_STRINGS, map(get, _STRINGS), strict=True)
-    ]
-    ints = [
-        v if v is None or type(v) is int else _integer(n, v)
-        for n, v in zip(_INTS, map(get, _INTS), strict=True)
-    ]
-    floats = [
-        v if type(v) is float else _float(n, v)
-        for n, v in zip(_FLOATS, map(get, _FLOATS), strict=True)
-    ]
-    bools = [
-        -1 if v is None else 1 if v is True else 0 if v is False else _bool(n, v)
-        for n, v in zip(_BOOLS, map(get, _BOOLS), strict=True)
-    ]
+    strings = list(map(get, _STRINGS))
+    if not _STRING_TYPES.issuperset(map(type, strings)):
+        strings = [_string(n, v) for n, v in zip(_STRINGS, strings, strict=True)]
+    ints = list(map(get, _INTS))
+    if not _INT_TYPES.issuperset(map(type, ints)):
+        ints = [_integer(n, v) for n, v in zip(_INTS, ints, strict=True)]
+    floats = list(map(get, _FLOATS))
+    if _FLOAT_TYPES.issuperset(map(type, floats)):
+        floats = [math.nan if v is None else v for v in floats]
+    else:
+        floats = [_float(n, v) for n, v in zip(_FLOATS, floats, strict=True)]
+    bools = list(map(get, _BOOLS))
+    if _BOOL_TYPES.issuperset(map(type, bools)):
+        bools = list(map(_BOOL_CODES.__getitem__, bools))
+    else:
+        bools = [_bool(n, v) for n, v in zip(_BOOLS, bools, strict=True)]
     return strings, ints, floats, bools  # type: ignore[return-value]
 
 
