@@ -105,7 +105,7 @@ def instrument(radar: Radar) -> tuple[Timer, Timer]:
     if radar._model is not None:
         radar._model.forest = CoreProxy(radar._model.forest, core)  # type: ignore[assignment]
     rules = radar._rule_set
-    rules.evaluate_one = core.wrap(rules.evaluate_one)  # type: ignore[method-assign]
+    rules.decide = core.wrap(rules.decide)  # type: ignore[method-assign]
     for name in (
         "put",
         "get",

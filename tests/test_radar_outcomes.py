@@ -371,3 +371,54 @@ def test_a_model_on_another_schema_is_rejected(store_url: str) -> None:
         ModelError, match=r"features the extractor does not compute: \['shoe_size'\]"
     ):
         Radar(store_url, model=forest)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {
+            "id": "ch_full",
+            "created": 1_700_000_000,
+            "amount": 120_000,
+            "currency": "eur",
+            "email": "Jane@Mailinator.com",
+            "card_country": "FR",
+            "ip_address": "203.0.113.9",
+            "is_off_session": True,
+            "metadata": {"tier": "Gold"},
+        },
+        {"id": "ch_bare", "created": 1_700_000_000, "amount": 100, "currency": "usd"},
+    ],
+)
+def test_rule_slots_read_from_the_row_equal_the_attribute_mapping(
+    radar_factory: Any, event: dict[str, Any]
+) -> None:
+    """The engine reads the rules' inputs straight from the feature row and string attributes;
+    they must equal what ``RuleSet.evaluate_one`` reads through the attribute mapping."""
+    import numpy as np
+
+    from radarcore.events import pack_one
+    from radarcore.radar import _Attributes, _RuleInputs
+    from radarcore.rules._columns import payment_inputs
+
+    radar = radar_factory(
+        rules=[
+            "Block if :amount_in_usd: > 1000 and :is_disposable_email:",
+            "Review if :email: LIKE 'jane@%' or :card_country: IN ('fr', 'de')",
+            "Review if ::tier:: = 'Gold' and :risk_score: > 50",
+            "Allow if :is_anonymous_ip: or :risk_level: = 'normal'",
+            "Block if :total_charges_per_email_hourly: > 3",
+        ]
+    )
+    parts = pack_one(event)
+    core = radar._features._core
+    row, strings = core.extract_one(*parts), core.string_attributes_one(*parts)
+    extra: dict[str, object] = {"risk_score": 80.0, "risk_level": "elevated"}
+    extra |= {f"::{k}::": v for k, v in event.get("metadata", {}).items()}
+    attributes = _Attributes(radar._layout, row, strings, extra)
+    numeric, texts = _RuleInputs(radar.rules, radar._layout).values(row, strings, attributes)
+    expected_numeric, expected_texts = payment_inputs(radar.rules.program, attributes)
+    np.testing.assert_array_equal(numeric, expected_numeric)
+    assert texts == expected_texts
+    assert len(numeric) >= 3
+    assert len(texts) >= 4

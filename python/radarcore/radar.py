@@ -73,6 +73,8 @@ from radarcore.models.calibration import RiskCalibration
 from radarcore.objects import Outcome, OutcomeRule
 from radarcore.rules import Rule, RuleSet, default_rules
 from radarcore.rules import ValueList as RuleValueList
+from radarcore.rules._columns import slot_value
+from radarcore.rules.compile import Slot
 from radarcore.rules.lists import DEFAULT_LIST_KINDS, FINGERPRINT_ALLOW_LIFETIME
 from radarcore.store import Store, open_store
 
@@ -243,6 +245,56 @@ class _AttributeLayout:
         self.strings = {name: j for j, name in enumerate(strings)}
 
 
+#: Rule attributes the engine supplies itself (with metadata, ``::key::``), not the extractor.
+_ENGINE_ATTRIBUTES = frozenset({"risk_score", "risk_level"})
+
+
+class _RuleInputs:
+    """The rule program's input slots read straight from a payment's feature row and string
+    attributes: what ``RuleSet.evaluate_one`` reads through :class:`_Attributes`, without a
+    mapping lookup and a type check per slot. Slots the engine fills itself (risk score and
+    level, metadata) or that nothing computes still go through the mapping and
+    :func:`radarcore.rules._columns.slot_value`, as ``evaluate_one`` does."""
+
+    def __init__(self, rule_set: RuleSet, layout: _AttributeLayout) -> None:
+        self.program = rule_set.program
+        # (row index or -1 for the mapping, slot); (string position or -1, slot)
+        self.numeric: list[tuple[int, Slot]] = []
+        for slot in self.program.numeric_slots:
+            found = layout.numeric.get(slot.source)
+            index = -1
+            if found is not None and found[1] == slot.boolean:
+                index = found[0]
+            self.numeric.append((-1 if slot.source in _ENGINE_ATTRIBUTES else index, slot))
+        self.strings: list[tuple[int, Slot]] = []
+        for slot in self.program.string_slots:
+            position = layout.strings.get(slot.source, -1)
+            self.strings.append((-1 if slot.source in _ENGINE_ATTRIBUTES else position, slot))
+
+    def values(
+        self, row: Any, strings: list[str | None], attributes: _Attributes
+    ) -> tuple[Any, list[Any]]:
+        numeric = np.array(
+            [
+                slot_value(slot, attributes.get(slot.source))
+                if i < 0
+                else (1.0 if row[i] == 1.0 else 0.0)
+                if slot.boolean
+                else row[i]
+                for i, slot in self.numeric
+            ],
+            dtype=np.float64,
+        )
+        texts: list[Any] = []
+        for j, slot in self.strings:
+            if j < 0:
+                texts.append(slot_value(slot, attributes.get(slot.source)))
+            else:
+                text = strings[j]
+                texts.append(text.casefold() if slot.fold and text is not None else text)
+        return numeric, texts
+
+
 class _Model:
     """A forest with its calibration, reading its columns out of the feature row."""
 
@@ -322,6 +374,7 @@ class Radar:
         # of the cost of a payment's features; the Python wrapper would pack on every call).
         self._core_features: _core.FeatureExtractor = self._features._core
         self._layout = _AttributeLayout(self._features)
+        self._rule_inputs: _RuleInputs | None = None
         if isinstance(model, str | os.PathLike | Path):
             model = Forest.load(model)
         self._model = (
@@ -568,7 +621,11 @@ class Radar:
         extra["risk_level"] = level if enforced else None
         for key, value in (event.get("metadata") or {}).items():
             extra[f"::{key}::"] = value
-        decision = self._rule_set.evaluate_one(attributes, object=kind, at=int(event["created"]))
+        inputs = self._rule_inputs
+        if inputs is None or inputs.program is not self._rule_set.program:
+            inputs = self._rule_inputs = _RuleInputs(self._rule_set, self._layout)
+        numeric, texts = inputs.values(row, strings, attributes)
+        decision = self._rule_set.decide(numeric, texts, object=kind, at=int(event["created"]))
 
         if decision.request_three_d_secure and kind != "charge" and not three_d_secure_done:
             return Assessment(

@@ -20,6 +20,7 @@ __all__ = [
     "column_names",
     "is_text",
     "payment_inputs",
+    "slot_value",
     "table_column",
     "to_arrow",
 ]
@@ -36,6 +37,11 @@ def payment_inputs(
         numeric[i] = _number(slot, attributes.get(slot.source))
     strings = [_string(slot, attributes.get(slot.source)) for slot in program.string_slots]
     return numeric, strings
+
+
+def slot_value(slot: Slot, value: object) -> float | str | None:
+    """One attribute value as its slot takes it (what :func:`payment_inputs` does per slot)."""
+    return _number(slot, value) if slot.kind == "numeric" else _string(slot, value)
 
 
 def _number(slot: Slot, value: object) -> float:

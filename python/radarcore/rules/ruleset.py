@@ -344,6 +344,21 @@ class RuleSet:
         the time for list-item expiry; ``None`` ignores expiry.
         """
         numeric, strings = payment_inputs(self._program, attributes)
+        return self.decide(numeric, strings, object=object, at=at)
+
+    def decide(
+        self,
+        numeric: npt.NDArray[np.float64],
+        strings: list[str | None],
+        *,
+        object: ObjectKind = "payment_intent",
+        at: int | None = None,
+    ) -> Decision:
+        """Decide one payment given its input slot values, for callers that read them from
+        their own buffers: ``numeric[i]`` for ``program.numeric_slots[i]`` (float64, NaN when
+        missing, booleans as 0/1) and ``strings[j]`` for ``program.string_slots[j]`` (``None``
+        when missing, case-folded where the slot says ``fold``). Same result as
+        :meth:`evaluate_one` on the attributes those values come from."""
         verdict, rule, tds, tds_rule = self._program.core.evaluate_one(
             numeric, strings, _object_code(object), _at(at)
         )

@@ -95,7 +95,7 @@ def created_of(obj: StripeObject) -> int:
     created = getattr(obj, "created", None)
     if created is None:
         created = getattr(obj, "created_at", 0)
-    return int(created)
+    return int(created or 0)
 
 
 _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
