@@ -221,3 +221,21 @@ def test_ids_are_unique_and_alphanumeric() -> None:
     ids = {new_id("ch") for _ in range(1000)}
     assert len(ids) == 1000
     assert all(i[3:].isalnum() and len(i) == 27 for i in ids)
+
+
+def test_a_forked_process_draws_other_ids() -> None:
+    """Ids come from a buffer of OS randomness; a forked child must not replay the parent's."""
+    import os
+
+    new_id("ch")  # the parent's buffer now holds the bytes of its next ids
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child process
+        os.write(write, new_id("ch").encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert child.startswith("ch_")
+    assert child != new_id("ch")

@@ -61,8 +61,8 @@ class _Spec:
 
     ``names`` are the field names in declaration order, ``public`` the same without the private
     ones. ``deep`` is (name, nested type, is_list) for the fields whose values may be mutable
-    (nested objects, dicts, lists): the only ones copying, dumping and loading have to look at,
-    the others holding immutable scalars (``str``, ``int``, ``Literal``...) that are shared.
+    (nested objects, dicts, lists): the only ones dumping and loading have to look at, the
+    others holding immutable scalars (``str``, ``int``, ``Literal``...) that are shared.
     """
 
     def __init__(self, cls: type[StripeObject]) -> None:
@@ -153,23 +153,6 @@ class StripeObject:
             if out.get(name, 0) is None:
                 del out[name]
         return out
-
-    def clone(self: T) -> T:
-        """A copy sharing nothing mutable with this object (nested objects, dicts, lists)."""
-        new = object.__new__(type(self))
-        state = new.__dict__
-        state.update(self.__dict__)
-        for name, nested, is_list in self._layout().deep:
-            value = state[name]
-            if value is None:
-                continue
-            if nested is None:
-                state[name] = _copy(value)
-            elif is_list:
-                state[name] = [item.clone() for item in value]
-            else:
-                state[name] = value.clone()
-        return new
 
     def to_dict(self) -> dict[str, Any]:
         """Stripe's JSON for this object (a fresh dict)."""
