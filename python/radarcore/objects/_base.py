@@ -62,7 +62,8 @@ class _Spec:
     ``names`` are the field names in declaration order, ``public`` the same without the private
     ones. ``deep`` is (name, nested type, is_list) for the fields whose values may be mutable
     (nested objects, dicts, lists): the only ones dumping and loading have to look at, the
-    others holding immutable scalars (``str``, ``int``, ``Literal``...) that are shared.
+    others holding immutable scalars (``str``, ``int``, ``Literal``...) that are shared;
+    ``nested`` is the part of ``deep`` holding nested objects.
     """
 
     def __init__(self, cls: type[StripeObject]) -> None:
@@ -75,6 +76,8 @@ class _Spec:
             nested, is_list = _nested_type(hints[f.name])
             if nested is not None or not _scalar(hints[f.name]):
                 self.deep.append((f.name, nested, is_list))
+        self.nested = [(name, nested, is_list) for name, nested, is_list in self.deep if nested]
+        self.name_set = frozenset(self.names)
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -182,4 +185,23 @@ class StripeObject:
         # Every field given (a stored record): nothing for __init__ to default, so skip it.
         obj = object.__new__(cls)
         obj.__dict__.update(kwargs)
+        return obj
+
+    @classmethod
+    def adopt(cls: type[T], data: dict[str, Any]) -> T:
+        """:meth:`from_dict` for a record the caller hands over (a freshly decoded document, as
+        the stores read them): when it holds exactly the object's fields, ``data`` itself
+        becomes the object's state, nested records likewise, instead of being copied. The
+        caller must not use ``data`` afterwards."""
+        spec = cls._layout()
+        if data.keys() != spec.name_set:
+            return cls.from_dict(data)
+        for name, nested, is_list in spec.nested:
+            value = data[name]
+            if value is not None:
+                data[name] = (
+                    [nested.adopt(item) for item in value] if is_list else nested.adopt(value)
+                )
+        obj = object.__new__(cls)
+        obj.__dict__ = data
         return obj

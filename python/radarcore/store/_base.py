@@ -124,7 +124,8 @@ def object_from_record(record: dict[str, Any]) -> StripeObject:
 
 def decode_object(data: bytes | str) -> StripeObject:
     """The typed object stored as :func:`encode` wrote it."""
-    return object_from_record(decode(data))
+    record = decode(data)
+    return OBJECT_TYPES[record["object"]].adopt(record)
 
 
 class Store(abc.ABC):

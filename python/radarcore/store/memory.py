@@ -32,7 +32,7 @@ class MemoryStore(Store):
     """Keeps objects in dicts; transactions roll back through an undo log.
 
     Objects, log payloads and responses are kept encoded, as the SQL stores keep them (see
-    :func:`radarcore.store.encode`): callers never alias stored state, and the store holds a
+    :func:`radarcore.store._base.encode`): callers never alias stored state, and the store holds a
     few tuples and byte strings per object instead of a graph of Python objects, which the
     garbage collector would otherwise walk again and again as the store grows.
     """
