@@ -422,3 +422,21 @@ def test_rule_slots_read_from_the_row_equal_the_attribute_mapping(
     assert texts == expected_texts
     assert len(numeric) >= 3
     assert len(texts) >= 4
+
+
+def test_payments_read_a_radar_session_from_the_store_once(radar: Radar) -> None:
+    """Sessions never change once created, so the engine keeps the ones payments read."""
+    session = radar.radar_sessions.create(ip_address="203.0.113.7", user_agent="Mozilla/5.0")
+    reads: list[str] = []
+    get = radar.store.get
+
+    def counting_get(object_id: str) -> Any:
+        reads.append(object_id)
+        return get(object_id)
+
+    radar.store.get = counting_get  # type: ignore[method-assign]
+    for _ in range(3):
+        pi = pay(radar, 5_000, radar_options={"session": session.id})
+        assert pi.radar_options.session == session.id
+        assert radar.charges.retrieve(pi.latest_charge).event["ip_address"] == "203.0.113.7"
+    assert reads.count(session.id) == 1

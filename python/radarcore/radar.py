@@ -70,7 +70,7 @@ from radarcore.events import EventParts, pack_one
 from radarcore.features import ATTRIBUTES, FeatureExtractor
 from radarcore.forest import Forest
 from radarcore.models.calibration import RiskCalibration
-from radarcore.objects import Outcome, OutcomeRule
+from radarcore.objects import Outcome, OutcomeRule, RadarSession
 from radarcore.rules import Rule, RuleSet, default_rules
 from radarcore.rules import ValueList as RuleValueList
 from radarcore.rules._columns import slot_value
@@ -367,6 +367,7 @@ class Radar:
         self.settings = settings or RadarSettings()
         self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
         self.counters: Counter[str] = Counter()
+        self._sessions: dict[str, RadarSession] = {}  # read by payments; sessions never change
         self._lock = threading.RLock()
         self._current_unit: services.Unit | None = None
         self._features = FeatureExtractor()

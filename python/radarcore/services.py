@@ -110,6 +110,7 @@ __all__ = [
 T = TypeVar("T", bound=StripeObject)
 
 _MAX_AMOUNT = 99_999_999
+_SESSION_CACHE_SIZE = 4096
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 
 # --- parameter specs ---------------------------------------------------------------------------
@@ -905,7 +906,20 @@ class _PaymentFlow(_Service):
         session_id = (p.get("radar_options") or {}).get("session")
         if session_id is None:
             return None
-        return self._get(session_id, RadarSession, "radar session", param)
+        return self._read_session(session_id, param)
+
+    def _read_session(self, session_id: str, param: str) -> RadarSession:
+        """The Radar Session a payment reads (never handed to the caller, never changed).
+        Sessions cannot change once created, so the engine keeps the ones it has read and
+        saves a store read per payment."""
+        cache = self._radar._sessions
+        session = cache.get(session_id)
+        if session is None:
+            session = self._get(session_id, RadarSession, "radar session", param)
+            if len(cache) >= _SESSION_CACHE_SIZE:
+                del cache[next(iter(cache))]
+            cache[session_id] = session
+        return session
 
     def _customer(self, customer_id: str | None) -> Customer | None:
         if customer_id is None:
@@ -1035,12 +1049,7 @@ class PaymentIntentService(_PaymentFlow):
                 pi.receipt_email = p["receipt_email"]
             session = self._session(p, "radar_options[session]")
             if session is None and pi.radar_options is not None and pi.radar_options.session:
-                session = self._get(
-                    pi.radar_options.session,
-                    RadarSession,
-                    "radar session",
-                    "radar_options[session]",
-                )
+                session = self._read_session(pi.radar_options.session, "radar_options[session]")
             pm = self._payment_method(p)
             if pm is None and pi.payment_method is not None:
                 pm = self._radar.payment_methods.retrieve(pi.payment_method)
