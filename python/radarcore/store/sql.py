@@ -14,7 +14,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from radarcore.objects import StripeObject
-from radarcore.store._base import INDEX_COLUMNS, Event, Store, index_of, object_from_record
+from radarcore.store._base import (
+    INDEX_COLUMNS,
+    Event,
+    ModelRecord,
+    Store,
+    index_of,
+    object_from_record,
+)
 from radarcore.store._migrations import MIGRATIONS
 
 __all__ = ["PostgresStore", "SqlStore", "SqliteStore"]
@@ -232,6 +239,35 @@ class SqlStore(Store):
                 "INSERT INTO idempotency_keys (key, fingerprint, response) VALUES (?, ?, ?)",
                 (key, fingerprint, json.dumps(response, separators=(",", ":"))),
             )
+
+    # --- model versions ------------------------------------------------------------------------
+
+    def save_model(self, record: ModelRecord, data: bytes) -> bool:
+        with self._lock:
+            cursor = self._execute(
+                "INSERT INTO models (version, created, metadata, data) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (version) DO NOTHING",
+                (
+                    record.version,
+                    record.created,
+                    json.dumps(record.metadata, separators=(",", ":")),
+                    bytes(data),
+                ),
+            )
+            return bool(cursor.rowcount)
+
+    def model_data(self, version: str) -> bytes | None:
+        with self._lock:
+            row = self._execute("SELECT data FROM models WHERE version = ?", (version,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def models(self) -> Sequence[ModelRecord]:
+        with self._lock:
+            rows = self._execute(
+                "SELECT version, created, metadata FROM models"
+                f" ORDER BY created DESC, {self.position_column} DESC"
+            ).fetchall()
+        return [ModelRecord(str(v), int(c), json.loads(m)) for v, c, m in rows]
 
     # --- metadata ------------------------------------------------------------------------------
 
