@@ -42,7 +42,17 @@ if TYPE_CHECKING:
     from radarcore.forest import Forest
     from radarcore.radar import Radar
 
-__all__ = ["STATE_KEY", "ModelService", "ModelState", "ModelVersion", "read_state", "store_model"]
+__all__ = [
+    "STATE_KEY",
+    "ModelService",
+    "ModelState",
+    "ModelVersion",
+    "add_version",
+    "change_state",
+    "load_model",
+    "read_state",
+    "store_model",
+]
 
 STATE_KEY = "model.state"
 """Store metadata key of the model state (live, shadow, generation) as JSON."""
@@ -118,6 +128,16 @@ def store_model(store: Store, model: RiskModel) -> ModelRecord:
     return record
 
 
+def add_version(store: Store, model: RiskModel, *, shadow: bool = False) -> None:
+    """Store ``model`` as a version and, with ``shadow``, put it in shadow (one transaction).
+    Engines on the store use it once they refresh (:meth:`radarcore.Radar.refresh_model`)."""
+    with store.transaction():
+        store_model(store, model)
+        if shadow:
+            state = read_state(store)
+            change_state(store, live=state.live, shadow=model.version)
+
+
 def load_model(store: Store, version: str) -> RiskModel:
     """The stored model version ``version`` (``InvalidRequestError`` when there is none)."""
     data = store.model_data(version)
@@ -167,11 +187,7 @@ class ModelService:
         from radarcore.radar import as_risk_model
 
         risk_model = as_risk_model(model, self._radar.feature_schema)
-        with self._store.transaction():
-            store_model(self._store, risk_model)
-            if shadow:
-                state = read_state(self._store)
-                change_state(self._store, live=state.live, shadow=risk_model.version)
+        add_version(self._store, risk_model, shadow=shadow)
         self._radar.refresh_model()
         return self.retrieve(risk_model.version)
 
