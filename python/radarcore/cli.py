@@ -243,7 +243,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from radarcore.features import FeatureExtractor
     from radarcore.models import RiskModel, default_model
     from radarcore.models.evaluation import evaluate, summary_table, write_html
-    from radarcore.models.training import MIN_BOOST_ROUND, static_feature_names, train
+    from radarcore.models.training import (
+        MIN_BOOST_ROUND,
+        NEGATIVE_SAMPLE,
+        static_feature_names,
+        train,
+    )
 
     schema = FeatureExtractor().schema
     models: dict[str, RiskModel] = {}
@@ -266,6 +271,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             params={k: v for k, v in meta["params"].items() if k != "seed"},
             num_boost_round=int(meta["num_boost_round"]),
             min_boost_round=int(meta.get("min_boost_round", MIN_BOOST_ROUND)),
+            negative_sample=float(meta.get("negative_sample", NEGATIVE_SAMPLE)),
             seed=int(meta["params"].get("seed", 0)),
             progress=not args.quiet,
         )
