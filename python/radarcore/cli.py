@@ -8,6 +8,7 @@ listing it in ``COMMANDS``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -189,7 +190,8 @@ def run_train(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     if args.from_database is not None:
-        model.metadata["source"] = "radarcore train --from-database"
+        source = "radarcore train --from-database"
+        model = dataclasses.replace(model, metadata={**model.metadata, "source": source})
     model.save(args.output)
     if args.register is not None:
         _register(args.from_database, model, shadow=args.register == "shadow")

@@ -315,7 +315,7 @@ def train(
                 f"the {window} window has {positives} fraudulent payments out of "
                 f"{int(mask.sum())}: it needs both classes"
             )
-    columns = [schema_names.index(n) for n in names]
+    columns = np.array([schema_names.index(n) for n in names], dtype=np.intp)
     train_rows = np.flatnonzero(split.train)
     sampled = np.random.default_rng(seed).random(train_rows.size) < negative_sample
     train_rows = train_rows[y[train_rows] | sampled]
