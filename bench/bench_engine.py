@@ -102,8 +102,8 @@ class CoreProxy:
 def instrument(radar: Radar) -> tuple[Timer, Timer]:
     core, store = Timer(), Timer()
     radar._core_features = CoreProxy(radar._core_features, core)  # type: ignore[assignment]
-    if radar._model is not None:
-        radar._model.forest = CoreProxy(radar._model.forest, core)  # type: ignore[assignment]
+    if radar._live is not None:
+        radar._live.forest = CoreProxy(radar._live.forest, core)  # type: ignore[assignment]
     rules = radar._rule_set
     rules.decide = core.wrap(rules.decide)  # type: ignore[method-assign]
     for name in (

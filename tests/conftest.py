@@ -248,12 +248,14 @@ class SmallHistory:
     cutoff: int
 
 
+#: Small, fast training for the 40-day history: 30 trees at twice the default learning rate
+#: stand in for the default's 200 (a model that weak at 0.05 barely reaches risk_score 75).
 TRAIN_ARGS: dict[str, Any] = {
     "gap": 86_400,
     "validation": 5 * 86_400,
     "maturity": 3 * 86_400,
     "num_boost_round": 30,
-    "params": {"num_leaves": 15, "min_data_in_leaf": 40},
+    "params": {"num_leaves": 15, "min_data_in_leaf": 40, "learning_rate": 0.1},
 }
 
 

@@ -74,8 +74,16 @@ def test_risk_score_thresholds_have_fixed_meaning() -> None:
     assert cal.probability([margin_at_half])[0] == pytest.approx(0.5)
     assert cal.probability([margin_at_tenth])[0] == pytest.approx(0.1)
     assert cal.risk_score([margin_at_half, margin_at_tenth]).tolist() == [75, 65]
-    scale, offset = cal.score_affine()
-    assert scale * margin_at_half + offset == pytest.approx(75.0)
+
+
+def test_one_margin_scores_exactly_like_the_batch() -> None:
+    cal = RiskCalibration(slope=1.7, intercept=-2.3)
+    rng = np.random.default_rng(3)
+    halves = (np.arange(-30, 131) + 0.5 - 75.0) / (10.0 / math.log(9.0))  # ties at .5 points
+    margins = np.r_[rng.normal(0.0, 4.0, 20_000), (halves + 2.3) / 1.7, -1e9, 1e9]
+    assert [cal.risk_score_one(m) for m in margins] == cal.risk_score(margins).tolist()
+    with pytest.raises(ValueError, match="margin is NaN"):
+        cal.risk_score_one(float("nan"))
 
 
 def test_calibration_fit_is_monotone_and_recovers_platt_parameters() -> None:

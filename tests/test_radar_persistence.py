@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from radarcore import CardError, FeatureExtractor
+from radarcore.models import default_model
 from radarcore.objects import Charge, PaymentIntent
 from radarcore.radar import Radar, RadarSettings
 from radarcore.store import open_store
@@ -190,7 +191,8 @@ def test_radar_with_no_arguments_uses_the_embedded_defaults(
     monkeypatch.delenv("RADARCORE_DATABASE_URL", raising=False)
     with radarcore.Radar() as radar:
         assert radar.store.url == "sqlite:///radarcore.db"
-        assert not radar.has_model
+        assert radar.has_model
+        assert radar.model_versions == (default_model().version, None)
         assert [r.id for r in radar.rules.rules][-2:] == [
             "block_if_high_risk",
             "manual_review_if_elevated_risk",
@@ -199,6 +201,10 @@ def test_radar_with_no_arguments_uses_the_embedded_defaults(
             amount=2_000, currency="usd", payment_method="pm_card_visa", confirm=True
         )
         assert pi.status == "succeeded"
+        outcome = radar.charges.retrieve(pi.latest_charge).outcome
+        assert outcome.risk_level == "normal"
+        assert isinstance(outcome.risk_score, int)
+        assert 0 <= outcome.risk_score < 65
     assert (tmp_path / "radarcore.db").exists()
     monkeypatch.setenv("RADARCORE_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
     with radarcore.Radar() as radar:

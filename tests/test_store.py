@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from radarcore.objects import Charge, Customer, Outcome, OutcomeRule, Review
-from radarcore.store import MemoryStore, SqliteStore, Store, open_store
+from radarcore.store import MemoryStore, ModelRecord, SqliteStore, Store, open_store
 from radarcore.store._migrations import MIGRATIONS
 
 
@@ -153,6 +153,28 @@ def test_meta_values(any_store: Store) -> None:
     any_store.set_meta("fingerprint_key", "abc")
     any_store.set_meta("fingerprint_key", "def")
     assert any_store.get_meta("fingerprint_key") == "def"
+
+
+def test_model_versions_are_kept_once_newest_first(any_store: Store) -> None:
+    assert any_store.models() == []
+    assert any_store.model_data("rcm_a") is None
+    first = ModelRecord("rcm_a", 10, {"n_trees": 3, "training": {"window": [1, 2]}})
+    assert any_store.save_model(first, b"\x00model a")
+    assert not any_store.save_model(ModelRecord("rcm_a", 99, {}), b"other bytes")
+
+    def failing_write() -> None:
+        with any_store.transaction():
+            any_store.save_model(ModelRecord("rcm_rolled_back", 11, {}), b"x")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        failing_write()
+    for version in ("rcm_b", "rcm_c"):
+        assert any_store.save_model(ModelRecord(version, 20, {}), version.encode())
+    assert any_store.model_data("rcm_a") == b"\x00model a"
+    assert any_store.model_data("rcm_rolled_back") is None
+    assert [m.version for m in any_store.models()] == ["rcm_c", "rcm_b", "rcm_a"]
+    assert any_store.models()[-1] == first
 
 
 def test_data_and_migrations_survive_reopening(

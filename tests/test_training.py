@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -204,3 +205,123 @@ def test_calibration_recovers_margins_already_on_the_logit_scale() -> None:
     calibration = RiskCalibration.fit(margins, y)
     assert abs(calibration.slope - 1.0) < 0.1
     assert abs(calibration.intercept) < 0.5
+
+
+def _luhn(prefix: str) -> str:
+    digits = [int(d) for d in prefix]
+    total = sum(
+        d if i % 2 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits))
+    )
+    return prefix + str((10 - total % 10) % 10)
+
+
+def _engine_history(url: str) -> tuple[Any, list[str]]:
+    """Twelve days of payments through an engine: regular customers on their own cards, and
+    fraud (new cards, new emails, high amounts) reported two days later by early fraud
+    warnings and disputes. Returns the engine and its fraudulent charge ids."""
+    from conftest import Clock
+    from radarcore.radar import Radar
+
+    clock = Clock()
+    radar = Radar(url, model=None, clock=clock)
+    rng = np.random.default_rng(5)
+    regulars = [
+        radar.payment_methods.create(
+            type="card",
+            card={"number": _luhn(f"424242{i:09d}"), "exp_month": 12, "exp_year": 2030},
+            billing_details={"email": f"regular{i}@example.com"},
+        ).id
+        for i in range(40)
+    ]
+    fraud: list[tuple[int, str]] = []
+    for step in range(12 * 24):
+        for _ in range(4):
+            if rng.random() < 0.1:
+                pm = radar.payment_methods.create(
+                    type="card",
+                    card={
+                        "number": _luhn(f"400000{int(rng.integers(10**9)):09d}"),
+                        "exp_month": 1,
+                        "exp_year": 2031,
+                    },
+                    billing_details={"email": f"new{int(rng.integers(10**9))}@mailinator.com"},
+                ).id
+                amount = int(rng.integers(40_000, 90_000))
+            else:
+                pm, amount = (
+                    regulars[int(rng.integers(len(regulars)))],
+                    int(rng.integers(500, 9_000)),
+                )
+            pi = radar.payment_intents.create(
+                amount=amount, currency="usd", payment_method=pm, confirm=True
+            )
+            if pm not in regulars:
+                fraud.append((clock.now, str(pi.latest_charge)))
+        clock.advance(3_600)
+        while fraud and fraud[0][0] <= clock.now - 2 * DAY:
+            _, charge = fraud.pop(0)
+            if step % 2:
+                radar.early_fraud_warnings.create(charge=charge, fraud_type="made_with_stolen_card")
+            else:
+                radar.disputes.create(charge=charge, reason="fraudulent")
+    return radar, [charge for _, charge in fraud]
+
+
+def test_train_from_database_learns_from_the_engine_feedback(tmp_path: Any) -> None:
+    from radarcore.cli import main
+    from radarcore.models.training import history_from_events
+    from radarcore.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'radar.db'}"
+    radar, unreported = _engine_history(url)
+    payments, labels = history_from_events(radar.store.events())
+    logged = [e for e in radar.store.events() if e.kind == "payment"]
+    assert payments.column("id").to_pylist() == [e.payment for e in logged]
+    assert payments.column("outcome").to_pylist() == [e.payload["result"] for e in logged]
+    reported = {e.payment: e.created for e in radar.store.events() if e.kind == "label"}
+    assert (
+        dict(
+            zip(
+                labels.column("payment_id").to_pylist(),
+                labels.column("known_at").to_pylist(),
+                strict=True,
+            )
+        )
+        == reported
+    )
+    assert set(labels.column("label").to_pylist()) == {"early_fraud_warning", "dispute"}
+    cutoff = max(max(reported.values()), max(payments.column("created").to_pylist()))
+    args = ["train", "--from-database", url, "--gap", "1", "--validation", "3"]
+    args += ["--maturity", "2", "--trees", "20", "--quiet"]
+    assert main([*args, "-o", str(tmp_path / "a.rcm")]) == 0
+    model = RiskModel.load(tmp_path / "a.rcm", schema=FeatureExtractor().schema)
+    assert model.metadata["cutoff"] == cutoff
+    assert model.metadata["source"] == "radarcore train --from-database"
+    assert model.metadata["fraudulent"]["train"] > 20
+    assert model.metadata["validation_metrics"]["roc_auc"] > 0.9
+    # A label reported after the cut-off is not used: the same trees and calibration.
+    radar.clock.advance(DAY)  # type: ignore[attr-defined]
+    radar.disputes.create(charge=unreported[0], reason="fraudulent")
+    cut = ["--cutoff", datetime.fromtimestamp(cutoff, UTC).isoformat()]
+    assert main([*args, *cut, "-o", str(tmp_path / "b.rcm"), "--register", "shadow"]) == 0
+    again = RiskModel.load(tmp_path / "b.rcm")
+    assert again.forest.to_bytes() == model.forest.to_bytes()
+    assert again.calibration == model.calibration
+    # --register stored it as a version in shadow: the engine scores it beside no live model.
+    store = open_store(url)
+    assert [m.version for m in store.models()] == [again.version]
+    store.close()
+    assert radar.refresh_model() is False  # this engine runs without a model (model=None)
+    radar.store.close()
+
+
+def test_train_from_database_needs_one_source(tmp_path: Any, capsys: Any) -> None:
+    from radarcore.cli import main
+
+    out = str(tmp_path / "m.rcm")
+    assert main(["train", "--from-database", "memory://", "--payments", "p", "-o", out]) == 2
+    assert "use either --from-database or --payments/--labels" in capsys.readouterr().err
+    assert main(["train", "--payments", "p.parquet", "-o", out]) == 2
+    assert "give --payments, --labels and --cutoff, or --from-database" in capsys.readouterr().err
+    assert main(["train", "--from-database", "memory://", "-o", out]) == 2
+    assert "the store holds no assessed payments to train on" in capsys.readouterr().err

@@ -8,6 +8,7 @@ listing it in ``COMMANDS``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -95,13 +96,22 @@ def _read_history(payments: Path, labels: Path) -> tuple[Any, Any]:
 
 
 def add_train(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--payments", type=Path, required=True, help="payments Parquet file")
-    parser.add_argument("--labels", type=Path, required=True, help="labels Parquet file")
+    source = parser.add_argument_group("history (Parquet files, or an engine's database)")
+    source.add_argument("--payments", type=Path, default=None, help="payments Parquet file")
+    source.add_argument("--labels", type=Path, default=None, help="labels Parquet file")
+    source.add_argument(
+        "--from-database",
+        metavar="URL",
+        default=None,
+        help="train on the payments and labels a Radar engine stored (sqlite:///..., "
+        "postgresql://...)",
+    )
     parser.add_argument(
         "--cutoff",
         type=_date,
-        required=True,
-        help="training cut-off, ISO 8601: later payments and later labels are not used",
+        default=None,
+        help="training cut-off, ISO 8601: later payments and later labels are not used "
+        "(required with Parquet files; default with --from-database: the newest log entry)",
     )
     parser.add_argument(
         "--gap", type=_days, default=2.0, help="days between training and validation (default 2)"
@@ -118,40 +128,93 @@ def add_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--static-only", action="store_true", help="train without velocity or label features"
     )
-    parser.add_argument("--trees", type=_positive, default=300, help="most trees (default 300)")
+    parser.add_argument(
+        "--trees", type=_positive, default=None, help="most trees (default: the training default)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--register",
+        choices=("inactive", "shadow"),
+        default=None,
+        help="with --from-database, also store the model in that database as a version "
+        "(inactive, or in shadow beside the live model)",
+    )
     parser.add_argument("-o", "--output", type=Path, required=True, help="model file to write")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or summary")
 
 
+def _training_history(args: argparse.Namespace) -> tuple[Any, Any, int]:
+    """``(payments, labels, cutoff)`` from the Parquet files or the engine's database."""
+    if args.from_database is not None:
+        if args.payments is not None or args.labels is not None:
+            raise ValueError("use either --from-database or --payments/--labels")
+        from radarcore.models.training import history_from_events
+        from radarcore.store import open_store
+
+        store = open_store(args.from_database)
+        try:
+            payments, labels = history_from_events(store.events())
+        finally:
+            store.close()
+        newest = max(
+            int(payments.column("created").to_numpy().max()),
+            int(labels.column("known_at").to_numpy().max()) if labels.num_rows else 0,
+        )
+        cutoff = newest if args.cutoff is None else int(args.cutoff.timestamp())
+        return payments, labels, cutoff
+    if args.payments is None or args.labels is None or args.cutoff is None:
+        raise ValueError("give --payments, --labels and --cutoff, or --from-database")
+    if args.register is not None:
+        raise ValueError("--register needs --from-database")
+    payments, labels = _read_history(args.payments, args.labels)
+    return payments, labels, int(args.cutoff.timestamp())
+
+
 def run_train(args: argparse.Namespace) -> int:
     from radarcore.features import FeatureExtractor
-    from radarcore.models.training import DAY, static_feature_names, train
+    from radarcore.models.training import DAY, NUM_BOOST_ROUND, static_feature_names, train
 
     began = time.perf_counter()
-    payments, labels = _read_history(args.payments, args.labels)
+    payments, labels, cutoff = _training_history(args)
     features = static_feature_names(FeatureExtractor().schema) if args.static_only else None
     model = train(
         payments,
         labels,
-        cutoff=int(args.cutoff.timestamp()),
+        cutoff=cutoff,
         gap=int(args.gap * DAY),
         validation=int(args.validation * DAY),
         maturity=int(args.maturity * DAY),
         features=features,
-        num_boost_round=args.trees,
+        num_boost_round=NUM_BOOST_ROUND if args.trees is None else args.trees,
         seed=args.seed,
         progress=not args.quiet,
     )
+    if args.from_database is not None:
+        source = "radarcore train --from-database"
+        model = dataclasses.replace(model, metadata={**model.metadata, "source": source})
     model.save(args.output)
+    if args.register is not None:
+        _register(args.from_database, model, shadow=args.register == "shadow")
     if not args.quiet:
         metrics = model.metadata["validation_metrics"]
         print(
             f"wrote {model.version} ({model.forest.n_trees} trees) to {args.output} in "
             f"{time.perf_counter() - began:.1f}s; validation ROC AUC {metrics['roc_auc']:.4f}, "
             f"average precision {metrics['average_precision']:.4f}"
+            + ("" if args.register is None else f"; stored as a version ({args.register})")
         )
     return 0
+
+
+def _register(url: str, model: Any, *, shadow: bool) -> None:
+    from radarcore.models.registry import add_version
+    from radarcore.store import open_store
+
+    store = open_store(url)
+    try:
+        add_version(store, model, shadow=shadow)
+    finally:
+        store.close()
 
 
 def add_evaluate(parser: argparse.ArgumentParser) -> None:
@@ -182,7 +245,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from radarcore.features import FeatureExtractor
     from radarcore.models import RiskModel, default_model
     from radarcore.models.evaluation import evaluate, summary_table, write_html
-    from radarcore.models.training import static_feature_names, train
+    from radarcore.models.training import (
+        MIN_BOOST_ROUND,
+        NEGATIVE_SAMPLE,
+        static_feature_names,
+        train,
+    )
 
     schema = FeatureExtractor().schema
     models: dict[str, RiskModel] = {}
@@ -202,7 +270,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
             validation=int(meta["validation_window"][1] - meta["validation_window"][0]),
             maturity=int(meta["maturity"]),
             features=static_feature_names(schema),
+            params={k: v for k, v in meta["params"].items() if k != "seed"},
             num_boost_round=int(meta["num_boost_round"]),
+            min_boost_round=int(meta.get("min_boost_round", MIN_BOOST_ROUND)),
+            negative_sample=float(meta.get("negative_sample", NEGATIVE_SAMPLE)),
             seed=int(meta["params"].get("seed", 0)),
             progress=not args.quiet,
         )

@@ -4,7 +4,7 @@
 lists, and the store. Its services mirror the official Stripe client's, so code reads the same
 against Stripe and against radarcore::
 
-    radar = Radar()                                   # SQLite file, default rules, no model
+    radar = Radar()                      # SQLite file, the bundled model, the default rules
     session = radar.radar_sessions.create(ip_address="203.0.113.7", user_agent="Mozilla/5.0")
     pm = radar.payment_methods.create(type="card", card={"number": "4242424242424242",
                                                          "exp_month": 12, "exp_year": 2030})
@@ -20,10 +20,17 @@ the value lists) decide; the Charge, PaymentIntent, Review and the event-log ent
 in one transaction; then the velocity state records the payment. Refunds (``fraudulent``),
 early fraud warnings and disputes label the payment later, through the same log.
 
-Without a model (the bundled default model is not shipped yet) payments are ``not_assessed``:
-no risk score is invented, and only rules that do not read ``risk_score``/``risk_level``
-decide. Stripe's Radar test cards (``4000000000004954``, ``4100000000000019``,
-``4000000000009235``) still give their documented risk levels outside live mode.
+The model: ``Radar()`` scores with the live model version kept in the store, which in a new
+store is the bundled default model (``radarcore.models.default_model()``); ``model=`` names
+another one, ``model=None`` runs without a model. Every version is kept in the store;
+``radar.models`` stores, shadows, promotes and rolls back versions, and each payment's log entry
+records the version that scored it (see :mod:`radarcore.models.registry`).
+:meth:`Radar.refresh_model` picks up a change another process made.
+
+Without a model (``model=None``) payments are ``not_assessed``: no risk score is invented, and
+only rules that do not read ``risk_score``/``risk_level`` decide. Stripe's Radar test cards
+(``4000000000004954``, ``4100000000000019``, ``4000000000009235``) still give their documented
+risk levels outside live mode.
 
 Failures never stop a payment: if assessment raises, the outcome is ``risk_level: unknown``,
 ``reason: unknown_risk_level``, ``type: authorized``; the error is logged and counted in
@@ -48,8 +55,10 @@ velocity state and the event log stay in the same order.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
+import json
 import logging
 import math
 import os
@@ -57,10 +66,10 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 
@@ -69,6 +78,7 @@ from radarcore.errors import ModelError
 from radarcore.events import EventParts, pack_one
 from radarcore.features import ATTRIBUTES, FeatureExtractor
 from radarcore.forest import Forest
+from radarcore.models.bundle import MAGIC, RiskModel, default_model
 from radarcore.models.calibration import RiskCalibration
 from radarcore.objects import Outcome, OutcomeRule, RadarSession
 from radarcore.rules import Rule, RuleSet, default_rules
@@ -80,6 +90,7 @@ from radarcore.store import Store, open_store
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
+    "DEFAULT_MODEL",
     "Assessment",
     "Radar",
     "RadarSettings",
@@ -183,6 +194,18 @@ class Assessment:
     score_holdout: bool = False
     labels: list[str] = field(default_factory=list)
     packed: Any = None
+    model: str | None = None
+    shadow: dict[str, Any] | None = None
+
+    def model_record(self) -> dict[str, Any]:
+        """What the event log keeps about the models: the version that scored the payment
+        (``model``) and the shadow version's score (``shadow``), when there were any."""
+        record: dict[str, Any] = {}
+        if self.model is not None:
+            record["model"] = self.model
+        if self.shadow is not None:
+            record["shadow"] = self.shadow
+        return record
 
 
 class _Attributes(Mapping[str, object]):
@@ -295,30 +318,75 @@ class _RuleInputs:
         return numeric, texts
 
 
-class _Model:
-    """A forest with its calibration, reading its columns out of the feature row."""
+class _Scorer:
+    """A risk model version ready to score one feature row of the engine's extractor."""
 
-    def __init__(self, forest: Forest, calibration: RiskCalibration, schema: Iterable[str]):
-        names = list(schema)
-        position = {name: i for i, name in enumerate(names)}
-        missing = [n for n in forest.feature_names if n not in position]
-        if missing:
-            raise ModelError(
-                f"the model reads features the extractor does not compute: {missing[:5]}"
-            )
-        self.forest = forest
-        columns = [position[n] for n in forest.feature_names]
+    __slots__ = ("calibration", "columns", "forest", "version")
+
+    def __init__(self, model: RiskModel, schema: Sequence[str]) -> None:
+        model.check_schema(schema)
+        position = {name: i for i, name in enumerate(schema)}
+        self.version = model.version
+        self.forest = model.forest
+        self.calibration = model.calibration
+        columns = [position[n] for n in model.feature_names]
         # The forest's columns out of the row: none to pick when it reads the schema in order
         # (an index array, not a list, which numpy would convert on every payment).
         self.columns = (
-            None if columns == list(range(len(names))) else np.asarray(columns, dtype=np.intp)
+            None if columns == list(range(len(schema))) else np.asarray(columns, dtype=np.intp)
         )
-        self.scale, self.offset = calibration.score_affine()
 
     def risk_score(self, row: Any) -> int:
         x = row if self.columns is None else row[self.columns]
         margin = float(self.forest.score_one(x, raw=True))
-        return int(min(100.0, max(0.0, round(self.scale * margin + self.offset))))
+        return self.calibration.risk_score_one(margin)
+
+
+class _DefaultModel(enum.Enum):
+    MODEL = "default"
+
+
+DEFAULT_MODEL: Final = _DefaultModel.MODEL
+"""``Radar(model=DEFAULT_MODEL)`` (the default): the live model version kept in the store, or,
+in a store without one, the bundled default model (:func:`radarcore.models.default_model`),
+stored and made live."""
+
+
+def as_risk_model(
+    model: RiskModel | Forest | bytes | str | os.PathLike[str],
+    schema: Sequence[str],
+    calibration: RiskCalibration | None = None,
+) -> RiskModel:
+    """A :class:`RiskModel` from a model, a bare forest (scored with ``calibration``, default:
+    the margin is the log-odds of fraud, on the extractor's ``schema``), or the bytes or path
+    of a risk model or forest file. The model must fit ``schema`` (``ModelError``)."""
+    if isinstance(model, str | os.PathLike):
+        model = Path(model).read_bytes()
+    if isinstance(model, bytes | bytearray | memoryview):
+        data = bytes(model)
+        model = (
+            RiskModel.from_bytes(data) if data.startswith(MAGIC[:7]) else Forest.from_bytes(data)
+        )
+    if isinstance(model, RiskModel):
+        if calibration is not None:
+            raise ValueError("calibration= applies to a bare Forest; a RiskModel has its own")
+    elif isinstance(model, Forest):
+        missing = [n for n in model.feature_names if n not in set(schema)]
+        if missing:
+            raise ModelError(
+                f"the model reads features the extractor does not compute: {missing[:5]}"
+            )
+        calibration = calibration or RiskCalibration(slope=1.0, intercept=0.0)
+        digest = hashlib.sha256(model.to_bytes())
+        digest.update(json.dumps(calibration.to_dict(), sort_keys=True).encode())
+        model = RiskModel(model, calibration, schema, version=f"rcm_{digest.hexdigest()[:16]}")
+    else:
+        raise TypeError(
+            "model must be a RiskModel, a Forest, the bytes or path of a model file, "
+            f"DEFAULT_MODEL or None, got {type(model).__name__}"
+        )
+    model.check_schema(schema)
+    return model
 
 
 def _as_rules(rules: RuleSet | str | Iterable[Rule | str] | None) -> list[Rule]:
@@ -344,8 +412,13 @@ class Radar:
 
     ``database_url``: ``sqlite:///path`` (default :data:`DEFAULT_DATABASE_URL`, or the
     ``RADARCORE_DATABASE_URL`` environment variable), ``postgresql://...`` or ``memory://``.
-    ``model``: a :class:`radarcore.Forest` or a path to a saved one; ``calibration`` maps its
-    margin to ``risk_score`` (default: the margin is already the log-odds of fraud).
+    ``model``: by default (:data:`DEFAULT_MODEL`) the live model version kept in the store, or
+    in a new store the bundled default model; a :class:`~radarcore.models.RiskModel`, a
+    :class:`radarcore.Forest` or the path of a saved one (stored as a version and made live);
+    ``None`` for no model (payments are ``not_assessed``; this engine uses no stored version).
+    ``calibration`` maps a bare Forest's margin to ``risk_score`` (default: the margin is
+    already the log-odds of fraud). ``radar.models`` manages the versions
+    (:mod:`radarcore.models.registry`).
     ``rules``: custom rules (text, one per line, or ``Rule``/str items), evaluated together with
     Radar's default rules; a :class:`RuleSet` is taken as the complete rule set. Rules read the
     lists kept in the store (``radar.value_lists``). ``clock`` gives "now" in Unix seconds.
@@ -354,7 +427,7 @@ class Radar:
     def __init__(
         self,
         database_url: str | None = None,
-        model: Forest | str | os.PathLike[str] | None = None,
+        model: RiskModel | Forest | str | os.PathLike[str] | _DefaultModel | None = DEFAULT_MODEL,
         rules: RuleSet | str | Iterable[Rule | str] | None = None,
         settings: RadarSettings | None = None,
         *,
@@ -363,6 +436,7 @@ class Radar:
         store: Store | None = None,
     ) -> None:
         from radarcore import services
+        from radarcore.models import registry
 
         self.settings = settings or RadarSettings()
         self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
@@ -376,17 +450,19 @@ class Radar:
         self._core_features: _core.FeatureExtractor = self._features._core
         self._layout = _AttributeLayout(self._features)
         self._rule_inputs: _RuleInputs | None = None
-        if isinstance(model, str | os.PathLike | Path):
-            model = Forest.load(model)
-        self._model = (
-            None
-            if model is None
-            else _Model(
-                model,
-                calibration or RiskCalibration(slope=1.0, intercept=0.0),
-                self._features.schema.names,
-            )
-        )
+        schema = self._features.schema.names
+        if model is DEFAULT_MODEL or model is None:
+            if calibration is not None:
+                raise ValueError("calibration= applies to a bare Forest model")
+            chosen = None
+        else:
+            chosen = as_risk_model(model, schema, calibration)
+        # The live and shadow versions, swapped together by refresh_model(); an engine built
+        # with model=None follows no stored version.
+        self._follows_store = model is not None
+        self._live: _Scorer | None = None
+        self._shadow: _Scorer | None = None
+        self._model_state: str | None = None
         opened = store is None
         if store is None:
             url = database_url or os.environ.get("RADARCORE_DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -401,6 +477,8 @@ class Radar:
                 services.ensure_default_lists(self)
                 self._rule_set = self._compile_rules(self._rules)
                 self._restore_velocity()
+            if self._follows_store:
+                self._install_model(chosen)
         except BaseException:
             if opened:
                 self.store.close()
@@ -419,6 +497,7 @@ class Radar:
         self.value_list_items = services.ValueListItemService(self)
         self.early_fraud_warnings = services.EarlyFraudWarningService(self)
         self.payment_evaluations = services.PaymentEvaluationService(self)
+        self.models = registry.ModelService(self)
 
     # --- configuration -----------------------------------------------------------------------
 
@@ -430,7 +509,71 @@ class Radar:
     @property
     def has_model(self) -> bool:
         """Whether a model scores payments (without one, payments are ``not_assessed``)."""
-        return self._model is not None
+        return self._live is not None
+
+    @property
+    def feature_schema(self) -> list[str]:
+        """The feature columns of the engine's extractor (a model must be trained on them)."""
+        return list(self._features.schema.names)
+
+    @property
+    def model_versions(self) -> tuple[str | None, str | None]:
+        """``(live, shadow)``: the model versions this engine scores with right now."""
+        with self._lock:
+            live, shadow = self._live, self._shadow
+        return (
+            None if live is None else live.version,
+            None if shadow is None else shadow.version,
+        )
+
+    def _install_model(self, model: RiskModel | None) -> None:
+        """Start on ``model`` (stored and made live), or on the stored live version, or on the
+        bundled default model in a store that has none."""
+        from radarcore.models import registry
+
+        state = registry.read_state(self.store)
+        if model is None and state.live is None:
+            model = as_risk_model(default_model(), self._features.schema.names)
+        if model is not None and model.version != state.live:
+            with self.store.transaction():
+                registry.store_model(self.store, model)
+                registry.change_state(self.store, live=model.version, shadow=state.shadow)
+        self.refresh_model()
+
+    def refresh_model(self) -> bool:
+        """Use the live and shadow model versions the store names now, if they changed since
+        this engine last looked (another process promoted, shadowed or rolled back a version).
+
+        Costs one read of a small metadata row when nothing changed, so a server calls it
+        before each request (or every second). When something changed the new models are
+        loaded, then swapped in one step under the assessment lock: each payment is scored
+        wholly by the old or wholly by the new version. Returns whether anything changed.
+        """
+        if not self._follows_store:
+            return False
+        from radarcore.models import registry
+
+        if self.store.get_meta(registry.STATE_KEY) == self._model_state:
+            return False
+        with self._lock:
+            raw = self.store.get_meta(registry.STATE_KEY)
+            if raw == self._model_state:
+                return False
+            state = registry.ModelState.from_json(raw)
+            live, shadow = self._scorer(state.live), self._scorer(state.shadow)
+            self._live, self._shadow, self._model_state = live, shadow, raw
+        logger.info("model versions in use: live %s, shadow %s", state.live, state.shadow)
+        return True
+
+    def _scorer(self, version: str | None) -> _Scorer | None:
+        if version is None:
+            return None
+        for current in (self._live, self._shadow):
+            if current is not None and current.version == version:
+                return current
+        from radarcore.models import registry
+
+        return _Scorer(registry.load_model(self.store, version), self._features.schema.names)
 
     def set_rules(self, rules: RuleSet | str | Iterable[Rule | str] | None) -> None:
         """Replace the rules; they apply to payments assessed from now on."""
@@ -602,14 +745,19 @@ class Radar:
         attributes = _Attributes(self._layout, row, strings, extra)
         score: int | None = None
         level: str = "not_assessed"
+        scored_by: str | None = None
+        shadow_record: dict[str, Any] | None = None
         if settings.assess_risk:
+            live, shadow = self._live, self._shadow
             test_score = self._test_score(test_risk)
             if test_score is not None:
                 score = test_score
-            elif self._model is not None:
-                score = self._model.risk_score(row)
+            elif live is not None:
+                score, scored_by = live.risk_score(row), live.version
             if score is not None:
                 level = settings.risk_level(score)
+            if shadow is not None:
+                shadow_record = self._shadow_score(shadow, row)
         holdout = score is not None and self._in_holdout(str(event["id"]))
         reported = score
         if holdout:
@@ -629,15 +777,26 @@ class Radar:
         decision = self._rule_set.decide(numeric, texts, object=kind, at=int(event["created"]))
 
         if decision.request_three_d_secure and kind != "charge" and not three_d_secure_done:
-            return Assessment(
+            assessment = Assessment(
                 Outcome(type="authorized", risk_level=level, risk_score=reported),  # type: ignore[arg-type]
                 "pending",
                 requires_action=True,
                 score_holdout=holdout,
             )
-        assessment = self._outcome(decision, level, reported, test_risk, holdout)
-        assessment.packed = parts
+        else:
+            assessment = self._outcome(decision, level, reported, test_risk, holdout)
+            assessment.packed = parts
+        assessment.model, assessment.shadow = scored_by, shadow_record
         return assessment
+
+    def _shadow_score(self, shadow: _Scorer, row: Any) -> dict[str, Any] | None:
+        """The shadow version's score (a failure is logged and counted, never acted on)."""
+        try:
+            return {"model": shadow.version, "risk_score": shadow.risk_score(row)}
+        except Exception:
+            logger.exception("shadow model %s failed", shadow.version)
+            self.counters["shadow_failures"] += 1
+            return None
 
     def _perturb(self, payment_id: str, score: int) -> int:
         digest = hmac.new(self._holdout_key, b"p" + payment_id.encode(), hashlib.sha256).digest()

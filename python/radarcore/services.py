@@ -889,7 +889,12 @@ class _PaymentFlow(_Service):
             "payment",
             now,
             charge.id,
-            {"event": event, "result": assessment.result, "labels": list(assessment.labels)},
+            {
+                "event": event,
+                "result": assessment.result,
+                "labels": list(assessment.labels),
+                **assessment.model_record(),
+            },
             assessment.packed,
         )
         return charge, review, assessment
@@ -1384,7 +1389,12 @@ class SetupIntentService(_PaymentFlow):
                 "payment",
                 now,
                 si.id,
-                {"event": event, "result": assessment.result, "labels": list(assessment.labels)},
+                {
+                    "event": event,
+                    "result": assessment.result,
+                    "labels": list(assessment.labels),
+                    **assessment.model_record(),
+                },
             )
             if assessment.outcome.type in ("blocked", "issuer_declined"):
                 error = CardError(
@@ -2375,7 +2385,7 @@ class PaymentEvaluationService(_Service):
                 "payment",
                 now,
                 evaluation.id,
-                {"event": event, "result": "pending", "labels": []},
+                {"event": event, "result": "pending", "labels": [], **assessment.model_record()},
             )
             return evaluation, None
 

@@ -115,12 +115,14 @@ class RiskCalibration:
         score = np.clip(np.rint(_SCORE_AT_EVEN_ODDS + _POINTS_PER_LOGIT * logit), 0.0, 100.0)
         return score.astype(np.int32)
 
-    def score_affine(self) -> tuple[float, float]:
-        """``(scale, offset)``: ``risk_score = clip(round(scale * margin + offset), 0, 100)``."""
-        return (
-            _POINTS_PER_LOGIT * self.slope,
-            _SCORE_AT_EVEN_ODDS + _POINTS_PER_LOGIT * self.intercept,
-        )
+    def risk_score_one(self, margin: float) -> int:
+        """:meth:`risk_score` of one margin, without numpy (the same float operations, so
+        the same integer)."""
+        logit = self.slope * float(margin) + self.intercept
+        score = _SCORE_AT_EVEN_ODDS + _POINTS_PER_LOGIT * logit
+        if math.isnan(score):
+            raise ValueError("the model's margin is NaN: no risk score")
+        return int(min(100.0, max(0.0, round(score))))
 
     def to_dict(self) -> dict[str, Any]:
         return {"slope": self.slope, "intercept": self.intercept}

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from radarcore.store._base import INDEX_COLUMNS, Event, Store
+from radarcore.store._base import INDEX_COLUMNS, Event, ModelRecord, Store
 from radarcore.store.memory import MemoryStore
 from radarcore.store.sql import PostgresStore, SqliteStore
 
@@ -23,6 +23,7 @@ __all__ = [
     "INDEX_COLUMNS",
     "Event",
     "MemoryStore",
+    "ModelRecord",
     "PostgresStore",
     "SqliteStore",
     "Store",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +15,7 @@ from radarcore.objects import OBJECT_TYPES, StripeObject
 __all__ = [
     "INDEX_COLUMNS",
     "Event",
+    "ModelRecord",
     "Store",
     "created_of",
     "decode",
@@ -53,6 +54,16 @@ class Event:
     created: int
     payment: str
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One stored risk model version: its id, when it was stored (Unix seconds) and the
+    metadata kept beside the model file (for listing without reading the file)."""
+
+    version: str
+    created: int
+    metadata: dict[str, Any]
 
 
 def _card_fingerprint(obj: Any) -> str | None:
@@ -201,6 +212,18 @@ class Store(abc.ABC):
         self, key: str, fingerprint: str, response: dict[str, Any]
     ) -> None:
         """Remember the response to the request with this key and fingerprint."""
+
+    @abc.abstractmethod
+    def save_model(self, record: ModelRecord, data: bytes) -> bool:
+        """Keep a model version's file; ``False`` (nothing written) if the version is stored."""
+
+    @abc.abstractmethod
+    def model_data(self, version: str) -> bytes | None:
+        """The file of a stored model version, or ``None``."""
+
+    @abc.abstractmethod
+    def models(self) -> Sequence[ModelRecord]:
+        """Every stored model version, newest first."""
 
     @abc.abstractmethod
     def get_meta(self, key: str) -> str | None:

@@ -87,4 +87,18 @@ MIGRATIONS: list[tuple[int, str, dict[str, list[str]]]] = [
         "partial lookup indexes (rows without the value stay out, so writes touch fewer pages)",
         {dialect: _PARTIAL_INDEXES for dialect in ("sqlite", "postgresql")},
     ),
+    (
+        4,
+        "risk model versions (the model files and their metadata)",
+        {
+            "sqlite": [
+                "CREATE TABLE models (version TEXT PRIMARY KEY, created INTEGER NOT NULL,"
+                " metadata TEXT NOT NULL, data BLOB NOT NULL)"
+            ],
+            "postgresql": [
+                "CREATE TABLE models (version TEXT PRIMARY KEY, pos BIGSERIAL,"
+                " created BIGINT NOT NULL, metadata TEXT NOT NULL, data BYTEA NOT NULL)"
+            ],
+        },
+    ),
 ]

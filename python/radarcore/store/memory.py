@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,6 +13,7 @@ from radarcore.objects import StripeObject
 from radarcore.store._base import (
     INDEX_COLUMNS,
     Event,
+    ModelRecord,
     Store,
     created_of,
     decode,
@@ -47,6 +49,7 @@ class MemoryStore(Store):
         self._idempotency: dict[str, tuple[str, bytes]] = {}
         self._undo: list[Callable[[], object]] | None = None
         self._meta: dict[str, str] = {}
+        self._models: dict[str, tuple[ModelRecord, bytes]] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -158,6 +161,25 @@ class MemoryStore(Store):
         with self._lock:
             self._idempotency[key] = (fingerprint, data)
             self._remember(lambda: self._idempotency.pop(key))
+
+    def save_model(self, record: ModelRecord, data: bytes) -> bool:
+        with self._lock:
+            if record.version in self._models:
+                return False
+            self._models[record.version] = (copy.deepcopy(record), bytes(data))
+            self._remember(lambda: self._models.pop(record.version))
+        return True
+
+    def model_data(self, version: str) -> bytes | None:
+        with self._lock:
+            entry = self._models.get(version)
+        return None if entry is None else entry[1]
+
+    def models(self) -> Sequence[ModelRecord]:
+        with self._lock:
+            records = [copy.deepcopy(r) for r, _ in self._models.values()]
+        # dicts keep insertion order: newest first is the reverse, stable on equal times
+        return sorted(reversed(records), key=lambda r: r.created, reverse=True)
 
     def get_meta(self, key: str) -> str | None:
         return self._meta.get(key)

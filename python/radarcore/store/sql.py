@@ -16,6 +16,7 @@ from radarcore.objects import StripeObject
 from radarcore.store._base import (
     INDEX_COLUMNS,
     Event,
+    ModelRecord,
     Store,
     created_of,
     decode,
@@ -239,6 +240,35 @@ class SqlStore(Store):
                 "INSERT INTO idempotency_keys (key, fingerprint, response) VALUES (?, ?, ?)",
                 (key, fingerprint, encode(response).decode()),
             )
+
+    # --- model versions ------------------------------------------------------------------------
+
+    def save_model(self, record: ModelRecord, data: bytes) -> bool:
+        with self._lock:
+            cursor = self._execute(
+                "INSERT INTO models (version, created, metadata, data) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (version) DO NOTHING",
+                (
+                    record.version,
+                    record.created,
+                    encode(record.metadata).decode(),
+                    bytes(data),
+                ),
+            )
+            return bool(cursor.rowcount)
+
+    def model_data(self, version: str) -> bytes | None:
+        with self._lock:
+            row = self._execute("SELECT data FROM models WHERE version = ?", (version,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def models(self) -> Sequence[ModelRecord]:
+        with self._lock:
+            rows = self._execute(
+                "SELECT version, created, metadata FROM models"
+                f" ORDER BY created DESC, {self.position_column} DESC"
+            ).fetchall()
+        return [ModelRecord(str(v), int(c), decode(m)) for v, c, m in rows]
 
     # --- metadata ------------------------------------------------------------------------------
 
