@@ -107,9 +107,8 @@ void VelocityState::PrefetchArrays(const Entity* entity) {
   if (!entity->items.empty()) __builtin_prefetch(entity->items.begin());
 }
 
-Entity* VelocityState::FindOrInsert(EntityKind kind, uint64_t value) {
-  if (value == kMissingHash) return nullptr;
-  const uint64_t key = Key(kind, value);
+Entity* VelocityState::FindOrInsertKey(EntityKind kind, uint64_t key) {
+  if (key == 0) return nullptr;
   size_t i = SlotOf(key);
   if (slots_[i].index != 0) return &entities_[slots_[i].index - 1];
   if ((entities_.size() + 1) * 4 > slots_.size() * 3) {
