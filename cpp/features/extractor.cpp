@@ -499,9 +499,7 @@ const Entity* FeatureExtractor::Lookup(uint64_t key, int64_t t) const {
 Entity* FeatureExtractor::Acquire(EntityKind kind, uint64_t key, int64_t t) {
   Entity* entity = state_.FindOrInsertKey(kind, key);
   if (entity != nullptr && t - static_cast<int64_t>(entity->last_seen) > state_.config().ttl_seconds) {
-    *entity = Entity{};
-    entity->key = key;
-    entity->kind = kind;
+    state_.Reset(entity);
   }
   return entity;
 }
@@ -548,7 +546,7 @@ void FeatureExtractor::Apply(const PackedEvent& e, Outcome outcome, int64_t t,
     if (outcome == Outcome::kDeclined) counter = kCountDeclined;
     if (outcome == Outcome::kBlocked) counter = kCountBlocked;
     for (Entity* entity : entities.at) {
-      if (entity != nullptr) VelocityState::AddCharge(entity, t, counter, true);
+      if (entity != nullptr) state_.AddCharge(entity, t, counter, true);
     }
     for (EntityKind kind : {EntityKind::kCustomer, EntityKind::kCard}) {
       Entity* entity = entities.at[Idx(kind)];
@@ -566,7 +564,7 @@ void FeatureExtractor::Apply(const PackedEvent& e, Outcome outcome, int64_t t,
   }
   auto touch = [&](EntityKind kind, Family family, uint64_t value) {
     Entity* entity = entities.at[Idx(kind)];
-    if (entity != nullptr && value != kMissingHash) VelocityState::TouchItem(entity, family, value, t);
+    if (entity != nullptr && value != kMissingHash) state_.TouchItem(entity, family, value, t);
   };
   const uint64_t card = e.is_card ? e.card : kMissingHash;
   for (EntityKind kind : {EntityKind::kCustomer, EntityKind::kEmail, EntityKind::kIp,
@@ -603,7 +601,7 @@ void FeatureExtractor::RecordLabel(const PackedEvent& e, Label label, int64_t at
   };
   auto touch = [&](EntityKind kind, Family family, uint64_t value) {
     if (value == kMissingHash) return;
-    if (Entity* entity = get(kind)) VelocityState::TouchItem(entity, family, value, t);
+    if (Entity* entity = get(kind)) state_.TouchItem(entity, family, value, t);
   };
   const bool setup_intent = e.flags[kFieldIsSetupIntent] > 0;
   if (label == Label::kAuthorized || label == Label::kDeclined) {
@@ -612,7 +610,7 @@ void FeatureExtractor::RecordLabel(const PackedEvent& e, Label label, int64_t at
     for (size_t k = 0; k < kNumEntityKinds; ++k) {
       if (keys[k] == 0) continue;
       Entity* entity = get(static_cast<EntityKind>(k));
-      VelocityState::AddCharge(entity, t, counter, false);
+      state_.AddCharge(entity, t, counter, false);
       const bool money = k == Idx(EntityKind::kCustomer) || k == Idx(EntityKind::kCard);
       if (money && label == Label::kAuthorized) entity->usd_successful += e.amount_usd;
       if (money && label == Label::kDeclined) entity->usd_failed += e.amount_usd;
