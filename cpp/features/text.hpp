@@ -62,20 +62,31 @@ inline std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Trimmed, ASCII-lower-cased, inner runs of whitespace collapsed to one space (non-ASCII bytes
-// are kept as they are). Writes into *out, which callers reuse to avoid allocations.
-inline void NormaliseInto(std::string_view s, std::string* out) {
-  out->clear();
+// Appends `s` (already trimmed) with inner runs of whitespace collapsed to one space, lower-cased
+// when `lower`. Writes through a pointer into space sized for the worst case, then shrinks, so
+// the loop does no capacity checks.
+inline void AppendNormalised(std::string* out, std::string_view s, bool lower) {
+  const size_t start = out->size();
+  out->resize(start + s.size());
+  char* w = &(*out)[start];
   bool pending_space = false;
-  for (char c : Trim(s)) {
+  for (char c : s) {
     if (IsSpace(c)) {
       pending_space = true;
       continue;
     }
-    if (pending_space) out->push_back(' ');
+    if (pending_space) *w++ = ' ';
     pending_space = false;
-    out->push_back(ToLower(c));
+    *w++ = lower ? ToLower(c) : c;
   }
+  out->resize(static_cast<size_t>(w - out->data()));
+}
+
+// Trimmed, ASCII-lower-cased, inner runs of whitespace collapsed to one space (non-ASCII bytes
+// are kept as they are). Writes into *out, which callers reuse to avoid allocations.
+inline void NormaliseInto(std::string_view s, std::string* out) {
+  out->clear();
+  AppendNormalised(out, Trim(s), true);
 }
 
 }  // namespace radarcore
