@@ -216,7 +216,7 @@ class PyFeatureExtractor {
 
   py::array_t<double> ExtractMany(size_t rows, const py::list& s, const py::list& i,
                                   const py::list& f, const py::list& b, const py::object& order,
-                                  bool update) {
+                                  bool update, const py::object& out_buffer) {
     const EventColumns columns = ToColumns(rows, s, i, f, b);
     const int64_t* sequence = Data<int64_t>(order, rows, "order");
     if (sequence != nullptr) {
@@ -229,7 +229,7 @@ class PyFeatureExtractor {
       }
     }
     const auto width = static_cast<py::ssize_t>(FeatureExtractor::Columns().size());
-    py::array_t<double> out({static_cast<py::ssize_t>(rows), width});
+    py::array_t<double> out = OutputMatrix(out_buffer, static_cast<py::ssize_t>(rows), width);
     double* data = out.mutable_data();
     {
       py::gil_scoped_release release;
@@ -237,6 +237,26 @@ class PyFeatureExtractor {
       core_.ExtractMany(columns, sequence, update, data);
     }
     return out;
+  }
+
+  // A new (rows, width) matrix, or the caller's buffer (reused across batches, so its pages
+  // are not allocated and zeroed again for every batch) when it has exactly that layout.
+  static py::array_t<double> OutputMatrix(const py::object& buffer, py::ssize_t rows,
+                                          py::ssize_t width) {
+    if (buffer.is_none()) return py::array_t<double>({rows, width});
+    const std::string expected = "out: must be a writeable C-contiguous float64 array of shape (" +
+                                 std::to_string(rows) + ", " + std::to_string(width) + ")";
+    if (!py::isinstance<py::array>(buffer)) {
+      throw SchemaError(expected + ", got " + std::string(py::str(py::type::of(buffer).attr("__name__"))));
+    }
+    auto array = py::reinterpret_borrow<py::array>(buffer);
+    if (!array.dtype().is(py::dtype::of<double>()) || array.ndim() != 2 ||
+        array.shape(0) != rows || array.shape(1) != width ||
+        (array.flags() & py::array::c_style) == 0 || !array.writeable()) {
+      throw SchemaError(expected + ", got " + std::string(py::str(array.dtype())) + " " +
+                        std::string(py::str(array.attr("shape"))));
+    }
+    return py::reinterpret_borrow<py::array_t<double>>(buffer);
   }
 
   py::list StringAttributesOne(const py::list& s, const py::list& i, const py::list& f,
@@ -388,7 +408,7 @@ void RegisterFeatures(py::module_& m) {
            py::arg("floats"), py::arg("bools"), py::arg("label"), py::arg("at"))
       .def("extract_many", &PyFeatureExtractor::ExtractMany, py::arg("rows"), py::arg("strings"),
            py::arg("ints"), py::arg("floats"), py::arg("bools"), py::arg("order"),
-           py::arg("update"))
+           py::arg("update"), py::arg("out") = py::none())
       .def("string_attributes_one", &PyFeatureExtractor::StringAttributesOne, py::arg("strings"),
            py::arg("ints"), py::arg("floats"), py::arg("bools"))
       .def("string_attributes_many", &PyFeatureExtractor::StringAttributesMany, py::arg("rows"),

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+import radarcore
 import radarcore.events
 import radarcore.features
 from radarcore import FeatureExtractor, FeatureSchema, _core
@@ -389,6 +390,45 @@ def test_extract_many_without_update_leaves_the_state(
     index = fx.schema.index("total_charges_per_card_number_hourly")
     assert rows[:, index].tolist() == [0.0, 0.0, 0.0]
     assert fx.extract_many(events)[:, index].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_extract_many_fills_a_reused_buffer(payment: dict[str, Any]) -> None:
+    events = [{**payment, "id": f"ch_{i}", "created": T0 + 400 * i} for i in range(6)]
+    expected = FeatureExtractor().extract_many(events)
+    fx = FeatureExtractor()
+    buffer = np.full((3, len(fx.schema)), -7.0)
+    first = fx.extract_many(events[:3], out=buffer)
+    assert first is buffer
+    np.testing.assert_array_equal(first, expected[:3])
+    second = fx.extract_many(events[3:][::-1], out=buffer)
+    assert second is buffer
+    np.testing.assert_array_equal(second, expected[3:][::-1])
+
+
+@pytest.mark.parametrize(
+    ("make", "got"),
+    [
+        (lambda n, w: np.zeros((n, w), dtype=np.float32), "got float32 (2, "),
+        (lambda n, w: np.zeros((n + 1, w)), "got float64 (3, "),
+        (lambda n, w: np.zeros((w, n)).T, "got float64 (2, "),
+        (lambda n, w: np.zeros(n * w), "got float64 ("),
+        (lambda n, w: [[0.0] * w] * n, "got list"),
+    ],
+)
+def test_extract_many_rejects_a_bad_buffer(
+    fx: FeatureExtractor, payment: dict[str, Any], make: Any, got: str
+) -> None:
+    events = [{**payment, "id": f"ch_{i}", "created": T0 + i} for i in range(2)]
+    width = len(fx.schema)
+    message = f"out: must be a writeable C-contiguous float64 array of shape (2, {width}), {got}"
+    with pytest.raises(radarcore.SchemaError) as error:
+        fx.extract_many(events, out=make(2, width))
+    assert str(error.value).startswith(message)
+    assert fx.entity_count == 0
+    frozen = np.zeros((2, width))
+    frozen.flags.writeable = False
+    with pytest.raises(radarcore.SchemaError, match="writeable"):
+        fx.extract_many(events, out=frozen)
 
 
 def test_empty_batch(fx: FeatureExtractor) -> None:

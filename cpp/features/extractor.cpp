@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -9,6 +10,10 @@
 #include "common/errors.hpp"
 #include "features/text.hpp"
 #include "features/user_agent.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace radarcore {
 namespace {
@@ -361,6 +366,28 @@ void EmitColumns(Sink& s, const RowContext* c) {
              kDailyHourly.data(), kDailyHourly.size(), false, "velocity");
 }
 
+// Copies a finished row into the output matrix, with non-temporal stores where the CPU has
+// them: the matrix is far larger than the caches and is not read again here, so fetching its
+// lines before writing them (what plain stores do) would only take memory bandwidth and evict
+// the velocity state. The caller issues the fence (FinishStreaming) once the matrix is done.
+void StreamRow(const double* row, double* out, size_t width) {
+#if defined(__SSE2__)
+  if ((reinterpret_cast<uintptr_t>(out) & 15) == 0) {
+    size_t i = 0;
+    for (; i + 2 <= width; i += 2) _mm_stream_pd(out + i, _mm_loadu_pd(row + i));
+    if (i < width) out[i] = row[i];
+    return;
+  }
+#endif
+  std::memcpy(out, row, width * sizeof(double));
+}
+
+void FinishStreaming() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
 std::vector<ColumnSpec> BuildColumns() {
   std::vector<ColumnSpec> specs;
   SpecSink sink{&specs};
@@ -443,7 +470,7 @@ const std::vector<ColumnSpec>& FeatureExtractor::StringAttributes() {
   return specs;
 }
 
-std::array<uint64_t, kNumEntityKinds> FeatureExtractor::EntityValues(const PackedEvent& e) {
+FeatureExtractor::Keys FeatureExtractor::EntityKeys(const PackedEvent& e) {
   std::array<uint64_t, kNumEntityKinds> v{};
   v[Idx(EntityKind::kCard)] = e.is_card ? e.card : kMissingHash;
   v[Idx(EntityKind::kCustomer)] = e.customer;
@@ -453,32 +480,15 @@ std::array<uint64_t, kNumEntityKinds> FeatureExtractor::EntityValues(const Packe
   v[Idx(EntityKind::kShippingAddress)] = e.shipping_address;
   v[Idx(EntityKind::kDevice)] = e.device;
   v[Idx(EntityKind::kMerchant)] = e.merchant;
-  return v;
-}
-
-void FeatureExtractor::PrefetchSlots(const PackedEvent& event) const {
-  const std::array<uint64_t, kNumEntityKinds> values = EntityValues(event);
+  Keys keys;
   for (size_t k = 0; k < kNumEntityKinds; ++k) {
-    state_.PrefetchSlot(static_cast<EntityKind>(k), values[k]);
+    keys[k] = VelocityState::KeyOf(static_cast<EntityKind>(k), v[k]);
   }
+  return keys;
 }
 
-void FeatureExtractor::PrefetchEntities(const PackedEvent& event) const {
-  const std::array<uint64_t, kNumEntityKinds> values = EntityValues(event);
-  for (size_t k = 0; k < kNumEntityKinds; ++k) {
-    state_.PrefetchEntity(static_cast<EntityKind>(k), values[k]);
-  }
-}
-
-void FeatureExtractor::PrefetchArrays(const PackedEvent& event) const {
-  const std::array<uint64_t, kNumEntityKinds> values = EntityValues(event);
-  for (size_t k = 0; k < kNumEntityKinds; ++k) {
-    VelocityState::PrefetchArrays(state_.Find(static_cast<EntityKind>(k), values[k]));
-  }
-}
-
-const Entity* FeatureExtractor::Lookup(EntityKind kind, uint64_t value, int64_t t) const {
-  const Entity* entity = state_.Find(kind, value);
+const Entity* FeatureExtractor::Lookup(uint64_t key, int64_t t) const {
+  const Entity* entity = state_.FindKey(key);
   // Idle past the time-to-live: forgotten, even before the daily sweep removes it.
   if (entity != nullptr && t - static_cast<int64_t>(entity->last_seen) > state_.config().ttl_seconds) {
     return nullptr;
@@ -486,18 +496,15 @@ const Entity* FeatureExtractor::Lookup(EntityKind kind, uint64_t value, int64_t 
   return entity;
 }
 
-Entity* FeatureExtractor::Acquire(EntityKind kind, uint64_t value, int64_t t) {
-  Entity* entity = state_.FindOrInsert(kind, value);
+Entity* FeatureExtractor::Acquire(EntityKind kind, uint64_t key, int64_t t) {
+  Entity* entity = state_.FindOrInsertKey(kind, key);
   if (entity != nullptr && t - static_cast<int64_t>(entity->last_seen) > state_.config().ttl_seconds) {
-    const uint64_t key = entity->key;
-    *entity = Entity{};
-    entity->key = key;
-    entity->kind = kind;
+    state_.Reset(entity);
   }
   return entity;
 }
 
-void FeatureExtractor::Fill(const PackedEvent& event, int64_t t,
+void FeatureExtractor::Fill(const PackedEvent& event, int64_t t, const Keys& keys,
                             const std::array<const Entity*, kNumEntityKinds>& entities,
                             double* row) const {
   RowContext context;
@@ -505,9 +512,8 @@ void FeatureExtractor::Fill(const PackedEvent& event, int64_t t,
   context.packer = &packer_;
   context.t = t;
   context.entities = entities;
-  const std::array<uint64_t, kNumEntityKinds> values = EntityValues(event);
   for (size_t k = 0; k < kNumEntityKinds; ++k) {
-    context.present[k] = values[k] != kMissingHash;
+    context.present[k] = keys[k] != 0;
     VelocityState::Count(entities[k], t, &context.counts[k]);
   }
   ValueSink sink{row};
@@ -516,16 +522,16 @@ void FeatureExtractor::Fill(const PackedEvent& event, int64_t t,
 
 void FeatureExtractor::ExtractOne(const PackedEvent& event, double* row) const {
   const int64_t t = std::max(event.created, state_.clock());
-  const std::array<uint64_t, kNumEntityKinds> values = EntityValues(event);
+  const Keys keys = EntityKeys(event);
   // Three rounds of lookups so the cache misses of the eight entities overlap.
-  PrefetchSlots(event);
-  PrefetchEntities(event);
+  for (uint64_t key : keys) state_.PrefetchSlot(key);
+  for (uint64_t key : keys) state_.PrefetchEntity(key);
   std::array<const Entity*, kNumEntityKinds> entities{};
   for (size_t k = 0; k < kNumEntityKinds; ++k) {
-    entities[k] = Lookup(static_cast<EntityKind>(k), values[k], t);
+    entities[k] = Lookup(keys[k], t);
     VelocityState::PrefetchArrays(entities[k]);
   }
-  Fill(event, t, entities, row);
+  Fill(event, t, keys, entities, row);
 }
 
 void FeatureExtractor::Apply(const PackedEvent& e, Outcome outcome, int64_t t,
@@ -540,7 +546,7 @@ void FeatureExtractor::Apply(const PackedEvent& e, Outcome outcome, int64_t t,
     if (outcome == Outcome::kDeclined) counter = kCountDeclined;
     if (outcome == Outcome::kBlocked) counter = kCountBlocked;
     for (Entity* entity : entities.at) {
-      if (entity != nullptr) VelocityState::AddCharge(entity, t, counter, true);
+      if (entity != nullptr) state_.AddCharge(entity, t, counter, true);
     }
     for (EntityKind kind : {EntityKind::kCustomer, EntityKind::kCard}) {
       Entity* entity = entities.at[Idx(kind)];
@@ -558,7 +564,7 @@ void FeatureExtractor::Apply(const PackedEvent& e, Outcome outcome, int64_t t,
   }
   auto touch = [&](EntityKind kind, Family family, uint64_t value) {
     Entity* entity = entities.at[Idx(kind)];
-    if (entity != nullptr && value != kMissingHash) VelocityState::TouchItem(entity, family, value, t);
+    if (entity != nullptr && value != kMissingHash) state_.TouchItem(entity, family, value, t);
   };
   const uint64_t card = e.is_card ? e.card : kMissingHash;
   for (EntityKind kind : {EntityKind::kCustomer, EntityKind::kEmail, EntityKind::kIp,
@@ -577,34 +583,34 @@ void FeatureExtractor::Apply(const PackedEvent& e, Outcome outcome, int64_t t,
 
 void FeatureExtractor::Update(const PackedEvent& event, Outcome outcome) {
   const int64_t t = state_.Advance(event.created);
-  const std::array<uint64_t, kNumEntityKinds> values = EntityValues(event);
+  const Keys keys = EntityKeys(event);
   Entities entities;
   for (size_t k = 0; k < kNumEntityKinds; ++k) {
-    entities.at[k] = Acquire(static_cast<EntityKind>(k), values[k], t);
+    entities.at[k] = Acquire(static_cast<EntityKind>(k), keys[k], t);
   }
   Apply(event, outcome, t, entities);
 }
 
 void FeatureExtractor::RecordLabel(const PackedEvent& e, Label label, int64_t at) {
   const int64_t t = state_.Advance(std::max(at, e.created));
-  const std::array<uint64_t, kNumEntityKinds> values = EntityValues(e);
+  const Keys keys = EntityKeys(e);
   auto get = [&](EntityKind kind) {
-    Entity* entity = Acquire(kind, values[Idx(kind)], t);
+    Entity* entity = Acquire(kind, keys[Idx(kind)], t);
     if (entity != nullptr) entity->last_seen = std::max(entity->last_seen, static_cast<uint32_t>(t));
     return entity;
   };
   auto touch = [&](EntityKind kind, Family family, uint64_t value) {
     if (value == kMissingHash) return;
-    if (Entity* entity = get(kind)) VelocityState::TouchItem(entity, family, value, t);
+    if (Entity* entity = get(kind)) state_.TouchItem(entity, family, value, t);
   };
   const bool setup_intent = e.flags[kFieldIsSetupIntent] > 0;
   if (label == Label::kAuthorized || label == Label::kDeclined) {
     if (setup_intent) return;
     const int counter = label == Label::kAuthorized ? kCountAuthorized : kCountDeclined;
     for (size_t k = 0; k < kNumEntityKinds; ++k) {
-      if (values[k] == kMissingHash) continue;
+      if (keys[k] == 0) continue;
       Entity* entity = get(static_cast<EntityKind>(k));
-      VelocityState::AddCharge(entity, t, counter, false);
+      state_.AddCharge(entity, t, counter, false);
       const bool money = k == Idx(EntityKind::kCustomer) || k == Idx(EntityKind::kCard);
       if (money && label == Label::kAuthorized) entity->usd_successful += e.amount_usd;
       if (money && label == Label::kDeclined) entity->usd_failed += e.amount_usd;
@@ -650,6 +656,7 @@ void FeatureExtractor::RecordLabel(const PackedEvent& e, Label label, int64_t at
 void FeatureExtractor::ExtractMany(const EventColumns& columns, const int64_t* order, bool update,
                                    double* out) {
   std::vector<PackedEvent> packed(columns.rows);
+  std::vector<Keys> keys(columns.rows);
   PackScratch scratch;
   auto row_at = [&](size_t k) { return order == nullptr ? k : static_cast<size_t>(order[k]); };
   for (size_t k = 0; k < columns.rows; ++k) {
@@ -659,35 +666,44 @@ void FeatureExtractor::ExtractMany(const EventColumns& columns, const int64_t* o
     } catch (const SchemaError& error) {
       throw SchemaError(std::string(error.what()) + " (row " + std::to_string(i) + ")");
     }
+    keys[k] = EntityKeys(packed[k]);
   }
   const size_t width = Columns().size();
+  std::vector<double> staging(width);  // the row being filled, in L1 until it is streamed out
   // Rows ahead are prefetched in stages (slots, then records, then arrays) so memory latency
-  // overlaps the work on the current row.
+  // overlaps the work on the current row; the keys are computed once per row, above.
   constexpr size_t kSlotDistance = 16;
   constexpr size_t kEntityDistance = 10;
   constexpr size_t kArrayDistance = 4;
   for (size_t k = 0; k < columns.rows; ++k) {
-    if (k + kSlotDistance < columns.rows) PrefetchSlots(packed[k + kSlotDistance]);
-    if (k + kEntityDistance < columns.rows) PrefetchEntities(packed[k + kEntityDistance]);
-    if (k + kArrayDistance < columns.rows) PrefetchArrays(packed[k + kArrayDistance]);
+    if (k + kSlotDistance < columns.rows) {
+      for (uint64_t key : keys[k + kSlotDistance]) state_.PrefetchSlot(key);
+    }
+    if (k + kEntityDistance < columns.rows) {
+      for (uint64_t key : keys[k + kEntityDistance]) state_.PrefetchEntity(key);
+    }
+    if (k + kArrayDistance < columns.rows) {
+      for (uint64_t key : keys[k + kArrayDistance]) state_.PrefetchArrays(key);
+    }
     const PackedEvent& e = packed[k];
     double* row = out + row_at(k) * width;
     if (!update) {
-      ExtractOne(e, row);
+      ExtractOne(e, staging.data());
+      StreamRow(staging.data(), row, width);
       continue;
     }
     const int64_t t = state_.Advance(e.created);
-    const std::array<uint64_t, kNumEntityKinds> values = EntityValues(e);
     Entities entities;
     std::array<const Entity*, kNumEntityKinds> readable{};
     for (size_t kind = 0; kind < kNumEntityKinds; ++kind) {
-      entities.at[kind] = Acquire(static_cast<EntityKind>(kind), values[kind], t);
+      entities.at[kind] = Acquire(static_cast<EntityKind>(kind), keys[k][kind], t);
       readable[kind] = entities.at[kind];
-      VelocityState::PrefetchArrays(readable[kind]);
     }
-    Fill(e, t, readable, row);
+    Fill(e, t, keys[k], readable, staging.data());
+    StreamRow(staging.data(), row, width);
     Apply(e, e.has_outcome ? e.outcome : Outcome::kPending, t, entities);
   }
+  FinishStreaming();
 }
 
 std::optional<std::string> FeatureExtractor::StringAttribute(size_t index, const RawEvent& raw,

@@ -67,14 +67,13 @@ class FeatureExtractor {
   struct Entities {
     std::array<Entity*, kNumEntityKinds> at{};
   };
-  const Entity* Lookup(EntityKind kind, uint64_t value, int64_t t) const;
-  Entity* Acquire(EntityKind kind, uint64_t value, int64_t t);
-  static std::array<uint64_t, kNumEntityKinds> EntityValues(const PackedEvent& event);
-  void PrefetchSlots(const PackedEvent& event) const;
-  void PrefetchEntities(const PackedEvent& event) const;
-  void PrefetchArrays(const PackedEvent& event) const;
-  void Fill(const PackedEvent& event, int64_t t, const std::array<const Entity*, kNumEntityKinds>& entities,
-            double* row) const;
+  // The state's key of each entity kind of a payment (0 = missing), computed once per payment.
+  using Keys = std::array<uint64_t, kNumEntityKinds>;
+  const Entity* Lookup(uint64_t key, int64_t t) const;
+  Entity* Acquire(EntityKind kind, uint64_t key, int64_t t);
+  static Keys EntityKeys(const PackedEvent& event);
+  void Fill(const PackedEvent& event, int64_t t, const Keys& keys,
+            const std::array<const Entity*, kNumEntityKinds>& entities, double* row) const;
   void Apply(const PackedEvent& event, Outcome outcome, int64_t t, const Entities& entities);
 
   EventPacker packer_;

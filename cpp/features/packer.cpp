@@ -162,16 +162,7 @@ bool AppendPart(std::string* out, std::string_view part, std::string_view separa
   part = Trim(part);
   if (part.empty()) return false;
   out->append(separator);
-  bool pending_space = false;
-  for (char c : part) {
-    if (IsSpace(c)) {
-      pending_space = true;
-      continue;
-    }
-    if (pending_space) out->push_back(' ');
-    pending_space = false;
-    out->push_back(lower ? ToLower(c) : c);
-  }
+  AppendNormalised(out, part, lower);
   return true;
 }
 

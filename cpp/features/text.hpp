@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -19,10 +20,14 @@ inline uint64_t Mix64(uint64_t x) {
   return x;
 }
 
-// Little-endian load assembled byte by byte, so the hash is the same on every platform.
+// Little-endian load, so the hash is the same on every platform: one unaligned load (and a
+// byte swap on big-endian machines) instead of eight byte loads.
 inline uint64_t LoadLe64(const unsigned char* p) {
   uint64_t w = 0;
-  for (int i = 7; i >= 0; --i) w = (w << 8) | p[i];
+  std::memcpy(&w, p, sizeof w);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
   return w;
 }
 
@@ -34,7 +39,12 @@ inline uint64_t HashBytes(std::string_view s, uint64_t seed = 0) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) h = Mix64(h ^ LoadLe64(p + i)) * 0x9e3779b97f4a7c15ULL;
   uint64_t tail = 0;
-  for (size_t k = n; k > i; --k) tail = (tail << 8) | p[k - 1];
+  if (n >= 8 && n > i) {
+    // The last (n - i) bytes are the high bytes of the word that ends the string.
+    tail = LoadLe64(p + n - 8) >> (8 * (8 - (n - i)));
+  } else {
+    for (size_t k = n; k > i; --k) tail = (tail << 8) | p[k - 1];
+  }
   h = Mix64(h ^ tail ^ (static_cast<uint64_t>(n - i) << 56));
   return h == 0 ? 1 : h;
 }
@@ -52,20 +62,31 @@ inline std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Trimmed, ASCII-lower-cased, inner runs of whitespace collapsed to one space (non-ASCII bytes
-// are kept as they are). Writes into *out, which callers reuse to avoid allocations.
-inline void NormaliseInto(std::string_view s, std::string* out) {
-  out->clear();
+// Appends `s` (already trimmed) with inner runs of whitespace collapsed to one space, lower-cased
+// when `lower`. Writes through a pointer into space sized for the worst case, then shrinks, so
+// the loop does no capacity checks.
+inline void AppendNormalised(std::string* out, std::string_view s, bool lower) {
+  const size_t start = out->size();
+  out->resize(start + s.size());
+  char* w = &(*out)[start];
   bool pending_space = false;
-  for (char c : Trim(s)) {
+  for (char c : s) {
     if (IsSpace(c)) {
       pending_space = true;
       continue;
     }
-    if (pending_space) out->push_back(' ');
+    if (pending_space) *w++ = ' ';
     pending_space = false;
-    out->push_back(ToLower(c));
+    *w++ = lower ? ToLower(c) : c;
   }
+  out->resize(static_cast<size_t>(w - out->data()));
+}
+
+// Trimmed, ASCII-lower-cased, inner runs of whitespace collapsed to one space (non-ASCII bytes
+// are kept as they are). Writes into *out, which callers reuse to avoid allocations.
+inline void NormaliseInto(std::string_view s, std::string* out) {
+  out->clear();
+  AppendNormalised(out, Trim(s), true);
 }
 
 }  // namespace radarcore

@@ -19,7 +19,7 @@ void WindowEdges() {
   VelocityState state;
   const int64_t t = state.Advance(kT0);
   Entity* card = state.FindOrInsert(EntityKind::kCard, 42);
-  VelocityState::AddCharge(card, t, radarcore::kCountDeclined, true);
+  state.AddCharge(card, t, radarcore::kCountDeclined, true);
   EntityCounts counts;
   VelocityState::Count(card, kT0 + 3899, &counts);
   RC_CHECK(counts.charges[radarcore::kHourly][radarcore::kCountDeclined] == 1);
@@ -40,7 +40,7 @@ void CapAndEviction() {
   VelocityState state;
   Entity* email = state.FindOrInsert(EntityKind::kEmail, 7);
   for (uint64_t card = 1; card <= 30; ++card) {
-    VelocityState::TouchItem(email, radarcore::kFamilyCards, card, kT0 + static_cast<int64_t>(card));
+    state.TouchItem(email, radarcore::kFamilyCards, card, kT0 + static_cast<int64_t>(card));
   }
   EntityCounts counts;
   VelocityState::Count(email, kT0 + 100, &counts);
@@ -57,7 +57,7 @@ void BucketsStayBounded() {
     const int64_t t = state.Advance(kT0 + i * 300);
     merchant = state.FindOrInsert(EntityKind::kMerchant, 1);
     VelocityState::Seen(merchant, t);
-    VelocityState::AddCharge(merchant, t, radarcore::kCountAuthorized, true);
+    state.AddCharge(merchant, t, radarcore::kCountAuthorized, true);
   }
   // Daily-only kind: at most 13 five-minute buckets + 25 hours, plus the growth slack.
   RC_CHECK(merchant->buckets.size() < 64);
@@ -84,8 +84,8 @@ void SnapshotRoundTrip() {
     const int64_t t = state.Advance(kT0 + static_cast<int64_t>(v) * 60);
     Entity* e = state.FindOrInsert(EntityKind::kIp, v);
     VelocityState::Seen(e, t);
-    VelocityState::AddCharge(e, t, radarcore::kCountBlocked, true);
-    VelocityState::TouchItem(e, radarcore::kFamilyEmails, v * 3, t);
+    state.AddCharge(e, t, radarcore::kCountBlocked, true);
+    state.TouchItem(e, radarcore::kFamilyEmails, v * 3, t);
   }
   const std::vector<uint8_t> bytes = state.Snapshot();
   VelocityState restored = VelocityState::Restore(bytes.data(), bytes.size());
@@ -120,7 +120,7 @@ void ManyEntitiesAcrossChunks() {
     for (uint64_t v = 2 - parity; v <= kCount; v += 2) {
       Entity* card = state.FindOrInsert(EntityKind::kCard, v);
       VelocityState::Seen(card, t);
-      VelocityState::AddCharge(card, t, radarcore::kCountAuthorized, true);
+      state.AddCharge(card, t, radarcore::kCountAuthorized, true);
       card->usd_attempted = static_cast<double>(v);
       records[v - 1] = card;
     }

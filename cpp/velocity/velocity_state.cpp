@@ -101,15 +101,31 @@ void VelocityState::Rehash(size_t capacity) {
   }
 }
 
-void VelocityState::PrefetchArrays(const Entity* entity) {
-  if (entity == nullptr) return;
-  if (!entity->buckets.empty()) __builtin_prefetch(entity->buckets.end() - 1);
-  if (!entity->items.empty()) __builtin_prefetch(entity->items.begin());
+namespace {
+
+// Every cache line of [begin, end), at most kMaxLines of them from the end backwards (Count
+// reads buckets newest first; longer arrays belong to busy entities, mostly cached anyway).
+void PrefetchRange(const void* begin, const void* end) {
+  constexpr uintptr_t kLine = 64;
+  constexpr uintptr_t kMaxLines = 6;
+  const auto first = reinterpret_cast<uintptr_t>(begin) & ~(kLine - 1);
+  const auto last = reinterpret_cast<uintptr_t>(end) - 1;
+  for (uintptr_t line = last & ~(kLine - 1), n = 0; line >= first && n < kMaxLines;
+       line -= kLine, ++n) {
+    __builtin_prefetch(reinterpret_cast<const void*>(line));
+  }
 }
 
-Entity* VelocityState::FindOrInsert(EntityKind kind, uint64_t value) {
-  if (value == kMissingHash) return nullptr;
-  const uint64_t key = Key(kind, value);
+}  // namespace
+
+void VelocityState::PrefetchArrays(const Entity* entity) {
+  if (entity == nullptr) return;
+  if (!entity->buckets.empty()) PrefetchRange(entity->buckets.begin(), entity->buckets.end());
+  if (!entity->items.empty()) PrefetchRange(entity->items.begin(), entity->items.end());
+}
+
+Entity* VelocityState::FindOrInsertKey(EntityKind kind, uint64_t key) {
+  if (key == 0) return nullptr;
   size_t i = SlotOf(key);
   if (slots_[i].index != 0) return &entities_[slots_[i].index - 1];
   if ((entities_.size() + 1) * 4 > slots_.size() * 3) {
@@ -178,7 +194,7 @@ void VelocityState::Compact(Entity* entity, int64_t t) {
   const int64_t now5 = t / 300;
   const int64_t now_hour = t / 3600;
   const int64_t horizon = BucketHorizonHours(entity->kind);
-  SmallVec<Bucket>& buckets = entity->buckets;
+  PoolVec<Bucket>& buckets = entity->buckets;
   uint32_t w = 0;
   for (uint32_t r = 0; r < buckets.size(); ++r) {
     Bucket b = buckets[r];
@@ -192,7 +208,7 @@ void VelocityState::Compact(Entity* entity, int64_t t) {
     }
   }
   buckets.resize_down(w);
-  SmallVec<Item>& items = entity->items;
+  PoolVec<Item>& items = entity->items;
   uint32_t kept = 0;
   for (uint32_t r = 0; r < items.size(); ++r) {
     const Item item = items[r];
@@ -209,7 +225,7 @@ void VelocityState::AddCharge(Entity* entity, int64_t t, int outcome_counter, bo
     // Compacting only when the array is full keeps the cost amortised O(1) and the memory
     // bounded; Count reads compacted and uncompacted buckets alike.
     if (entity->buckets.size() == entity->buckets.capacity()) Compact(entity, t);
-    entity->buckets.push_back(Bucket{unit, {0, 0, 0, 0}});
+    entity->buckets.push_back(Bucket{unit, {0, 0, 0, 0}}, &arrays_);
   }
   Bucket& bucket = entity->buckets.back();
   if (outcome_counter >= 0) {
@@ -224,7 +240,7 @@ void VelocityState::AddCharge(Entity* entity, int64_t t, int outcome_counter, bo
 
 void VelocityState::TouchItem(Entity* entity, Family family, uint64_t value, int64_t t) {
   const auto time = static_cast<uint32_t>(t);
-  SmallVec<Item>& items = entity->items;
+  PoolVec<Item>& items = entity->items;
   uint32_t members = 0;
   uint32_t oldest = 0;
   for (uint32_t i = 0; i < items.size(); ++i) {
@@ -240,8 +256,18 @@ void VelocityState::TouchItem(Entity* entity, Family family, uint64_t value, int
   if (members >= kDistinctCap) {
     items[oldest] = Item{value, time, family};
   } else {
-    items.push_back(Item{value, time, family});
+    items.push_back(Item{value, time, family}, &arrays_);
   }
+}
+
+void VelocityState::Reset(Entity* entity) {
+  entity->buckets.release(&arrays_);
+  entity->items.release(&arrays_);
+  const uint64_t key = entity->key;
+  const EntityKind kind = entity->kind;
+  *entity = Entity{};
+  entity->key = key;
+  entity->kind = kind;
 }
 
 void VelocityState::Seen(Entity* entity, int64_t t) {
@@ -253,8 +279,13 @@ void VelocityState::Seen(Entity* entity, int64_t t) {
 size_t VelocityState::Expire(int64_t now) {
   size_t kept = 0;
   for (size_t r = 0; r < entities_.size(); ++r) {
-    if (now - static_cast<int64_t>(entities_[r].last_seen) > config_.ttl_seconds) continue;
-    if (kept != r) entities_[kept] = std::move(entities_[r]);
+    Entity& entity = entities_[r];
+    if (now - static_cast<int64_t>(entity.last_seen) > config_.ttl_seconds) {
+      entity.buckets.release(&arrays_);
+      entity.items.release(&arrays_);
+      continue;
+    }
+    if (kept != r) entities_[kept] = entity;
     ++kept;
   }
   const size_t removed = entities_.size() - kept;
@@ -267,13 +298,8 @@ size_t VelocityState::Expire(int64_t now) {
 }
 
 size_t VelocityState::MemoryBytes() const {
-  size_t bytes = slots_.size() * sizeof(Slot) + entities_.chunks() * HeapBytes(EntityArena::chunk_bytes());
-  for (size_t k = 0; k < entities_.size(); ++k) {
-    const Entity& entity = entities_[k];
-    bytes += HeapBytes(entity.buckets.capacity() * sizeof(Bucket));
-    bytes += HeapBytes(entity.items.capacity() * sizeof(Item));
-  }
-  return bytes;
+  return slots_.size() * sizeof(Slot) + entities_.chunks() * HeapBytes(EntityArena::chunk_bytes()) +
+         arrays_.blocks() * HeapBytes(ArrayPool::kBlockBytes);
 }
 
 std::vector<uint8_t> VelocityState::Snapshot() const {
@@ -355,21 +381,25 @@ VelocityState VelocityState::Restore(const uint8_t* data, size_t size) {
     e.usd_failed = in.F64();
     const uint32_t n_buckets = in.U32();
     if (n_buckets > in.remaining() / 20) throw SchemaError("velocity snapshot: truncated");
+    if (n_buckets > PoolVec<Bucket>::kMaxSize) throw SchemaError("velocity snapshot: too many buckets");
+    e.buckets.Reserve(n_buckets, &state.arrays_);
     for (uint32_t i = 0; i < n_buckets; ++i) {
       Bucket b{};
       b.unit = in.U32();
       for (uint32_t& n : b.counts) n = in.U32();
-      e.buckets.push_back(b);
+      e.buckets.push_back(b, &state.arrays_);
     }
     const uint32_t n_items = in.U32();
     if (n_items > in.remaining() / 13) throw SchemaError("velocity snapshot: truncated");
+    if (n_items > PoolVec<Item>::kMaxSize) throw SchemaError("velocity snapshot: too many items");
+    e.items.Reserve(n_items, &state.arrays_);
     for (uint32_t i = 0; i < n_items; ++i) {
       Item item{};
       item.value = in.U64();
       item.time = in.U32();
       item.family = in.U8();
       if (item.family >= kNumFamilies) throw SchemaError("velocity snapshot: bad family");
-      e.items.push_back(item);
+      e.items.push_back(item, &state.arrays_);
     }
   }
   if (in.remaining() != 8) throw SchemaError("velocity snapshot: trailing bytes");

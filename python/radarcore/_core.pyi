@@ -160,6 +160,7 @@ class FeatureExtractor:
         bools: list[npt.NDArray[np.int8] | None],
         order: npt.NDArray[np.int64] | None,
         update: bool,
+        out: npt.NDArray[np.float64] | None = None,
     ) -> npt.NDArray[np.float64]: ...
     def string_attributes_one(
         self,

@@ -229,18 +229,25 @@ class FeatureExtractor:
         self._core.record_label(*pack_one(event), label, at)
 
     def extract_many(
-        self, events: object, *, update: bool = True, sort: bool = True
+        self,
+        events: object,
+        *,
+        update: bool = True,
+        sort: bool = True,
+        out: npt.NDArray[np.float64] | None = None,
     ) -> npt.NDArray[np.float64]:
         """Feature rows of a batch, shape ``(rows, len(schema))``, in input order.
 
         Rows are replayed in ``created`` order (``sort=False``: in the given order); with
         ``update`` each row is recorded with its ``outcome`` after it is extracted, exactly as
         ``extract_one`` then ``update`` would. The whole batch is validated first, so a bad
-        row changes nothing."""
+        row changes nothing. ``out``, a C-contiguous float64 array of exactly that shape, is
+        filled and returned instead of a new matrix: reusing one buffer across batches of a
+        long replay saves allocating (and the kernel zeroing) a fresh matrix each time."""
         batch = pack_many(events)
         order = self._order(batch.created, sort)
         return self._core.extract_many(
-            batch.rows, batch.strings, batch.ints, batch.floats, batch.bools, order, update
+            batch.rows, batch.strings, batch.ints, batch.floats, batch.bools, order, update, out
         )
 
     def attributes_one(self, event: Mapping[str, Any]) -> dict[str, float | bool | str | None]:
