@@ -32,6 +32,8 @@ constexpr std::int64_t kBlockRows = 256;
 constexpr int kLanes = 8;
 // Lanes per call of a walk; a multiple of both the scalar and the AVX-512 width.
 constexpr int kWalkLanes = 32;
+// Trees per QuickScorer run: their leaf words for one row group take 64 bytes each.
+constexpr std::int64_t kQuickRunTrees = 128;
 
 using Node = Forest::Node;
 
@@ -177,6 +179,15 @@ bool UseAvx512(Kernel kernel) {
 #endif
 }
 
+detail::QuickScorerIsa QuickIsa(Kernel kernel) {
+  const CpuFeatures& cpu = DetectCpu();
+  if (kernel == Kernel::kAuto && cpu.avx512f) return detail::QuickScorerIsa::kAvx512;
+  if ((kernel == Kernel::kAuto || kernel == Kernel::kAvx2) && cpu.avx2) {
+    return detail::QuickScorerIsa::kAvx2;
+  }
+  return detail::QuickScorerIsa::kPortable;
+}
+
 // Walks `lanes` (a multiple of kLanes) lanes of one kind of tree to their leaves with the
 // portable kernel. Lane l starts at idx[l] and reads its row at rows[l].
 void WalkLanes(const Node* nodes, const CategoryView& cats, std::uint32_t* idx,
@@ -315,6 +326,56 @@ Forest::Forest(ForestSpec spec) : spec_(std::move(spec)) {
   if (spec_.base_score.empty()) spec_.base_score.assign(Idx(spec_.n_groups), 0.0);
   ValidateSpec(spec_);
   Compile();
+  PlanBatch();
+}
+
+// Consecutive trees that QuickScorer can take (numerical None/NaN splits, at most 64 leaves, no
+// NaN threshold) form runs of at most kQuickRunTrees, whose leaf words stay in the L1 cache;
+// the other trees are walked. The plan keeps tree order, so margins add up in the same order
+// on every path.
+void Forest::PlanBatch() {
+  const ForestSpec& s = spec_;
+  const std::size_t n_nodes = s.left_child.size();
+  std::vector<double> threshold(n_nodes);
+  std::vector<std::uint8_t> nan_left(n_nodes);
+  for (std::size_t n = 0; n < n_nodes; ++n) {
+    const Node& node = nodes_[spec_to_node_[n]];
+    threshold[n] = node.threshold;
+    nan_left[n] = (node.feature_flags & kNanLeft) != 0 ? 1 : 0;
+  }
+  const std::int64_t n_trees = NumTrees();
+  auto quick = [&](std::int64_t t) {
+    if (tree_general_[Idx(t)] != 0) return false;
+    std::int64_t leaves = 0;
+    for (std::int64_t n = s.tree_offsets[Idx(t)]; n < s.tree_offsets[Idx(t) + 1]; ++n) {
+      if (s.left_child[Idx(n)] == -1) {
+        ++leaves;
+      } else if (std::isnan(threshold[Idx(n)])) {
+        return false;
+      }
+    }
+    return leaves <= detail::kQuickScorerMaxLeaves;
+  };
+  std::vector<detail::QuickScorerTree> run;
+  for (std::int64_t t = 0; t < n_trees;) {
+    const bool first_quick = quick(t);
+    std::int64_t e = t + 1;
+    while (e < n_trees && quick(e) == first_quick && (!first_quick || e - t < kQuickRunTrees)) ++e;
+    std::int64_t quick_run = -1;
+    if (first_quick) {
+      run.clear();
+      for (std::int64_t u = t; u < e; ++u) {
+        const std::size_t b = Idx(s.tree_offsets[Idx(u)]);
+        run.push_back(detail::QuickScorerTree{
+            s.left_child.data() + b, s.right_child.data() + b, s.split_feature.data() + b,
+            threshold.data() + b, nan_left.data() + b, s.leaf_value.data() + b,
+            s.tree_offsets[Idx(u) + 1] - s.tree_offsets[Idx(u)]});
+      }
+      quick_run = quick_.AddRun(run);
+    }
+    plan_.push_back(PlanStep{t, e, quick_run});
+    t = e;
+  }
 }
 
 // Nodes of each tree are renumbered breadth-first so that siblings sit side by side; a leaf
@@ -412,15 +473,22 @@ void Forest::Compile() {
 
 template <typename T>
 void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64_t end, bool raw,
-                          bool simd, double* out) const {
+                          Kernel kernel, double* out) const {
+  using detail::kQuickScorerLanes;
   const std::int64_t nf = spec_.n_features;
   const std::int64_t ng = spec_.n_groups;
   const bool as_float = spec_.split_rule == SplitRule::kXgboost;
+  const bool quick = kernel != Kernel::kWalk && quick_.NumRuns() > 0;
+  const detail::QuickScorerIsa isa = QuickIsa(kernel);
+  const bool simd = UseAvx512(kernel);
   const CategoryView cats{node_cat_begin_.data(), node_cat_end_.data(), spec_.cat_words.data()};
   const Node* nodes = nodes_.data();
   // One spare feature slot keeps the buffer non-empty for forests without features.
   std::vector<double> buffer(Idx(kBlockRows * (nf + 1)), 0.0);
   std::vector<double> margin(Idx(kBlockRows * ng));
+  // QuickScorer input: groups of kQuickScorerLanes rows, each feature-major.
+  std::vector<double> transposed(quick ? Idx(kBlockRows * nf) : 0);
+  std::vector<std::uint64_t> state(quick ? Idx(quick_.MaxRunSize() * kQuickScorerLanes) : 0);
   const double* rows[kBlockRows];
   std::uint32_t idx[kBlockRows];
 #if defined(RADARCORE_HAVE_AVX512_KERNEL)
@@ -431,11 +499,18 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
 #endif
   for (std::int64_t b = begin; b < end; b += kBlockRows) {
     const std::int64_t count = std::min(kBlockRows, end - b);
+    const std::int64_t groups = (count + kQuickScorerLanes - 1) / kQuickScorerLanes;
     LoadRows(x, b, count, as_float, buffer.data());
     // Lanes past the last row repeat it; their results are dropped.
     for (std::int64_t r = 0; r < kBlockRows; ++r) {
       rows[r] = buffer.data() + std::min(r, count - 1) * nf;
       for (std::int64_t g = 0; g < ng; ++g) margin[Idx(r * ng + g)] = spec_.base_score[Idx(g)];
+    }
+    if (quick) {
+      for (std::int64_t r = 0; r < groups * kQuickScorerLanes; ++r) {
+        double* group = transposed.data() + (r / kQuickScorerLanes) * nf * kQuickScorerLanes;
+        for (std::int64_t f = 0; f < nf; ++f) group[f * kQuickScorerLanes + r % kQuickScorerLanes] = rows[r][f];
+      }
     }
     const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
 #if defined(RADARCORE_HAVE_AVX512_KERNEL)
@@ -446,21 +521,40 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
 #else
     (void)simd;
 #endif
-    for (std::size_t t = 0; t < tree_root_.size(); ++t) {
-      double* acc = margin.data() + spec_.tree_group[t];
-#if defined(RADARCORE_HAVE_AVX512_KERNEL)
-      if (simd && tree_general_[t] == 0) {
-        std::fill(queue_slots, queue_slots + kBlockRows + kWalkLanes,
-                  2 * static_cast<std::int64_t>(tree_root_[t]));
-        WalkQueueAvx512(nodes, count, queue_rows, queue_offsets, queue_slots, buffer.data(),
-                        leaf_of_row);
-        for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[Idx(leaf_of_row[r])];
+    for (const PlanStep& step : plan_) {
+      if (quick && step.quick_run >= 0) {
+        const std::int64_t n_trees = step.end_tree - step.first_tree;
+        for (std::int64_t g = 0; g < groups; ++g) {
+          quick_.Score(isa, step.quick_run, transposed.data() + g * nf * kQuickScorerLanes,
+                       state.data());
+          const std::int64_t in_group = std::min<std::int64_t>(kQuickScorerLanes, count - g * kQuickScorerLanes);
+          double* group_margin = margin.data() + g * kQuickScorerLanes * ng;
+          for (std::int64_t t = 0; t < n_trees; ++t) {
+            double* acc = group_margin + spec_.tree_group[Idx(step.first_tree + t)];
+            const std::uint64_t* words = state.data() + t * kQuickScorerLanes;
+            for (std::int64_t l = 0; l < in_group; ++l) {
+              acc[l * ng] += quick_.LeafValue(step.quick_run, t, words[l]);
+            }
+          }
+        }
         continue;
       }
+      for (std::int64_t t = step.first_tree; t < step.end_tree; ++t) {
+        double* acc = margin.data() + spec_.tree_group[Idx(t)];
+#if defined(RADARCORE_HAVE_AVX512_KERNEL)
+        if (simd && tree_general_[Idx(t)] == 0) {
+          std::fill(queue_slots, queue_slots + kBlockRows + kWalkLanes,
+                    2 * static_cast<std::int64_t>(tree_root_[Idx(t)]));
+          WalkQueueAvx512(nodes, count, queue_rows, queue_offsets, queue_slots, buffer.data(),
+                          leaf_of_row);
+          for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[Idx(leaf_of_row[r])];
+          continue;
+        }
 #endif
-      std::fill(idx, idx + lanes, tree_root_[t]);
-      WalkLanes(nodes, cats, idx, rows, lanes, tree_general_[t] != 0, tree_depth_[t]);
-      for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[idx[r]];
+        std::fill(idx, idx + lanes, tree_root_[Idx(t)]);
+        WalkLanes(nodes, cats, idx, rows, lanes, tree_general_[Idx(t)] != 0, tree_depth_[Idx(t)]);
+        for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[idx[r]];
+      }
     }
     for (std::int64_t r = 0; r < count; ++r) {
       Finish(margin.data() + r * ng, raw, out + (b + r) * ng);
@@ -487,16 +581,14 @@ void Forest::Finish(const double* margin, bool raw, double* out) const {
 
 void Forest::PredictMany(const MatrixView<float>& x, bool raw, int n_threads, double* out,
                          Kernel kernel) const {
-  const bool simd = UseAvx512(kernel);
   ParallelRows(x.rows, n_threads,
-               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, simd, out); });
+               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, kernel, out); });
 }
 
 void Forest::PredictMany(const MatrixView<double>& x, bool raw, int n_threads, double* out,
                          Kernel kernel) const {
-  const bool simd = UseAvx512(kernel);
   ParallelRows(x.rows, n_threads,
-               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, simd, out); });
+               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, kernel, out); });
 }
 
 // One row: the lanes walk different trees of the same row instead of different rows.
