@@ -106,17 +106,15 @@ inline void Walk(const Node* nodes, const CategoryView& cats, std::uint32_t* idx
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-// Walks a queue of `count` (walk id, feature offset, start slot) items to their leaves with
-// AVX-512 gathers, writing each walk's leaf (a nodes_ index) to leaf_of[id]; a slot is twice
-// a node index. Items are rows of a block through one tree, or the trees of one row. A lane
-// that reaches its leaf takes the next item at once, so no lane idles while the longest walk
-// finishes. After the count real items the queue holds at least kWalkLanes dummy items whose
+// Walks a queue of `count` (walk id, start slot) items, the trees of one row, to their leaves
+// with AVX-512 gathers, writing each walk's leaf (a nodes_ index) to leaf_of[id]; a slot is
+// twice a node index. A lane that reaches its leaf takes the next item at once, so no lane
+// idles while the longest walk finishes. After the count real items the queue holds at least kWalkLanes dummy items whose
 // id has a (discarded) result slot and whose start slot is a valid node.
 __attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::int64_t count,
                                                         const std::int64_t* queue_ids,
-                                                        const std::int64_t* queue_offsets,
                                                         const std::int64_t* queue_slots,
-                                                        const double* base,
+                                                        const double* row,
                                                         std::int64_t* leaf_of) {
   constexpr int kVectors = kWalkLanes / 8;
   const __m512i count_vector = _mm512_set1_epi64(count);
@@ -128,12 +126,10 @@ __attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::
   const auto* metas = reinterpret_cast<const long long*>(nodes) + 1;
   __m512i slot[kVectors];
   __m512i start[kVectors];
-  __m512i offset[kVectors];
   __m512i id[kVectors];
   std::int64_t next = std::min<std::int64_t>(count, kWalkLanes);
   for (int v = 0; v < kVectors; ++v) {
     id[v] = _mm512_loadu_si512(queue_ids + 8 * v);
-    offset[v] = _mm512_loadu_si512(queue_offsets + 8 * v);
     slot[v] = _mm512_loadu_si512(queue_slots + 8 * v);
     start[v] = slot[v];
   }
@@ -147,12 +143,11 @@ __attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::
         _mm512_mask_i64scatter_epi64(leaf_of, at_leaf, id[v], _mm512_srli_epi64(slot[v], 1), 8);
         pending -= __builtin_popcount(_mm512_mask_cmplt_epi64_mask(at_leaf, id[v], count_vector));
         id[v] = _mm512_mask_expandloadu_epi64(id[v], at_leaf, queue_ids + next);
-        offset[v] = _mm512_mask_expandloadu_epi64(offset[v], at_leaf, queue_offsets + next);
         start[v] = _mm512_mask_expandloadu_epi64(start[v], at_leaf, queue_slots + next);
         next = std::min<std::int64_t>(count, next + __builtin_popcount(at_leaf));
       }
-      const __m512i feature = _mm512_add_epi64(offset[v], _mm512_and_si512(meta, feature_mask));
-      const __m512d x = _mm512_i64gather_pd(feature, base, 8);
+      const __m512i feature = _mm512_and_si512(meta, feature_mask);
+      const __m512d x = _mm512_i64gather_pd(feature, row, 8);
       const unsigned le = _mm512_cmp_pd_mask(x, threshold, _CMP_LE_OQ);
       const unsigned nan = _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q) &
                            static_cast<unsigned>(_mm512_test_epi64_mask(meta, nan_left));
@@ -180,12 +175,8 @@ bool UseAvx512(Kernel kernel) {
 }
 
 detail::QuickScorerIsa QuickIsa(Kernel kernel) {
-  const CpuFeatures& cpu = DetectCpu();
-  if (kernel == Kernel::kAuto && cpu.avx512f) return detail::QuickScorerIsa::kAvx512;
-  if ((kernel == Kernel::kAuto || kernel == Kernel::kAvx2) && cpu.avx2) {
-    return detail::QuickScorerIsa::kAvx2;
-  }
-  return detail::QuickScorerIsa::kPortable;
+  return kernel == Kernel::kAuto && DetectCpu().avx512f ? detail::QuickScorerIsa::kAvx512
+                                                         : detail::QuickScorerIsa::kAvx2;
 }
 
 // Walks `lanes` (a multiple of kLanes) lanes of one kind of tree to their leaves with the
@@ -345,7 +336,7 @@ void Forest::PlanBatch() {
   }
   const std::int64_t n_trees = NumTrees();
   auto quick = [&](std::int64_t t) {
-    if (tree_general_[Idx(t)] != 0) return false;
+    if (!detail::QuickScorer::Supported() || tree_general_[Idx(t)] != 0) return false;
     std::int64_t leaves = 0;
     for (std::int64_t n = s.tree_offsets[Idx(t)]; n < s.tree_offsets[Idx(t) + 1]; ++n) {
       if (s.left_child[Idx(n)] == -1) {
@@ -458,7 +449,6 @@ void Forest::Compile() {
   // The single-row queue of numerical trees, then kWalkLanes dummies (id n_trees, slot 0).
   simd_tree_ids_.clear();
   simd_tree_slots_.clear();
-  simd_tree_offsets_.clear();
   for (std::size_t t = 0; t < n_trees; ++t) {
     if (tree_general_[t] != 0) continue;
     simd_tree_ids_.push_back(static_cast<std::int64_t>(simd_tree_ids_.size()));
@@ -468,7 +458,6 @@ void Forest::Compile() {
   if (simd_tree_count_ == 0) return;
   simd_tree_ids_.resize(simd_tree_ids_.size() + kWalkLanes, simd_tree_count_);
   simd_tree_slots_.resize(simd_tree_slots_.size() + kWalkLanes, 0);
-  simd_tree_offsets_.assign(simd_tree_ids_.size(), 0);
 }
 
 template <typename T>
@@ -478,9 +467,8 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
   const std::int64_t nf = spec_.n_features;
   const std::int64_t ng = spec_.n_groups;
   const bool as_float = spec_.split_rule == SplitRule::kXgboost;
-  const bool quick = kernel != Kernel::kWalk && quick_.NumRuns() > 0;
+  const bool quick = kernel != Kernel::kScalar && quick_.NumRuns() > 0;
   const detail::QuickScorerIsa isa = QuickIsa(kernel);
-  const bool simd = UseAvx512(kernel);
   const CategoryView cats{node_cat_begin_.data(), node_cat_end_.data(), spec_.cat_words.data()};
   const Node* nodes = nodes_.data();
   // One spare feature slot keeps the buffer non-empty for forests without features.
@@ -491,12 +479,6 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
   std::vector<std::uint64_t> state(quick ? Idx(quick_.MaxRunSize() * kQuickScorerLanes) : 0);
   const double* rows[kBlockRows];
   std::uint32_t idx[kBlockRows];
-#if defined(RADARCORE_HAVE_AVX512_KERNEL)
-  std::int64_t queue_rows[kBlockRows + kWalkLanes];
-  std::int64_t queue_offsets[kBlockRows + kWalkLanes];
-  std::int64_t queue_slots[kBlockRows + kWalkLanes];
-  std::int64_t leaf_of_row[kBlockRows + 1];
-#endif
   for (std::int64_t b = begin; b < end; b += kBlockRows) {
     const std::int64_t count = std::min(kBlockRows, end - b);
     const std::int64_t groups = (count + kQuickScorerLanes - 1) / kQuickScorerLanes;
@@ -513,14 +495,6 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
       }
     }
     const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
-#if defined(RADARCORE_HAVE_AVX512_KERNEL)
-    for (std::int64_t q = 0; q < kBlockRows + kWalkLanes; ++q) {
-      queue_rows[q] = q < count ? q : kBlockRows;
-      queue_offsets[q] = q < count ? q * nf : 0;
-    }
-#else
-    (void)simd;
-#endif
     for (const PlanStep& step : plan_) {
       if (quick && step.quick_run >= 0) {
         const std::int64_t n_trees = step.end_tree - step.first_tree;
@@ -541,16 +515,6 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
       }
       for (std::int64_t t = step.first_tree; t < step.end_tree; ++t) {
         double* acc = margin.data() + spec_.tree_group[Idx(t)];
-#if defined(RADARCORE_HAVE_AVX512_KERNEL)
-        if (simd && tree_general_[Idx(t)] == 0) {
-          std::fill(queue_slots, queue_slots + kBlockRows + kWalkLanes,
-                    2 * static_cast<std::int64_t>(tree_root_[Idx(t)]));
-          WalkQueueAvx512(nodes, count, queue_rows, queue_offsets, queue_slots, buffer.data(),
-                          leaf_of_row);
-          for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[Idx(leaf_of_row[r])];
-          continue;
-        }
-#endif
         std::fill(idx, idx + lanes, tree_root_[Idx(t)]);
         WalkLanes(nodes, cats, idx, rows, lanes, tree_general_[Idx(t)] != 0, tree_depth_[Idx(t)]);
         for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[idx[r]];
@@ -619,7 +583,6 @@ void Forest::PredictOne(const double* row, bool raw, double* out, Kernel kernel)
     std::vector<std::int64_t> leaf_of(Idx(simd_tree_count_ + 1));
     std::size_t position = 0;
     WalkQueueAvx512(nodes_.data(), simd_tree_count_, simd_tree_ids_.data(),
-                    simd_tree_offsets_.data(),
                     simd_tree_slots_.data(), values, leaf_of.data());
     for (std::size_t t = 0; t < n_trees; ++t) {
       std::uint32_t i = tree_root_[t];

@@ -77,9 +77,8 @@ struct MatrixView {
 // Which kernels to run, for tests and comparisons; every choice gives identical results.
 enum class Kernel : std::uint8_t {
   kAuto,    // the fastest the CPU supports (AVX-512, then AVX2, on x86-64)
-  kAvx2,    // AVX2 batch kernels even where AVX-512 exists (portable ones without AVX2)
-  kScalar,  // the portable QuickScorer and walker
-  kWalk,    // the portable walker for every tree: the plain reference the others must match
+  kAvx2,    // AVX2 batch kernels even where AVX-512 exists (the portable one without AVX2)
+  kScalar,  // the portable walker for every tree: the plain reference the others must match
 };
 
 class Forest {
@@ -156,11 +155,9 @@ class Forest {
   std::vector<double> tree_expected_;       // TreeSHAP bias per tree
   std::vector<PlanStep> plan_;              // the batch path, trees in order
   detail::QuickScorer quick_;
-  // Queue of numerical trees for the single-row vector walker: queue positions, root slots and
-  // feature offsets (all zero: every tree reads the same row).
+  // Queue of numerical trees for the single-row vector walker: queue positions and root slots.
   std::vector<std::int64_t> simd_tree_ids_;
   std::vector<std::int64_t> simd_tree_slots_;
-  std::vector<std::int64_t> simd_tree_offsets_;
   std::int64_t simd_tree_count_ = 0;
 };
 

@@ -1,7 +1,8 @@
 #include "forest/quick_scorer.hpp"
 
 #include <algorithm>
-#include <cmath>
+
+#include "common/cpu.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -81,23 +82,40 @@ __attribute__((target("avx512f"))) void ScoreAvx512(const QuickScorer::Feature* 
                                                     const std::uint64_t* nan_clear,
                                                     const std::uint32_t* nan_slot,
                                                     const double* xt, std::uint64_t* state) {
+  constexpr int kVectors = kLanes / 8;
   for (const QuickScorer::Feature* f = begin; f != end; ++f) {
-    const __m512d x = _mm512_loadu_pd(xt + f->feature * kLanes);
-    for (std::int64_t i = f->begin; i < f->end; ++i) {
-      const __mmask8 right = _mm512_cmp_pd_mask(x, _mm512_set1_pd(threshold[i]), _CMP_GT_OQ);
-      if (right == 0) break;
-      std::uint64_t* word = state + slot[i] * kLanes;
-      const __m512i s = _mm512_loadu_si512(word);
-      _mm512_storeu_si512(word, _mm512_mask_andnot_epi64(
-                                    s, right, _mm512_set1_epi64(static_cast<long long>(clear[i])), s));
+    __m512d x[kVectors];
+    __mmask8 nan[kVectors];
+    unsigned any_nan = 0;
+    for (int v = 0; v < kVectors; ++v) {
+      x[v] = _mm512_loadu_pd(xt + f->feature * kLanes + 8 * v);
+      nan[v] = _mm512_cmp_pd_mask(x[v], x[v], _CMP_UNORD_Q);
+      any_nan |= nan[v];
     }
-    const __mmask8 nan = _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q);
-    if (nan == 0) continue;
+    for (std::int64_t i = f->begin; i < f->end; ++i) {
+      const __m512d t = _mm512_set1_pd(threshold[i]);
+      __mmask8 right[kVectors];
+      unsigned any = 0;
+      for (int v = 0; v < kVectors; ++v) {
+        right[v] = _mm512_cmp_pd_mask(x[v], t, _CMP_GT_OQ);
+        any |= right[v];
+      }
+      if (any == 0) break;
+      const __m512i c = _mm512_set1_epi64(static_cast<long long>(clear[i]));
+      std::uint64_t* word = state + slot[i] * kLanes;
+      for (int v = 0; v < kVectors; ++v) {
+        const __m512i s = _mm512_loadu_si512(word + 8 * v);
+        _mm512_storeu_si512(word + 8 * v, _mm512_mask_andnot_epi64(s, right[v], c, s));
+      }
+    }
+    if (any_nan == 0) continue;
     for (std::int64_t i = f->nan_begin; i < f->nan_end; ++i) {
+      const __m512i c = _mm512_set1_epi64(static_cast<long long>(nan_clear[i]));
       std::uint64_t* word = state + nan_slot[i] * kLanes;
-      const __m512i s = _mm512_loadu_si512(word);
-      _mm512_storeu_si512(word, _mm512_mask_andnot_epi64(
-                                    s, nan, _mm512_set1_epi64(static_cast<long long>(nan_clear[i])), s));
+      for (int v = 0; v < kVectors; ++v) {
+        const __m512i s = _mm512_loadu_si512(word + 8 * v);
+        _mm512_storeu_si512(word + 8 * v, _mm512_mask_andnot_epi64(s, nan[v], c, s));
+      }
     }
   }
 }
@@ -113,59 +131,44 @@ __attribute__((target("avx2"))) void ScoreAvx2(const QuickScorer::Feature* begin
                                                const std::uint64_t* nan_clear,
                                                const std::uint32_t* nan_slot, const double* xt,
                                                std::uint64_t* state) {
+  constexpr int kVectors = kLanes / 4;
   for (const QuickScorer::Feature* f = begin; f != end; ++f) {
-    const __m256d x0 = _mm256_loadu_pd(xt + f->feature * kLanes);
-    const __m256d x1 = _mm256_loadu_pd(xt + f->feature * kLanes + 4);
+    __m256d x[kVectors];
+    __m256i nan[kVectors];
+    __m256i any_nan = _mm256_setzero_si256();
+    for (int v = 0; v < kVectors; ++v) {
+      x[v] = _mm256_loadu_pd(xt + f->feature * kLanes + 4 * v);
+      nan[v] = _mm256_castpd_si256(_mm256_cmp_pd(x[v], x[v], _CMP_UNORD_Q));
+      any_nan = _mm256_or_si256(any_nan, nan[v]);
+    }
     for (std::int64_t i = f->begin; i < f->end; ++i) {
       const __m256d t = _mm256_set1_pd(threshold[i]);
-      const __m256i right0 = _mm256_castpd_si256(_mm256_cmp_pd(x0, t, _CMP_GT_OQ));
-      const __m256i right1 = _mm256_castpd_si256(_mm256_cmp_pd(x1, t, _CMP_GT_OQ));
-      const __m256i either = _mm256_or_si256(right0, right1);
-      if (_mm256_testz_si256(either, either) != 0) break;
+      __m256i right[kVectors];
+      __m256i any = _mm256_setzero_si256();
+      for (int v = 0; v < kVectors; ++v) {
+        right[v] = _mm256_castpd_si256(_mm256_cmp_pd(x[v], t, _CMP_GT_OQ));
+        any = _mm256_or_si256(any, right[v]);
+      }
+      if (_mm256_testz_si256(any, any) != 0) break;
       const __m256i c = _mm256_set1_epi64x(static_cast<long long>(clear[i]));
       auto* word = reinterpret_cast<__m256i*>(state + slot[i] * kLanes);
-      _mm256_storeu_si256(word, _mm256_andnot_si256(_mm256_and_si256(right0, c),
-                                                    _mm256_loadu_si256(word)));
-      _mm256_storeu_si256(word + 1, _mm256_andnot_si256(_mm256_and_si256(right1, c),
-                                                        _mm256_loadu_si256(word + 1)));
+      for (int v = 0; v < kVectors; ++v) {
+        _mm256_storeu_si256(word + v, _mm256_andnot_si256(_mm256_and_si256(right[v], c),
+                                                          _mm256_loadu_si256(word + v)));
+      }
     }
-    const __m256i nan0 = _mm256_castpd_si256(_mm256_cmp_pd(x0, x0, _CMP_UNORD_Q));
-    const __m256i nan1 = _mm256_castpd_si256(_mm256_cmp_pd(x1, x1, _CMP_UNORD_Q));
-    const __m256i any_nan = _mm256_or_si256(nan0, nan1);
     if (_mm256_testz_si256(any_nan, any_nan) != 0) continue;
     for (std::int64_t i = f->nan_begin; i < f->nan_end; ++i) {
       const __m256i c = _mm256_set1_epi64x(static_cast<long long>(nan_clear[i]));
       auto* word = reinterpret_cast<__m256i*>(state + nan_slot[i] * kLanes);
-      _mm256_storeu_si256(word, _mm256_andnot_si256(_mm256_and_si256(nan0, c),
-                                                    _mm256_loadu_si256(word)));
-      _mm256_storeu_si256(word + 1, _mm256_andnot_si256(_mm256_and_si256(nan1, c),
-                                                        _mm256_loadu_si256(word + 1)));
+      for (int v = 0; v < kVectors; ++v) {
+        _mm256_storeu_si256(word + v, _mm256_andnot_si256(_mm256_and_si256(nan[v], c),
+                                                          _mm256_loadu_si256(word + v)));
+      }
     }
   }
 }
 #endif
-
-// Lane by lane: each lane's scan branches only at its own end, which a CPU predicts well.
-void ScorePortable(const QuickScorer::Feature* begin, const QuickScorer::Feature* end,
-                   const double* threshold, const std::uint64_t* clear, const std::uint32_t* slot,
-                   const std::uint64_t* nan_clear, const std::uint32_t* nan_slot, const double* xt,
-                   std::uint64_t* state) {
-  for (const QuickScorer::Feature* f = begin; f != end; ++f) {
-    for (int lane = 0; lane < kLanes; ++lane) {
-      const double x = xt[f->feature * kLanes + lane];
-      std::uint64_t* words = state + lane;
-      if (std::isnan(x)) {
-        for (std::int64_t i = f->nan_begin; i < f->nan_end; ++i) {
-          words[nan_slot[i] * kLanes] &= ~nan_clear[i];
-        }
-        continue;
-      }
-      for (std::int64_t i = f->begin; i < f->end && x > threshold[i]; ++i) {
-        words[slot[i] * kLanes] &= ~clear[i];
-      }
-    }
-  }
-}
 
 }  // namespace
 
@@ -208,21 +211,27 @@ std::int64_t QuickScorer::AddRun(const std::vector<QuickScorerTree>& trees) {
 
 std::int64_t QuickScorer::RunSize(std::int64_t run) const { return runs_[Idx(run)].n_trees; }
 
+bool QuickScorer::Supported() {
+#if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
+  return DetectCpu().avx2;
+#else
+  return false;
+#endif
+}
+
 void QuickScorer::Score(QuickScorerIsa isa, std::int64_t run, const double* xt,
                         std::uint64_t* state) const {
   const Run& r = runs_[Idx(run)];
   std::fill(state, state + r.n_trees * kLanes, ~std::uint64_t{0});
-  const Feature* begin = features_.data() + r.features_begin;
-  const Feature* end = features_.data() + r.features_end;
-  auto* score = &ScorePortable;
 #if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
-  if (isa == QuickScorerIsa::kAvx512) score = &ScoreAvx512;
-  if (isa == QuickScorerIsa::kAvx2) score = &ScoreAvx2;
+  auto* score = isa == QuickScorerIsa::kAvx512 ? &ScoreAvx512 : &ScoreAvx2;
+  score(features_.data() + r.features_begin, features_.data() + r.features_end,
+        threshold_.data(), clear_.data(), slot_.data(), nan_clear_.data(), nan_slot_.data(), xt,
+        state);
 #else
   (void)isa;
+  (void)xt;
 #endif
-  score(begin, end, threshold_.data(), clear_.data(), slot_.data(), nan_clear_.data(),
-        nan_slot_.data(), xt, state);
 }
 
 }  // namespace radarcore::detail
