@@ -33,7 +33,7 @@ constexpr int kLanes = 8;
 // Lanes per call of a walk; a multiple of both the scalar and the AVX-512 width.
 constexpr int kWalkLanes = 32;
 // Trees per QuickScorer run: their leaf words for one row group take 64 bytes each.
-constexpr std::int64_t kQuickRunTrees = 128;
+constexpr std::int64_t kQuickRunTrees = 64;
 
 using Node = Forest::Node;
 
