@@ -83,16 +83,17 @@ __attribute__((target("avx512f"))) void ScoreAvx512(const QuickScorer::Feature* 
                                                     const std::uint32_t* nan_slot,
                                                     const double* xt, std::uint64_t* state) {
   constexpr int kVectors = kLanes / 8;
-  for (const QuickScorer::Feature* f = begin; f != end; ++f) {
+  for (const QuickScorer::Feature* p = begin; p != end; ++p) {
+    const QuickScorer::Feature f = *p;  // a local copy: stores to state cannot alias it
     __m512d x[kVectors];
     __mmask8 nan[kVectors];
     unsigned any_nan = 0;
     for (int v = 0; v < kVectors; ++v) {
-      x[v] = _mm512_loadu_pd(xt + f->feature * kLanes + 8 * v);
+      x[v] = _mm512_loadu_pd(xt + f.feature * kLanes + 8 * v);
       nan[v] = _mm512_cmp_pd_mask(x[v], x[v], _CMP_UNORD_Q);
       any_nan |= nan[v];
     }
-    for (std::int64_t i = f->begin; i < f->end; ++i) {
+    for (std::int64_t i = f.begin; i < f.end; ++i) {
       const __m512d t = _mm512_set1_pd(threshold[i]);
       __mmask8 right[kVectors];
       unsigned any = 0;
@@ -109,7 +110,7 @@ __attribute__((target("avx512f"))) void ScoreAvx512(const QuickScorer::Feature* 
       }
     }
     if (any_nan == 0) continue;
-    for (std::int64_t i = f->nan_begin; i < f->nan_end; ++i) {
+    for (std::int64_t i = f.nan_begin; i < f.nan_end; ++i) {
       const __m512i c = _mm512_set1_epi64(static_cast<long long>(nan_clear[i]));
       std::uint64_t* word = state + nan_slot[i] * kLanes;
       for (int v = 0; v < kVectors; ++v) {
@@ -132,16 +133,17 @@ __attribute__((target("avx2"))) void ScoreAvx2(const QuickScorer::Feature* begin
                                                const std::uint32_t* nan_slot, const double* xt,
                                                std::uint64_t* state) {
   constexpr int kVectors = kLanes / 4;
-  for (const QuickScorer::Feature* f = begin; f != end; ++f) {
+  for (const QuickScorer::Feature* p = begin; p != end; ++p) {
+    const QuickScorer::Feature f = *p;  // a local copy: stores to state cannot alias it
     __m256d x[kVectors];
     __m256i nan[kVectors];
     __m256i any_nan = _mm256_setzero_si256();
     for (int v = 0; v < kVectors; ++v) {
-      x[v] = _mm256_loadu_pd(xt + f->feature * kLanes + 4 * v);
+      x[v] = _mm256_loadu_pd(xt + f.feature * kLanes + 4 * v);
       nan[v] = _mm256_castpd_si256(_mm256_cmp_pd(x[v], x[v], _CMP_UNORD_Q));
       any_nan = _mm256_or_si256(any_nan, nan[v]);
     }
-    for (std::int64_t i = f->begin; i < f->end; ++i) {
+    for (std::int64_t i = f.begin; i < f.end; ++i) {
       const __m256d t = _mm256_set1_pd(threshold[i]);
       __m256i right[kVectors];
       __m256i any = _mm256_setzero_si256();
@@ -158,7 +160,7 @@ __attribute__((target("avx2"))) void ScoreAvx2(const QuickScorer::Feature* begin
       }
     }
     if (_mm256_testz_si256(any_nan, any_nan) != 0) continue;
-    for (std::int64_t i = f->nan_begin; i < f->nan_end; ++i) {
+    for (std::int64_t i = f.nan_begin; i < f.nan_end; ++i) {
       const __m256i c = _mm256_set1_epi64x(static_cast<long long>(nan_clear[i]));
       auto* word = reinterpret_cast<__m256i*>(state + nan_slot[i] * kLanes);
       for (int v = 0; v < kVectors; ++v) {
