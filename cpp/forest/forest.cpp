@@ -109,8 +109,9 @@ inline void Walk(const Node* nodes, const CategoryView& cats, std::uint32_t* idx
 // Walks a queue of `count` (walk id, start slot) items, the trees of one row, to their leaves
 // with AVX-512 gathers, writing each walk's leaf (a nodes_ index) to leaf_of[id]; a slot is
 // twice a node index. A lane that reaches its leaf takes the next item at once, so no lane
-// idles while the longest walk finishes. After the count real items the queue holds at least kWalkLanes dummy items whose
-// id has a (discarded) result slot and whose start slot is a valid node.
+// idles while the longest walk finishes. After the count real items the queue holds at least
+// kWalkLanes dummy items whose id has a (discarded) result slot and whose start slot is a valid
+// node.
 __attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::int64_t count,
                                                         const std::int64_t* queue_ids,
                                                         const std::int64_t* queue_slots,
@@ -164,15 +165,6 @@ __attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::
 #pragma GCC diagnostic pop
 #endif
 #endif
-
-bool UseAvx512(Kernel kernel) {
-#if defined(RADARCORE_HAVE_AVX512_KERNEL)
-  return kernel == Kernel::kAuto && DetectCpu().avx512f;
-#else
-  (void)kernel;
-  return false;
-#endif
-}
 
 detail::QuickScorerIsa QuickIsa(Kernel kernel) {
   return kernel == Kernel::kAuto && DetectCpu().avx512f ? detail::QuickScorerIsa::kAvx512
@@ -491,7 +483,8 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
     if (quick) {
       for (std::int64_t r = 0; r < groups * kQuickScorerLanes; ++r) {
         double* group = transposed.data() + (r / kQuickScorerLanes) * nf * kQuickScorerLanes;
-        for (std::int64_t f = 0; f < nf; ++f) group[f * kQuickScorerLanes + r % kQuickScorerLanes] = rows[r][f];
+        const std::int64_t lane = r % kQuickScorerLanes;
+        for (std::int64_t f = 0; f < nf; ++f) group[f * kQuickScorerLanes + lane] = rows[r][f];
       }
     }
     const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
@@ -501,7 +494,8 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
         for (std::int64_t g = 0; g < groups; ++g) {
           quick_.Score(isa, step.quick_run, transposed.data() + g * nf * kQuickScorerLanes,
                        state.data());
-          const std::int64_t in_group = std::min<std::int64_t>(kQuickScorerLanes, count - g * kQuickScorerLanes);
+          const std::int64_t in_group =
+              std::min<std::int64_t>(kQuickScorerLanes, count - g * kQuickScorerLanes);
           double* group_margin = margin.data() + g * kQuickScorerLanes * ng;
           for (std::int64_t t = 0; t < n_trees; ++t) {
             double* acc = group_margin + spec_.tree_group[Idx(step.first_tree + t)];
@@ -576,7 +570,7 @@ void Forest::PredictOne(const double* row, bool raw, double* out, Kernel kernel)
   const CategoryView cats{node_cat_begin_.data(), node_cat_end_.data(), spec_.cat_words.data()};
   const std::size_t n_trees = tree_root_.size();
 #if defined(RADARCORE_HAVE_AVX512_KERNEL)
-  if (UseAvx512(kernel) && !simd_tree_ids_.empty()) {
+  if (kernel == Kernel::kAuto && DetectCpu().avx512f && !simd_tree_ids_.empty()) {
     // Numerical trees go through the queue walker; the rest take the general decision. The
     // margin is then summed in tree order, exactly as the batch path sums it.
     // Queue ids are positions among the numerical trees; the dummy id is their count.

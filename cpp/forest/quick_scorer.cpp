@@ -14,6 +14,7 @@ namespace radarcore::detail {
 namespace {
 
 constexpr int kLanes = kQuickScorerLanes;
+static_assert(kLanes % 8 == 0, "a row group fills whole AVX-512 and AVX2 vectors");
 
 std::size_t Idx(std::int64_t i) { return static_cast<std::size_t>(i); }
 

@@ -213,7 +213,8 @@ void TestKernelsAgree(radarcore::SplitRule rule) {
       const std::int32_t local = frontier[pick];
       frontier.erase(frontier.begin() + static_cast<std::ptrdiff_t>(pick));
       const auto n = static_cast<std::size_t>(begin + local);
-      const auto left = static_cast<std::int32_t>(s.left_child.size() - static_cast<std::size_t>(begin));
+      const auto left =
+          static_cast<std::int32_t>(s.left_child.size() - static_cast<std::size_t>(begin));
       s.left_child[n] = left;
       s.right_child[n] = left + 1;
       s.split_feature[n] = static_cast<std::int32_t>(next() % 5);
@@ -253,7 +254,8 @@ void TestKernelsAgree(radarcore::SplitRule rule) {
   std::vector<float> xf(x.size());
   for (std::int64_t r = 0; r < rows; ++r) {
     for (std::int64_t c = 0; c < 5; ++c) {
-      xf[static_cast<std::size_t>(c * rows + r)] = static_cast<float>(x[static_cast<std::size_t>(r * 5 + c)]);
+      const auto i = static_cast<std::size_t>(r * 5 + c);
+      xf[static_cast<std::size_t>(c * rows + r)] = static_cast<float>(x[i]);
     }
   }
   std::vector<double> from_float(rows);
