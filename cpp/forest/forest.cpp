@@ -32,6 +32,8 @@ constexpr std::int64_t kBlockRows = 256;
 constexpr int kLanes = 8;
 // Lanes per call of a walk; a multiple of both the scalar and the AVX-512 width.
 constexpr int kWalkLanes = 32;
+// Trees per QuickScorer run: their leaf words for one row group take 64 bytes each.
+constexpr std::int64_t kQuickRunTrees = 64;
 
 using Node = Forest::Node;
 
@@ -104,17 +106,16 @@ inline void Walk(const Node* nodes, const CategoryView& cats, std::uint32_t* idx
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-// Walks a queue of `count` (walk id, feature offset, start slot) items to their leaves with
-// AVX-512 gathers, writing each walk's leaf (a nodes_ index) to leaf_of[id]; a slot is twice
-// a node index. Items are rows of a block through one tree, or the trees of one row. A lane
-// that reaches its leaf takes the next item at once, so no lane idles while the longest walk
-// finishes. After the count real items the queue holds at least kWalkLanes dummy items whose
-// id has a (discarded) result slot and whose start slot is a valid node.
+// Walks a queue of `count` (walk id, start slot) items, the trees of one row, to their leaves
+// with AVX-512 gathers, writing each walk's leaf (a nodes_ index) to leaf_of[id]; a slot is
+// twice a node index. A lane that reaches its leaf takes the next item at once, so no lane
+// idles while the longest walk finishes. After the count real items the queue holds at least
+// kWalkLanes dummy items whose id has a (discarded) result slot and whose start slot is a valid
+// node.
 __attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::int64_t count,
                                                         const std::int64_t* queue_ids,
-                                                        const std::int64_t* queue_offsets,
                                                         const std::int64_t* queue_slots,
-                                                        const double* base,
+                                                        const double* row,
                                                         std::int64_t* leaf_of) {
   constexpr int kVectors = kWalkLanes / 8;
   const __m512i count_vector = _mm512_set1_epi64(count);
@@ -126,12 +127,10 @@ __attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::
   const auto* metas = reinterpret_cast<const long long*>(nodes) + 1;
   __m512i slot[kVectors];
   __m512i start[kVectors];
-  __m512i offset[kVectors];
   __m512i id[kVectors];
   std::int64_t next = std::min<std::int64_t>(count, kWalkLanes);
   for (int v = 0; v < kVectors; ++v) {
     id[v] = _mm512_loadu_si512(queue_ids + 8 * v);
-    offset[v] = _mm512_loadu_si512(queue_offsets + 8 * v);
     slot[v] = _mm512_loadu_si512(queue_slots + 8 * v);
     start[v] = slot[v];
   }
@@ -145,12 +144,11 @@ __attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::
         _mm512_mask_i64scatter_epi64(leaf_of, at_leaf, id[v], _mm512_srli_epi64(slot[v], 1), 8);
         pending -= __builtin_popcount(_mm512_mask_cmplt_epi64_mask(at_leaf, id[v], count_vector));
         id[v] = _mm512_mask_expandloadu_epi64(id[v], at_leaf, queue_ids + next);
-        offset[v] = _mm512_mask_expandloadu_epi64(offset[v], at_leaf, queue_offsets + next);
         start[v] = _mm512_mask_expandloadu_epi64(start[v], at_leaf, queue_slots + next);
         next = std::min<std::int64_t>(count, next + __builtin_popcount(at_leaf));
       }
-      const __m512i feature = _mm512_add_epi64(offset[v], _mm512_and_si512(meta, feature_mask));
-      const __m512d x = _mm512_i64gather_pd(feature, base, 8);
+      const __m512i feature = _mm512_and_si512(meta, feature_mask);
+      const __m512d x = _mm512_i64gather_pd(feature, row, 8);
       const unsigned le = _mm512_cmp_pd_mask(x, threshold, _CMP_LE_OQ);
       const unsigned nan = _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q) &
                            static_cast<unsigned>(_mm512_test_epi64_mask(meta, nan_left));
@@ -168,13 +166,9 @@ __attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::
 #endif
 #endif
 
-bool UseAvx512(Kernel kernel) {
-#if defined(RADARCORE_HAVE_AVX512_KERNEL)
-  return kernel == Kernel::kAuto && DetectCpu().avx512f;
-#else
-  (void)kernel;
-  return false;
-#endif
+detail::QuickScorerIsa QuickIsa(Kernel kernel) {
+  return kernel == Kernel::kAuto && DetectCpu().avx512f ? detail::QuickScorerIsa::kAvx512
+                                                         : detail::QuickScorerIsa::kAvx2;
 }
 
 // Walks `lanes` (a multiple of kLanes) lanes of one kind of tree to their leaves with the
@@ -315,6 +309,56 @@ Forest::Forest(ForestSpec spec) : spec_(std::move(spec)) {
   if (spec_.base_score.empty()) spec_.base_score.assign(Idx(spec_.n_groups), 0.0);
   ValidateSpec(spec_);
   Compile();
+  PlanBatch();
+}
+
+// Consecutive trees that QuickScorer can take (numerical None/NaN splits, at most 64 leaves, no
+// NaN threshold) form runs of at most kQuickRunTrees, whose leaf words stay in the L1 cache;
+// the other trees are walked. The plan keeps tree order, so margins add up in the same order
+// on every path.
+void Forest::PlanBatch() {
+  const ForestSpec& s = spec_;
+  const std::size_t n_nodes = s.left_child.size();
+  std::vector<double> threshold(n_nodes);
+  std::vector<std::uint8_t> nan_left(n_nodes);
+  for (std::size_t n = 0; n < n_nodes; ++n) {
+    const Node& node = nodes_[spec_to_node_[n]];
+    threshold[n] = node.threshold;
+    nan_left[n] = (node.feature_flags & kNanLeft) != 0 ? 1 : 0;
+  }
+  const std::int64_t n_trees = NumTrees();
+  auto quick = [&](std::int64_t t) {
+    if (!detail::QuickScorer::Supported() || tree_general_[Idx(t)] != 0) return false;
+    std::int64_t leaves = 0;
+    for (std::int64_t n = s.tree_offsets[Idx(t)]; n < s.tree_offsets[Idx(t) + 1]; ++n) {
+      if (s.left_child[Idx(n)] == -1) {
+        ++leaves;
+      } else if (std::isnan(threshold[Idx(n)])) {
+        return false;
+      }
+    }
+    return leaves <= detail::kQuickScorerMaxLeaves;
+  };
+  std::vector<detail::QuickScorerTree> run;
+  for (std::int64_t t = 0; t < n_trees;) {
+    const bool first_quick = quick(t);
+    std::int64_t e = t + 1;
+    while (e < n_trees && quick(e) == first_quick && (!first_quick || e - t < kQuickRunTrees)) ++e;
+    std::int64_t quick_run = -1;
+    if (first_quick) {
+      run.clear();
+      for (std::int64_t u = t; u < e; ++u) {
+        const std::size_t b = Idx(s.tree_offsets[Idx(u)]);
+        run.push_back(detail::QuickScorerTree{
+            s.left_child.data() + b, s.right_child.data() + b, s.split_feature.data() + b,
+            threshold.data() + b, nan_left.data() + b, s.leaf_value.data() + b,
+            s.tree_offsets[Idx(u) + 1] - s.tree_offsets[Idx(u)]});
+      }
+      quick_run = quick_.AddRun(run);
+    }
+    plan_.push_back(PlanStep{t, e, quick_run});
+    t = e;
+  }
 }
 
 // Nodes of each tree are renumbered breadth-first so that siblings sit side by side; a leaf
@@ -397,7 +441,6 @@ void Forest::Compile() {
   // The single-row queue of numerical trees, then kWalkLanes dummies (id n_trees, slot 0).
   simd_tree_ids_.clear();
   simd_tree_slots_.clear();
-  simd_tree_offsets_.clear();
   for (std::size_t t = 0; t < n_trees; ++t) {
     if (tree_general_[t] != 0) continue;
     simd_tree_ids_.push_back(static_cast<std::int64_t>(simd_tree_ids_.size()));
@@ -407,60 +450,69 @@ void Forest::Compile() {
   if (simd_tree_count_ == 0) return;
   simd_tree_ids_.resize(simd_tree_ids_.size() + kWalkLanes, simd_tree_count_);
   simd_tree_slots_.resize(simd_tree_slots_.size() + kWalkLanes, 0);
-  simd_tree_offsets_.assign(simd_tree_ids_.size(), 0);
 }
 
 template <typename T>
 void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64_t end, bool raw,
-                          bool simd, double* out) const {
+                          Kernel kernel, double* out) const {
+  using detail::kQuickScorerLanes;
   const std::int64_t nf = spec_.n_features;
   const std::int64_t ng = spec_.n_groups;
   const bool as_float = spec_.split_rule == SplitRule::kXgboost;
+  const bool quick = kernel != Kernel::kScalar && quick_.NumRuns() > 0;
+  const detail::QuickScorerIsa isa = QuickIsa(kernel);
   const CategoryView cats{node_cat_begin_.data(), node_cat_end_.data(), spec_.cat_words.data()};
   const Node* nodes = nodes_.data();
   // One spare feature slot keeps the buffer non-empty for forests without features.
   std::vector<double> buffer(Idx(kBlockRows * (nf + 1)), 0.0);
   std::vector<double> margin(Idx(kBlockRows * ng));
+  // QuickScorer input: groups of kQuickScorerLanes rows, each feature-major.
+  std::vector<double> transposed(quick ? Idx(kBlockRows * nf) : 0);
+  std::vector<std::uint64_t> state(quick ? Idx(quick_.MaxRunSize() * kQuickScorerLanes) : 0);
   const double* rows[kBlockRows];
   std::uint32_t idx[kBlockRows];
-#if defined(RADARCORE_HAVE_AVX512_KERNEL)
-  std::int64_t queue_rows[kBlockRows + kWalkLanes];
-  std::int64_t queue_offsets[kBlockRows + kWalkLanes];
-  std::int64_t queue_slots[kBlockRows + kWalkLanes];
-  std::int64_t leaf_of_row[kBlockRows + 1];
-#endif
   for (std::int64_t b = begin; b < end; b += kBlockRows) {
     const std::int64_t count = std::min(kBlockRows, end - b);
+    const std::int64_t groups = (count + kQuickScorerLanes - 1) / kQuickScorerLanes;
     LoadRows(x, b, count, as_float, buffer.data());
     // Lanes past the last row repeat it; their results are dropped.
     for (std::int64_t r = 0; r < kBlockRows; ++r) {
       rows[r] = buffer.data() + std::min(r, count - 1) * nf;
       for (std::int64_t g = 0; g < ng; ++g) margin[Idx(r * ng + g)] = spec_.base_score[Idx(g)];
     }
-    const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
-#if defined(RADARCORE_HAVE_AVX512_KERNEL)
-    for (std::int64_t q = 0; q < kBlockRows + kWalkLanes; ++q) {
-      queue_rows[q] = q < count ? q : kBlockRows;
-      queue_offsets[q] = q < count ? q * nf : 0;
+    if (quick) {
+      for (std::int64_t r = 0; r < groups * kQuickScorerLanes; ++r) {
+        double* group = transposed.data() + (r / kQuickScorerLanes) * nf * kQuickScorerLanes;
+        const std::int64_t lane = r % kQuickScorerLanes;
+        for (std::int64_t f = 0; f < nf; ++f) group[f * kQuickScorerLanes + lane] = rows[r][f];
+      }
     }
-#else
-    (void)simd;
-#endif
-    for (std::size_t t = 0; t < tree_root_.size(); ++t) {
-      double* acc = margin.data() + spec_.tree_group[t];
-#if defined(RADARCORE_HAVE_AVX512_KERNEL)
-      if (simd && tree_general_[t] == 0) {
-        std::fill(queue_slots, queue_slots + kBlockRows + kWalkLanes,
-                  2 * static_cast<std::int64_t>(tree_root_[t]));
-        WalkQueueAvx512(nodes, count, queue_rows, queue_offsets, queue_slots, buffer.data(),
-                        leaf_of_row);
-        for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[Idx(leaf_of_row[r])];
+    const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
+    for (const PlanStep& step : plan_) {
+      if (quick && step.quick_run >= 0) {
+        const std::int64_t n_trees = step.end_tree - step.first_tree;
+        for (std::int64_t g = 0; g < groups; ++g) {
+          quick_.Score(isa, step.quick_run, transposed.data() + g * nf * kQuickScorerLanes,
+                       state.data());
+          const std::int64_t in_group =
+              std::min<std::int64_t>(kQuickScorerLanes, count - g * kQuickScorerLanes);
+          double* group_margin = margin.data() + g * kQuickScorerLanes * ng;
+          for (std::int64_t t = 0; t < n_trees; ++t) {
+            double* acc = group_margin + spec_.tree_group[Idx(step.first_tree + t)];
+            const std::uint64_t* words = state.data() + t * kQuickScorerLanes;
+            for (std::int64_t l = 0; l < in_group; ++l) {
+              acc[l * ng] += quick_.LeafValue(step.quick_run, t, words[l]);
+            }
+          }
+        }
         continue;
       }
-#endif
-      std::fill(idx, idx + lanes, tree_root_[t]);
-      WalkLanes(nodes, cats, idx, rows, lanes, tree_general_[t] != 0, tree_depth_[t]);
-      for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[idx[r]];
+      for (std::int64_t t = step.first_tree; t < step.end_tree; ++t) {
+        double* acc = margin.data() + spec_.tree_group[Idx(t)];
+        std::fill(idx, idx + lanes, tree_root_[Idx(t)]);
+        WalkLanes(nodes, cats, idx, rows, lanes, tree_general_[Idx(t)] != 0, tree_depth_[Idx(t)]);
+        for (std::int64_t r = 0; r < count; ++r) acc[r * ng] += node_value_[idx[r]];
+      }
     }
     for (std::int64_t r = 0; r < count; ++r) {
       Finish(margin.data() + r * ng, raw, out + (b + r) * ng);
@@ -487,16 +539,14 @@ void Forest::Finish(const double* margin, bool raw, double* out) const {
 
 void Forest::PredictMany(const MatrixView<float>& x, bool raw, int n_threads, double* out,
                          Kernel kernel) const {
-  const bool simd = UseAvx512(kernel);
   ParallelRows(x.rows, n_threads,
-               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, simd, out); });
+               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, kernel, out); });
 }
 
 void Forest::PredictMany(const MatrixView<double>& x, bool raw, int n_threads, double* out,
                          Kernel kernel) const {
-  const bool simd = UseAvx512(kernel);
   ParallelRows(x.rows, n_threads,
-               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, simd, out); });
+               [&](std::int64_t b, std::int64_t e) { PredictRange(x, b, e, raw, kernel, out); });
 }
 
 // One row: the lanes walk different trees of the same row instead of different rows.
@@ -520,14 +570,13 @@ void Forest::PredictOne(const double* row, bool raw, double* out, Kernel kernel)
   const CategoryView cats{node_cat_begin_.data(), node_cat_end_.data(), spec_.cat_words.data()};
   const std::size_t n_trees = tree_root_.size();
 #if defined(RADARCORE_HAVE_AVX512_KERNEL)
-  if (UseAvx512(kernel) && !simd_tree_ids_.empty()) {
+  if (kernel == Kernel::kAuto && DetectCpu().avx512f && !simd_tree_ids_.empty()) {
     // Numerical trees go through the queue walker; the rest take the general decision. The
     // margin is then summed in tree order, exactly as the batch path sums it.
     // Queue ids are positions among the numerical trees; the dummy id is their count.
     std::vector<std::int64_t> leaf_of(Idx(simd_tree_count_ + 1));
     std::size_t position = 0;
     WalkQueueAvx512(nodes_.data(), simd_tree_count_, simd_tree_ids_.data(),
-                    simd_tree_offsets_.data(),
                     simd_tree_slots_.data(), values, leaf_of.data());
     for (std::size_t t = 0; t < n_trees; ++t) {
       std::uint32_t i = tree_root_[t];

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "forest/quick_scorer.hpp"
+
 namespace radarcore {
 
 // How a model turns summed leaf values (the raw margin) into a prediction.
@@ -72,9 +74,12 @@ struct MatrixView {
   std::int64_t col_stride = 1;
 };
 
-// Which tree-walking kernel to run: kAuto picks the fastest one the CPU supports (AVX-512 on
-// x86-64 CPUs that have it); kScalar forces the portable one, for tests and comparisons.
-enum class Kernel : std::uint8_t { kAuto, kScalar };
+// Which kernels to run, for tests and comparisons; every choice gives identical results.
+enum class Kernel : std::uint8_t {
+  kAuto,    // the fastest the CPU supports (AVX-512, then AVX2, on x86-64)
+  kAvx2,    // AVX2 batch kernels even where AVX-512 exists (the portable one without AVX2)
+  kScalar,  // the portable walker for every tree: the plain reference the others must match
+};
 
 class Forest {
  public:
@@ -115,9 +120,17 @@ class Forest {
   };
 
  private:
+  // One step of the batch plan: trees [first_tree, end_tree), scored by QuickScorer run
+  // quick_run, or walked when quick_run is -1.
+  struct PlanStep {
+    std::int64_t first_tree;
+    std::int64_t end_tree;
+    std::int64_t quick_run;
+  };
+
   template <typename T>
   void PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64_t end, bool raw,
-                    bool simd, double* out) const;
+                    Kernel kernel, double* out) const;
   template <typename T>
   void ContributionsRange(const MatrixView<T>& x, std::int64_t begin, std::int64_t end,
                           double* out) const;
@@ -125,6 +138,7 @@ class Forest {
   void LeavesRange(const MatrixView<T>& x, std::int64_t begin, std::int64_t end,
                    std::int32_t* out) const;
   void Compile();
+  void PlanBatch();
   void Finish(const double* margin, bool raw, double* out) const;
   void TreeShap(std::int64_t tree, const double* row, double* phi) const;
 
@@ -139,11 +153,11 @@ class Forest {
   std::vector<std::int32_t> tree_depth_;
   std::vector<std::uint8_t> tree_general_;  // needs the categorical / zero-missing decision
   std::vector<double> tree_expected_;       // TreeSHAP bias per tree
-  // Queue of numerical trees for the single-row vector walker: queue positions, root slots and
-  // feature offsets (all zero: every tree reads the same row).
+  std::vector<PlanStep> plan_;              // the batch path, trees in order
+  detail::QuickScorer quick_;
+  // Queue of numerical trees for the single-row vector walker: queue positions and root slots.
   std::vector<std::int64_t> simd_tree_ids_;
   std::vector<std::int64_t> simd_tree_slots_;
-  std::vector<std::int64_t> simd_tree_offsets_;
   std::int64_t simd_tree_count_ = 0;
 };
 

@@ -188,9 +188,11 @@ void TestValidation() {
   RC_CHECK(threw);
 }
 
-// A deterministic pseudo-random forest with NaN-aware (and some zero-missing) splits, deep enough that walks
-// end at different steps, scored by every kernel: all must agree exactly.
-void TestKernelsAgree() {
+// A deterministic pseudo-random forest with NaN-aware (and some zero-missing) splits, deep enough
+// that walks end at different steps: trees of 21 leaves, of exactly 64 (the most QuickScorer
+// takes) and of 75 (walked), in runs longer than one QuickScorer run. Every kernel must agree
+// exactly with the portable walker, in batch and row by row, for both split rules.
+void TestKernelsAgree(radarcore::SplitRule rule) {
   std::uint64_t state = 42;
   auto next = [&state] {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
@@ -198,18 +200,21 @@ void TestKernelsAgree() {
   };
   ForestSpec s;
   s.n_features = 5;
+  s.split_rule = rule;
   s.cat_offsets = {0};
   s.tree_offsets = {0};
-  for (int t = 0; t < 70; ++t) {
+  for (int t = 0; t < 300; ++t) {
     const std::int64_t begin = s.tree_offsets.back();
+    const std::size_t leaves = t % 7 == 3 ? 75 : t % 7 == 5 ? 64 : 21;
     std::vector<std::int32_t> frontier{0};
     AddNode(s, -1, -1, 0, 0.0, 0.0);
-    while (s.left_child.size() - static_cast<std::size_t>(begin) < 40) {
+    while (s.left_child.size() - static_cast<std::size_t>(begin) < 2 * leaves - 1) {
       const std::size_t pick = next() % frontier.size();
       const std::int32_t local = frontier[pick];
       frontier.erase(frontier.begin() + static_cast<std::ptrdiff_t>(pick));
       const auto n = static_cast<std::size_t>(begin + local);
-      const auto left = static_cast<std::int32_t>(s.left_child.size() - static_cast<std::size_t>(begin));
+      const auto left =
+          static_cast<std::int32_t>(s.left_child.size() - static_cast<std::size_t>(begin));
       s.left_child[n] = left;
       s.right_child[n] = left + 1;
       s.split_feature[n] = static_cast<std::int32_t>(next() % 5);
@@ -221,36 +226,60 @@ void TestKernelsAgree() {
         frontier.push_back(left + c);
       }
     }
-    // Every fifth tree treats zero as missing, so the vector walkers skip it: a mixed forest.
-    if (t % 5 == 0) s.missing_type[static_cast<std::size_t>(begin)] = 1;
+    // Some trees treat zero as missing, so the vector walkers skip them: a mixed forest.
+    if (t % 11 == 0 || t == 140) s.missing_type[static_cast<std::size_t>(begin)] = 1;
     s.tree_offsets.push_back(static_cast<std::int64_t>(s.left_child.size()));
     s.tree_group.push_back(0);
   }
   const Forest f(s);
   const std::int64_t rows = 300;
   std::vector<double> x(static_cast<std::size_t>(rows * 5));
-  for (double& v : x) v = next() % 10 == 0 ? kNan : static_cast<double>(next() % 240) / 100.0 - 1.2;
+  for (double& v : x) {
+    const std::uint32_t kind = next() % 40;
+    v = kind < 4    ? kNan
+        : kind == 4 ? std::numeric_limits<double>::infinity()
+        : kind == 5 ? -std::numeric_limits<double>::infinity()
+        : kind == 6 ? 0.0
+                    : static_cast<double>(next() % 240) / 100.0 - 1.2;
+  }
   const MatrixView<double> view{x.data(), rows, 5, 5, 1};
-  std::vector<double> fast(rows);
   std::vector<double> scalar(rows);
-  f.PredictMany(view, true, 1, fast.data(), radarcore::Kernel::kAuto);
   f.PredictMany(view, true, 2, scalar.data(), radarcore::Kernel::kScalar);
+  for (const radarcore::Kernel kernel : {radarcore::Kernel::kAuto, radarcore::Kernel::kAvx2}) {
+    std::vector<double> fast(rows);
+    f.PredictMany(view, true, 1, fast.data(), kernel);
+    RC_CHECK(fast == scalar);
+  }
+  // Float input in Fortran order takes the same paths.
+  std::vector<float> xf(x.size());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < 5; ++c) {
+      const auto i = static_cast<std::size_t>(r * 5 + c);
+      xf[static_cast<std::size_t>(c * rows + r)] = static_cast<float>(x[i]);
+    }
+  }
+  std::vector<double> from_float(rows);
+  std::vector<double> from_float_scalar(rows);
+  f.PredictMany(MatrixView<float>{xf.data(), rows, 5, 1, rows}, true, 1, from_float.data());
+  f.PredictMany(MatrixView<float>{xf.data(), rows, 5, 1, rows}, true, 1, from_float_scalar.data(),
+                radarcore::Kernel::kScalar);
+  RC_CHECK(from_float == from_float_scalar);
   for (std::int64_t r = 0; r < rows; ++r) {
     const auto i = static_cast<std::size_t>(r);
-    RC_CHECK(fast[i] == scalar[i]);
     double one_fast = 0;
     double one_scalar = 0;
     f.PredictOne(x.data() + r * 5, true, &one_fast, radarcore::Kernel::kAuto);
     f.PredictOne(x.data() + r * 5, true, &one_scalar, radarcore::Kernel::kScalar);
-    RC_CHECK(one_fast == fast[i]);
-    RC_CHECK(one_scalar == fast[i]);
+    RC_CHECK(one_fast == scalar[i]);
+    RC_CHECK(one_scalar == scalar[i]);
   }
 }
 
 }  // namespace
 
 int main() {
-  TestKernelsAgree();
+  TestKernelsAgree(radarcore::SplitRule::kLightGbm);
+  TestKernelsAgree(radarcore::SplitRule::kXgboost);
   TestLightGbmSemantics();
   TestXgboostSemantics();
   TestBatchEqualsOne();
