@@ -69,7 +69,7 @@ from radarcore.errors import InputError, SchemaError
 from radarcore.events import EVENT_FIELDS, to_arrow
 from radarcore.features import FeatureExtractor
 from radarcore.mapping import ColumnMapping
-from radarcore.rules import Rule, RuleSet
+from radarcore.rules import ACTION_NAMES, Rule, RuleSet
 
 if TYPE_CHECKING:
     from radarcore.models.bundle import RiskModel
@@ -267,21 +267,30 @@ class _Scorer:
             (self.model, rules, tuple(self.rules.lists.values()), self.contributions),
         )
 
+    @functools.cached_property
+    def reads(self) -> frozenset[str]:
+        """The attributes the rule program reads (the only ones computed for the rules)."""
+        program = self.rules.program
+        return frozenset(s.source for s in (*program.numeric_slots, *program.string_slots))
+
     def score(self, extractor: FeatureExtractor, events: Any, *, sort: bool) -> Any:
         import pyarrow as pa
+        import pyarrow.compute as pc
 
-        matrix, attributes = extractor.extract_with_attributes_many(events, sort=sort)
+        matrix, attributes = extractor.extract_with_attributes_many(
+            events, names=self.reads, sort=sort
+        )
         scores = self.model.risk_scores(matrix)
-        levels = self.model.risk_levels(scores)
+        levels = pa.array(self.model.risk_levels(scores), pa.string())
         attributes["risk_score"] = scores.astype(np.float64)
-        attributes["risk_level"] = levels.astype(object)
+        attributes["risk_level"] = levels
         decision = self.rules.evaluate_many(attributes)
-        rule_ids = np.array([r.id for r in self.rules] + [None], dtype=object)[decision.rules]
+        rule_ids = pa.array([r.id for r in self.rules], pa.string())
         columns: dict[str, Any] = {
             "risk_score": pa.array(scores, pa.int32()),
-            "risk_level": pa.array(levels, pa.string()),
-            "action": pa.array(decision.action_names(), pa.string()),
-            "rule_id": pa.array(rule_ids, pa.string()),
+            "risk_level": levels,
+            "action": pc.take(pa.array(ACTION_NAMES, pa.string()), pa.array(decision.actions)),
+            "rule_id": pc.take(rule_ids, pa.array(decision.rules, mask=decision.rules < 0)),
         }
         if self.contributions:
             columns.update(self._top(matrix))

@@ -355,9 +355,12 @@ def _bool_column(name: str, column: Any) -> npt.NDArray[np.int8]:
 
 
 def pack_many(events: object) -> PackedBatch:
-    """Validates column types and turns a batch into typed buffers, without per-row objects."""
+    """Validates column types and turns a batch into typed buffers, without per-row objects.
+    A ``PackedBatch`` is returned as it is, so a batch packed once can go to several calls."""
     import pyarrow as pa
 
+    if isinstance(events, PackedBatch):
+        return events
     table = to_arrow(events)
     rows = table.num_rows
     present = {
