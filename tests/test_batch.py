@@ -240,14 +240,14 @@ def test_interrupted_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     path = _write(tmp_path, history().slice(0, 300))
     calls = []
 
-    def fail_later(self: object, extractor: object, events: pa.Table, *, sort: bool) -> pa.Table:
-        calls.append(events.num_rows)
+    def fail_later(self: object, batch: object, matrix: np.ndarray) -> pa.Table:
+        calls.append(len(matrix))
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return original(self, extractor, events, sort=sort)
+        return original(self, batch, matrix)
 
-    original = radarcore.batch._Scorer.score
-    monkeypatch.setattr(radarcore.batch._Scorer, "score", fail_later)
+    original = radarcore.batch._Scorer.decide
+    monkeypatch.setattr(radarcore.batch._Scorer, "decide", fail_later)
     with pytest.raises(KeyboardInterrupt):
         _score_to(tmp_path, path)
     _assert_no_output(tmp_path)

@@ -61,7 +61,7 @@ import numpy as np
 import numpy.typing as npt
 
 from radarcore import _core
-from radarcore.events import PackedBatch, pack_many, pack_one
+from radarcore.events import pack_many, pack_one
 
 __all__ = [
     "ATTRIBUTES",
@@ -161,28 +161,6 @@ def numeric_attributes(
         if names is None or column.name in names:
             values = matrix[:, i]
             out[column.name] = values == 1.0 if column.kind == "bool" else values.copy()
-    return out
-
-
-def _string_attributes(batch: PackedBatch, names: Set[str] | None) -> dict[str, Any]:
-    import pyarrow as pa
-
-    indices = [
-        i for i, c in enumerate(_STRING_ATTRIBUTES) if names is None or c.name in names
-    ]
-    if not indices:
-        return {}
-    encoded = _core.FeatureExtractor.string_attributes_many(
-        batch.rows, batch.strings, batch.ints, batch.floats, batch.bools, indices
-    )
-    out: dict[str, Any] = {}
-    for i, (codes, offsets, data) in zip(indices, encoded, strict=True):
-        dictionary = pa.LargeStringArray.from_buffers(
-            len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
-        )
-        out[_STRING_ATTRIBUTES[i].name] = pa.DictionaryArray.from_arrays(
-            pa.array(codes, mask=codes < 0), dictionary
-        )
     return out
 
 
@@ -311,35 +289,41 @@ class FeatureExtractor:
         indices, each distinct value once; null missing). ``names``: only these attributes
         (names the extractor does not compute are left out). Replays and updates like
         :meth:`extract_many`."""
-        return self.extract_with_attributes_many(events, names=names, update=update, sort=sort)[1]
-
-    def extract_with_attributes_many(
-        self,
-        events: object,
-        *,
-        names: Iterable[str] | None = None,
-        update: bool = True,
-        sort: bool = True,
-    ) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
-        """:meth:`extract_many` and :meth:`attributes_many` from one replay: the feature
-        matrix and the attribute columns (what batch scoring feeds the model and the rules)."""
         batch = pack_many(events)
-        order = self._order(batch.created, sort)
-        matrix = self._core.extract_many(
-            batch.rows, batch.strings, batch.ints, batch.floats, batch.bools, order, update
-        )
-        wanted = None if names is None else set(names)
-        out = numeric_attributes(matrix, wanted)
-        out.update(_string_attributes(batch, wanted))
-        return matrix, out
+        wanted = None if names is None else frozenset(names)
+        out = numeric_attributes(self.extract_many(batch, update=update, sort=sort), wanted)
+        out.update(self.string_attributes_many(batch, wanted))
+        return out
 
+    @staticmethod
     def string_attributes_many(
-        self, events: object, names: Iterable[str] | None = None
+        events: object, names: Iterable[str] | None = None
     ) -> dict[str, Any]:
         """The string attributes of a batch (all, or those in ``names``) as
-        ``pyarrow.DictionaryArray`` columns in input order. They read only the payment itself,
-        never the velocity state, so this changes nothing and may run beside a replay."""
-        return _string_attributes(pack_many(events), None if names is None else set(names))
+        ``pyarrow.DictionaryArray`` columns in input order, each distinct value computed once.
+        They read only the payment itself, never a velocity state, so this needs no extractor
+        and may run on another thread beside a replay."""
+        batch = pack_many(events)
+        wanted = None if names is None else frozenset(names)
+        indices = [
+            i for i, c in enumerate(_STRING_ATTRIBUTES) if wanted is None or c.name in wanted
+        ]
+        if not indices:
+            return {}
+        import pyarrow as pa
+
+        encoded = _core.FeatureExtractor.string_attributes_many(
+            batch.rows, batch.strings, batch.ints, batch.floats, batch.bools, indices
+        )
+        out: dict[str, Any] = {}
+        for i, (codes, offsets, data) in zip(indices, encoded, strict=True):
+            dictionary = pa.LargeStringArray.from_buffers(
+                len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
+            )
+            out[_STRING_ATTRIBUTES[i].name] = pa.DictionaryArray.from_arrays(
+                pa.array(codes, mask=codes < 0), dictionary
+            )
+        return out
 
     def snapshot(self) -> bytes:
         """The velocity state as versioned bytes; equal states give equal bytes."""

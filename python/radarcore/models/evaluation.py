@@ -22,7 +22,7 @@ import base64
 import html
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,7 +235,7 @@ def _attributes(
     # and the string attributes, which read only the payment itself (no state).
     reads = {s.source for s in (*rules.program.numeric_slots, *rules.program.string_slots)}
     out: dict[str, Any] = numeric_attributes(features, reads)
-    out.update(FeatureExtractor().string_attributes_many(test, reads))
+    out.update(FeatureExtractor.string_attributes_many(test, reads))
     return out
 
 
