@@ -102,6 +102,64 @@ def test_streamed_parquet_equals_table(tmp_path: Path, batch_size: int) -> None:
     assert pq.read_table(tmp_path / "out.parquet").equals(expected)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 5])
+def test_threads_give_the_single_thread_output(tmp_path: Path, threads: int) -> None:
+    payments = history().slice(0, 900)
+    pq.write_table(payments, tmp_path / "in.parquet", row_group_size=100)
+    expected = score_table(payments, model=model(), rules=rules(), threads=1, batch_size=900)
+    assert score_table(
+        payments, model=model(), rules=rules(), threads=threads, batch_size=70
+    ).equals(expected)
+    score_files(
+        tmp_path / "in.parquet",
+        tmp_path / "out.parquet",
+        model=model(),
+        rules=rules(),
+        threads=threads,
+        batch_size=64,
+    )
+    assert pq.read_table(tmp_path / "out.parquet").equals(expected)
+
+
+@pytest.mark.parametrize("threads", [0, -1, True, 1.5])
+def test_bad_thread_count(threads: object) -> None:
+    with pytest.raises(ValueError, match="threads must be a positive int or None"):
+        score_table(history().slice(0, 10), model=model(), rules=rules(), threads=threads)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_bad_row_in_a_later_file_is_named_and_leaves_nothing(tmp_path: Path, threads: int) -> None:
+    payments = history().slice(0, 400)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    pq.write_table(payments.slice(0, 200), parts / "a.parquet")
+    currency = payments.column("currency").to_pylist()
+    currency[250] = "zzz"
+    bad = payments.set_column(
+        payments.column_names.index("currency"), "currency", pa.array(currency)
+    )
+    pq.write_table(bad.slice(200, 200), parts / "b.parquet")
+    (tmp_path / "out").mkdir()
+    with pytest.raises(SchemaError, match=r"b\.parquet: currency: unknown currency 'zzz'.*row 50"):
+        score_files(
+            parts, tmp_path / "out" / "o.parquet", model=model(), rules=rules(), threads=threads
+        )
+    _assert_no_output(tmp_path)
+
+
+def test_bad_row_of_an_unsorted_table_names_the_input_row() -> None:
+    payments = history().slice(0, 300)
+    order = np.random.default_rng(3).permutation(300)
+    shuffled = payments.take(pa.array(order))
+    currency = shuffled.column("currency").to_pylist()
+    currency[123] = "zzz"
+    bad = shuffled.set_column(
+        shuffled.column_names.index("currency"), "currency", pa.array(currency)
+    )
+    with pytest.raises(SchemaError, match=r"currency: unknown currency 'zzz'.*\(row 123\)"):
+        score_table(bad, model=model(), rules=rules(), batch_size=50)
+
+
 def test_directory_csv_and_ipc_inputs(tmp_path: Path) -> None:
     payments = history().slice(0, 500).drop_columns(["is_fraud", "scenario"])
     expected = score_table(payments, model=model(), rules=rules())
@@ -234,7 +292,10 @@ def test_model_of_another_schema_is_rejected() -> None:
         score_table(history().slice(0, 10), model=other, rules=rules())
 
 
-def test_interrupted_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("threads", [1, 3])
+def test_interrupted_write_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
     import radarcore.batch
 
     path = _write(tmp_path, history().slice(0, 300))
@@ -248,6 +309,14 @@ def test_interrupted_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
 
     original = radarcore.batch._Scorer.decide
     monkeypatch.setattr(radarcore.batch._Scorer, "decide", fail_later)
+    (tmp_path / "out").mkdir()
     with pytest.raises(KeyboardInterrupt):
-        _score_to(tmp_path, path)
+        score_files(
+            path,
+            tmp_path / "out" / "o.parquet",
+            model=model(),
+            rules=rules(),
+            batch_size=64,
+            threads=threads,
+        )
     _assert_no_output(tmp_path)

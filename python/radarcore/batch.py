@@ -53,16 +53,20 @@ holds payments, and label counters read as they stood with no labels recorded.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import itertools
 import os
+import queue
 import re
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -257,9 +261,18 @@ class _Chunk:
 def _pipeline(
     scorer: _Scorer, extractor: FeatureExtractor, chunks: Iterable[_Chunk], threads: int
 ) -> Iterator[Any]:
-    """The scored tables of ``chunks``, in order. The replay runs on the calling thread, chunk
-    after chunk (it reads and updates the one velocity state); the rest runs on ``threads - 1``
-    other threads, at most ``threads`` chunks ahead. The compiled kernels release the GIL."""
+    """The scored tables of ``chunks``, in order.
+
+    With several threads: one thread reads, maps and packs the chunks ahead; the calling
+    thread replays them one after another (it alone reads and updates the velocity state);
+    ``threads - 1`` threads decide the replayed chunks, at most ``threads`` chunks ahead. The
+    compiled kernels release the GIL, so these stages overlap."""
+
+    def prepare(chunk: _Chunk) -> _Chunk:
+        try:
+            return dataclasses.replace(chunk, events=pack_many(chunk.events))
+        except SchemaError as error:
+            raise chunk.explain(error) from None
 
     def replay(chunk: _Chunk) -> tuple[Any, Any]:
         try:
@@ -273,12 +286,12 @@ def _pipeline(
 
     if threads <= 1:
         for chunk in chunks:
-            yield decide(chunk, replay(chunk))
+            yield decide(chunk, replay(prepare(chunk)))
         return
-    with ThreadPoolExecutor(threads - 1, thread_name_prefix="radarcore-score") as pool:
+    with ThreadPoolExecutor(threads - 1, thread_name_prefix="radarcore-decide") as pool:
         pending: deque[Future[Any]] = deque()
         try:
-            for chunk in chunks:
+            for chunk in _prefetch(map(prepare, chunks), depth=2):
                 pending.append(pool.submit(decide, chunk, replay(chunk)))
                 while len(pending) >= threads:
                     yield pending.popleft().result()
@@ -287,6 +300,43 @@ def _pipeline(
         finally:
             for future in pending:
                 future.cancel()
+
+
+_T = TypeVar("_T")
+
+
+def _prefetch(items: Iterator[_T], depth: int) -> Iterator[_T]:
+    """``items``, produced on another thread at most ``depth`` ahead of the consumer; an
+    exception there is raised here."""
+    slots: queue.Queue[tuple[bool, Any]] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                slots.put((False, item))
+            slots.put((True, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            slots.put((True, error))
+
+    thread = threading.Thread(target=produce, name="radarcore-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            last, item = slots.get()
+            if last:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                slots.get(timeout=0.05)
+        thread.join()
 
 
 def _file_chunks(
