@@ -22,7 +22,12 @@ from radarcore import (
     score_files,
     score_table,
 )
-from radarcore.batch import WARMUP_SECONDS, long_window_columns, reads_long_windows
+from radarcore.batch import (
+    WARMUP_SECONDS,
+    long_window_columns,
+    reads_long_windows,
+    rule_attributes,
+)
 from radarcore.models import RiskModel
 
 OUTPUT = ["id", "risk_score", "risk_level", "action", "rule_id"]
@@ -320,3 +325,46 @@ def test_interrupted_write_leaves_nothing(
             threads=threads,
         )
     _assert_no_output(tmp_path)
+
+
+def _labelled(payments: pa.Table) -> pa.Table:
+    fraud = payments.column("is_fraud")
+    none = pa.array(np.zeros(payments.num_rows, dtype=bool))
+    return (
+        payments.append_column("outcome_type", payments.column("outcome"))
+        .append_column("is_disputed", fraud)
+        .append_column("has_early_fraud_warning", none)
+        .append_column("refunded_as_fraud", none)
+        .append_column("is_refunded", none)
+    )
+
+
+def test_rule_attributes_decide_as_one_by_one() -> None:
+    payments = history().slice(0, 500)
+    order = np.random.default_rng(8).permutation(500)
+    shuffled = payments.take(pa.array(order))
+    columns = rule_attributes(shuffled, model=model(), rules=rules(), batch_size=90)
+    assert "risk_level" in columns
+    assert "card_country" in columns
+    assert isinstance(columns["card_country"], pa.DictionaryArray)
+    decision = rules().evaluate_many(columns)
+    expected = online(shuffled, model(), rules())
+    assert list(decision.action_names()) == expected["action"]
+    assert [r.id if r else None for r in (decision[i].rule for i in range(500))] == expected["rule"]
+
+
+def test_backtest_of_payments_scores_through_batch_scoring() -> None:
+    payments = _labelled(history().slice(0, 800))
+    result = rules().backtest(payments, model=model())
+    scored = score_table(payments, model=model(), rules=rules())
+    actions = scored.column("action").to_pylist()
+    rule_ids = scored.column("rule_id").to_pylist()
+    assert result.payments.count == 800
+    for action in ("allow", "block", "review"):
+        assert result.by_action[action].count == actions.count(action)
+    for entry in result.rules:
+        assert entry.decided.count == rule_ids.count(entry.rule.id)
+    fraud = payments.column("is_fraud").to_pylist()
+    blocked_fraud = sum(1 for a, f in zip(actions, fraud, strict=True) if a == "block" and f)
+    assert result.by_action["block"].fraudulent.count == blocked_fraud
+    assert sum(e.decided.count for e in result.rules) > 0

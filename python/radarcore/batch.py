@@ -84,6 +84,7 @@ __all__ = [
     "WARMUP_SECONDS",
     "long_window_columns",
     "reads_long_windows",
+    "rule_attributes",
     "score_files",
     "score_table",
 ]
@@ -158,19 +159,63 @@ def score_table(
     order, created = _time_order(events)
     ordered = events if order is None else events.take(_indices(order))
     if client is None or ordered.num_rows == 0:
-        chunks = (
-            _Chunk(ordered.slice(begin, batch_size), None, _row_in_input(order, begin))
-            for begin in range(0, max(ordered.num_rows, 1), batch_size)
-        )
-        results = _pipeline(scorer, FeatureExtractor(), chunks, _threads(threads))
+        chunks = _table_chunks(ordered, order, batch_size)
+        results = _pipeline(scorer.decide, scorer, chunks, _threads(threads))
     else:
         results = _score_dask(client, scorer, _TablePartitions(ordered, created), partitions)
     scored = _concat(list(results))
     if order is not None:
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(len(order))
-        scored = scored.take(_indices(inverse))
+        scored = scored.take(_indices(_inverse(order)))
     return _with_id(source, mapping, scored)
+
+
+def rule_attributes(
+    table: Any,
+    *,
+    model: RiskModel,
+    rules: RuleSet,
+    mapping: ColumnMapping | None = None,
+    threads: int | None = None,
+    batch_size: int = 65_536,
+) -> dict[str, Any]:
+    """The attribute columns that ``rules`` read, for each payment of ``table`` (events, in
+    input order), computed exactly as :func:`score_table` computes them before deciding:
+    velocity replayed in ``created`` order, ``risk_score``/``risk_level`` from ``model``.
+    What :meth:`RuleSet.evaluate_many` and rule backtests take (numpy arrays, and
+    ``pyarrow.DictionaryArray`` for strings)."""
+    import pyarrow as pa
+
+    _check_options(0, batch_size)
+    events = (mapping or ColumnMapping()).apply(to_arrow(table))
+    model.check_schema(FeatureExtractor().schema)
+    scorer = _Scorer(model, rules, 0)
+    order, _ = _time_order(events)
+    ordered = events if order is None else events.take(_indices(order))
+    chunks = _table_chunks(ordered, order, batch_size)
+    parts = list(_pipeline(scorer.rule_inputs, scorer, chunks, _threads(threads)))
+    inverse = None if order is None else _inverse(order)
+    columns: dict[str, Any] = {}
+    for name, first in parts[0].items():
+        if isinstance(first, np.ndarray):
+            column: Any = np.concatenate([part[name] for part in parts])
+            columns[name] = column if inverse is None else column[inverse]
+        else:
+            column = pa.concat_arrays([part[name] for part in parts])
+            columns[name] = column if inverse is None else column.take(_indices(inverse))
+    return columns
+
+
+def _table_chunks(
+    ordered: Any, order: npt.NDArray[np.int64] | None, batch_size: int
+) -> Iterator[_Chunk]:
+    for begin in range(0, max(ordered.num_rows, 1), batch_size):
+        yield _Chunk(ordered.slice(begin, batch_size), None, _row_in_input(order, begin))
+
+
+def _inverse(order: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return inverse
 
 
 def score_files(
@@ -225,7 +270,7 @@ def score_files(
             results = _score_dask(client, scorer, plan, partitions)
         else:
             chunks = _file_chunks(files, batch_size, mapping, ids)
-            results = _pipeline(scorer, FeatureExtractor(), chunks, _threads(threads))
+            results = _pipeline(scorer.decide, scorer, chunks, _threads(threads))
         for scored in results:
             if writer is None:
                 writer = pq.ParquetWriter(tmp, scored.schema)
@@ -259,14 +304,19 @@ class _Chunk:
 
 
 def _pipeline(
-    scorer: _Scorer, extractor: FeatureExtractor, chunks: Iterable[_Chunk], threads: int
+    step: Callable[[Any, npt.NDArray[np.float64]], Any],
+    scorer: _Scorer,
+    chunks: Iterable[_Chunk],
+    threads: int,
 ) -> Iterator[Any]:
-    """The scored tables of ``chunks``, in order.
+    """``step(packed batch, feature matrix)`` of each of ``chunks`` replayed in turn through
+    one fresh velocity state (the scored tables, with the chunk's ids first), in order.
 
     With several threads: one thread reads, maps and packs the chunks ahead; the calling
     thread replays them one after another (it alone reads and updates the velocity state);
-    ``threads - 1`` threads decide the replayed chunks, at most ``threads`` chunks ahead. The
-    compiled kernels release the GIL, so these stages overlap."""
+    ``threads - 1`` threads run ``step`` on the replayed chunks, at most ``threads`` chunks
+    ahead. The compiled kernels release the GIL, so these stages overlap."""
+    extractor = FeatureExtractor()
 
     def prepare(chunk: _Chunk) -> _Chunk:
         try:
@@ -281,8 +331,8 @@ def _pipeline(
             raise chunk.explain(error) from None
 
     def decide(chunk: _Chunk, replayed: tuple[Any, Any]) -> Any:
-        scored = scorer.decide(*replayed)
-        return scored if chunk.ids is None else scored.add_column(0, *chunk.ids)
+        result = step(*replayed)
+        return result if chunk.ids is None else result.add_column(0, *chunk.ids)
 
     if threads <= 1:
         for chunk in chunks:
@@ -418,11 +468,8 @@ class _Scorer:
         import pyarrow.compute as pc
 
         scores = self.model.risk_scores(matrix)
-        levels = pa.array(self.model.risk_levels(scores), pa.string())
-        attributes: dict[str, Any] = numeric_attributes(matrix, self.reads)
-        attributes.update(FeatureExtractor.string_attributes_many(batch, self.reads))
-        attributes["risk_score"] = scores.astype(np.float64)
-        attributes["risk_level"] = levels
+        attributes = self.rule_inputs(batch, matrix, scores)
+        levels = attributes["risk_level"]
         decision = self.rules.evaluate_many(attributes)
         rule_ids = pa.array([r.id for r in self.rules], pa.string())
         columns: dict[str, Any] = {
@@ -434,6 +481,22 @@ class _Scorer:
         if self.contributions:
             columns.update(self._top(matrix))
         return pa.table(columns)
+
+    def rule_inputs(
+        self,
+        batch: Any,
+        matrix: npt.NDArray[np.float64],
+        scores: npt.NDArray[np.int32] | None = None,
+    ) -> dict[str, Any]:
+        """The attribute columns the rules read, the model's risk among them."""
+        import pyarrow as pa
+
+        scores = self.model.risk_scores(matrix) if scores is None else scores
+        attributes: dict[str, Any] = numeric_attributes(matrix, self.reads)
+        attributes.update(FeatureExtractor.string_attributes_many(batch, self.reads))
+        attributes["risk_score"] = scores.astype(np.float64)
+        attributes["risk_level"] = pa.array(self.model.risk_levels(scores), pa.string())
+        return attributes
 
     def score(self, extractor: FeatureExtractor, events: Any) -> Any:
         """Both steps on one batch of events in replay order."""
