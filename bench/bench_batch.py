@@ -153,7 +153,7 @@ def run_radarcore(
 
     with (
         LocalCluster(
-            n_workers=cores, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=cores, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -542,8 +542,10 @@ class _FileSlice:
 
         tables = []
         for path, fmt, first, stop in self.pieces:
-            batches, offset = [], 0
-            for batch in _batches(path, fmt, self.batch_size, self.mapping):
+            batches, offset, groups = [], 0, None
+            if fmt == "parquet":
+                offset, groups = _row_groups(path, first, stop)
+            for batch in _batches(path, fmt, self.batch_size, self.mapping, row_groups=groups):
                 if offset + batch.num_rows > first and offset < stop:
                     low = max(first - offset, 0)
                     batches.append(batch.slice(low, min(stop - offset, batch.num_rows) - low))
@@ -553,6 +555,22 @@ class _FileSlice:
             tables.append(pa.Table.from_batches(batches))
         source = pa.concat_tables(tables, promote_options="permissive")
         return self.mapping.apply(source), _id_column(source, self.mapping)
+
+
+def _row_groups(path: Path, first: int, stop: int) -> tuple[int, list[int]]:
+    """The row groups of a Parquet file that hold rows ``[first, stop)``, and the row number
+    the first of them starts at."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"{path}: cannot read parquet file: {error}") from None
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    starts = np.concatenate(([0], np.cumsum(sizes)))
+    groups = [i for i in range(len(sizes)) if starts[i] < stop and starts[i + 1] > first]
+    return (int(starts[groups[0]]) if groups else 0), groups
 
 
 class _TablePartitions:
@@ -664,7 +682,7 @@ def _score_dask(
             state = client.submit(_advance, state, part)
         else:
             first = int(np.searchsorted(created, created[begin] - WARMUP_SECONDS, side="left"))
-            warmup = source.part(client, first, int(begin))
+            warmup = source.part(client, first, int(begin)) if first < begin else None
             futures.append(client.submit(_score_partition, remote_scorer, part, warmup))
     for future in futures:
         yield future.result()
@@ -820,9 +838,10 @@ def _batches(
     batch_size: int,
     mapping: ColumnMapping,
     columns: Sequence[str] | None = None,
+    row_groups: Sequence[int] | None = None,
 ) -> Iterator[Any]:
-    """Record batches of one file (Parquet: only ``columns`` of them, when given, and those
-    that exist); unreadable files raise ``InputError`` naming the file."""
+    """Record batches of one file (Parquet: only ``columns`` of them that exist and only
+    ``row_groups``, when given); unreadable files raise ``InputError`` naming the file."""
     import pyarrow as pa
     import pyarrow.csv as csv
     import pyarrow.parquet as pq
@@ -832,7 +851,9 @@ def _batches(
             parquet = pq.ParquetFile(path)
             if columns is not None:
                 columns = [c for c in columns if c in parquet.schema_arrow.names]
-            yield from parquet.iter_batches(batch_size=batch_size, columns=columns)
+            yield from parquet.iter_batches(
+                batch_size=batch_size, columns=columns, row_groups=row_groups
+            )
         elif fmt == "csv":
             options = csv.ReadOptions(block_size=max(1 << 20, batch_size * 64))
             convert = csv.ConvertOptions(column_types=_csv_types(mapping), strings_can_be_null=True)
