@@ -18,8 +18,21 @@ The output has one row per payment, in input order:
   ``top_contributions`` (list of float64 margin contributions, TreeSHAP), the ``k`` largest by
   absolute value.
 
+Each batch goes through two steps. The *replay* (:meth:`FeatureExtractor.extract_many`) must
+run in time order through one velocity state; the *decision* is stateless: the string
+attributes the rules read (dictionary-encoded by the core, each distinct value computed and
+case-folded once: no Python string per payment), the forest, the rule program, the output
+columns. In process, ``threads`` (default: one per core) overlap them exactly: one thread reads
+and packs batches ahead, the calling thread replays them, the others decide them. The
+results do not depend on ``threads``.
+
+:func:`rule_attributes` returns the rules' inputs of the same path (what rule backtests of
+payment histories evaluate: ``RuleSet.backtest(payments, model=...)``).
+
 Dask (``client=``, or ``radarcore score --dask``): the history is split by time into
-partitions scored in parallel, each giving exactly the single-process results.
+partitions scored in parallel, each giving exactly the single-process results. For files the
+client reads only the ``id`` and ``created`` columns (to check order and ids and to plan the
+partitions); each worker reads its own rows (only the Parquet row groups that hold them).
 
 * When the model and the rules read only windows up to ``weekly`` (and no ``all_time``,
   ``yearly`` or first-seen attribute), each partition first replays a warm-up of the preceding
