@@ -17,7 +17,8 @@ history (default 200,000), and the table reports its rate; ratios compare rates.
 fresh child process (peak memory is that process's maximum RSS; for Dask, the client only).
 
 The synthetic history (``synth.generate(n, seed=0)``: minutes and ~8.5 GB for 5,000,000
-payments) and the trained models are cached under ``bench/.cache``.
+payments) and the trained models are cached under ``bench/.cache``; a smaller ``--payments``
+takes the first payments of a larger cached history.
 Run ``python bench/bench_batch.py`` (5,000,000 payments) or ``--quick``.
 """
 
@@ -32,6 +33,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import numpy as np
@@ -175,45 +177,71 @@ def measure(job: Callable[..., int], args: tuple[Any, ...]) -> tuple[int, float,
     queue = context.Queue()
     process = context.Process(target=_child, args=(queue, job, args))
     process.start()
-    result: tuple[int, float, float, int] = queue.get()
+    while True:
+        try:
+            result: tuple[int, float, float, int] = queue.get(timeout=1)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError(
+                    f"benchmark child failed with exit code {process.exitcode}"
+                ) from None
     process.join()
-    if process.exitcode != 0:
-        raise RuntimeError(f"benchmark child failed with exit code {process.exitcode}")
     return result
 
 
 def history_file(payments: int, folder: Path) -> Path:
-    """The seeded history (labels included) as Parquet, generated once per size."""
+    """The seeded history (labels included) as Parquet: a cached one of at least ``payments``
+    rows (its first rows are a history too), else one generated and cached."""
+    cached = sorted(
+        (int(p.name.split("-")[1]), p)
+        for p in folder.glob("history-*-seed0.parquet")
+        if int(p.name.split("-")[1]) >= payments
+    )
+    if cached:
+        return cached[0][1]
     path = folder / f"history-{payments}-seed0.parquet"
-    if not path.exists():
-        history = synth.generate(payments, seed=0).payments
-        tmp = path.with_suffix(".tmp")
-        pq.write_table(history, tmp, row_group_size=131_072)
-        tmp.rename(path)
+    history = synth.generate(payments, seed=0).payments
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(history, tmp, row_group_size=131_072)
+    tmp.rename(path)
     return path
 
 
+def first_rows(path: Path, rows: int) -> Any:
+    """The first ``rows`` rows of a Parquet file."""
+    import pyarrow as pa
+
+    batches, have = [], 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=min(rows, 131_072)):
+        batches.append(batch.slice(0, rows - have))
+        have += batches[-1].num_rows
+        if have >= rows:
+            break
+    return pa.Table.from_batches(batches)
+
+
 def inputs(history: Path, payments: int, baseline_payments: int, folder: Path) -> tuple[Path, Path]:
-    """The scoring inputs without labels: all payments, and the baseline's first ones."""
-    full = folder / f"payments-{payments}.parquet"
-    head = folder / f"payments-{payments}-first-{baseline_payments}.parquet"
-    if not full.exists() or not head.exists():
-        table = pq.read_table(history).drop_columns(["is_fraud", "scenario"])
-        pq.write_table(table, full, row_group_size=131_072)
-        pq.write_table(table.slice(0, baseline_payments), head, row_group_size=131_072)
+    """The scoring inputs without labels: the first ``payments``, and the baseline's first."""
+    full = folder / f"{history.stem}-first-{payments}.parquet"
+    head = folder / f"{history.stem}-first-{baseline_payments}.parquet"
+    for path, rows in ((full, payments), (head, baseline_payments)):
+        if not path.exists():
+            table = first_rows(history, rows).drop_columns(["is_fraud", "scenario"])
+            pq.write_table(table, path, row_group_size=131_072)
     return full, head
 
 
-def train(history: Path, payments: int, folder: Path, trees: int) -> tuple[str, str]:
-    """A radarcore model and a baseline booster, both ``trees`` x 31 leaves, cached."""
+def train(history: Path, folder: Path, trees: int) -> tuple[str, str]:
+    """A radarcore model and a baseline booster, both ``trees`` x 31 leaves, trained on the
+    history's first payments and cached."""
     import lightgbm as lgb
 
-    model_file = folder / f"model-{payments}-{trees}.rcm"
-    booster_file = folder / f"baseline-{payments}-{trees}.txt"
+    model_file = folder / f"{history.stem}-model-{trees}.rcm"
+    booster_file = folder / f"{history.stem}-baseline-{trees}.txt"
     if model_file.exists() and booster_file.exists():
         return str(model_file), str(booster_file)
-    head = pq.ParquetFile(history).iter_batches(batch_size=min(payments, TRAIN_ROWS))
-    rows = next(head)
+    rows = first_rows(history, TRAIN_ROWS)
     label = rows.column("is_fraud").to_numpy(zero_copy_only=False).astype(np.int32)
     extractor = FeatureExtractor()
     x = extractor.extract_many(rows)
@@ -257,7 +285,7 @@ def main() -> int:
     began = time.perf_counter()
     history = history_file(args.payments, folder)
     source, head = inputs(history, args.payments, args.baseline_payments, folder)
-    model_file, booster_file = train(history, args.payments, folder, trees)
+    model_file, booster_file = train(history, folder, trees)
     from radarcore.models.bundle import default_model
 
     bundled = default_model()
