@@ -368,3 +368,25 @@ def test_backtest_of_payments_scores_through_batch_scoring() -> None:
     blocked_fraud = sum(1 for a, f in zip(actions, fraud, strict=True) if a == "block" and f)
     assert result.by_action["block"].fraudulent.count == blocked_fraud
     assert sum(e.decided.count for e in result.rules) > 0
+
+
+def test_string_attributes_are_dictionary_encoded_once_per_value() -> None:
+    payments = history().slice(0, 400)
+    columns = FeatureExtractor.string_attributes_many(payments, ["email_domain", "browser", "x"])
+    assert set(columns) == {"email_domain", "browser"}
+    domains = columns["email_domain"]
+    assert isinstance(domains, pa.DictionaryArray)
+    assert len(domains.dictionary) == len(set(domains.dictionary.to_pylist()))
+    expected = [
+        None if e is None else e.strip().lower().rsplit("@", 1)[1]
+        for e in payments.column("email").to_pylist()
+    ]
+    assert domains.to_pylist() == expected
+    from radarcore import _core
+    from radarcore.events import pack_many
+
+    batch = pack_many(payments)
+    with pytest.raises(ValueError, match="string attribute index 999 is out of range"):
+        _core.FeatureExtractor.string_attributes_many(
+            batch.rows, batch.strings, batch.ints, batch.floats, batch.bools, [999]
+        )
