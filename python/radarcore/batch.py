@@ -75,7 +75,7 @@ import queue
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -351,16 +351,18 @@ def _pipeline(
         for chunk in chunks:
             yield decide(chunk, replay(prepare(chunk)))
         return
+    prepared = _prefetch(map(prepare, chunks), depth=2)
     with ThreadPoolExecutor(threads - 1, thread_name_prefix="radarcore-decide") as pool:
         pending: deque[Future[Any]] = deque()
         try:
-            for chunk in _prefetch(map(prepare, chunks), depth=2):
+            for chunk in prepared:
                 pending.append(pool.submit(decide, chunk, replay(chunk)))
                 while len(pending) >= threads:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
         finally:
+            prepared.close()
             for future in pending:
                 future.cancel()
 
@@ -368,7 +370,7 @@ def _pipeline(
 _T = TypeVar("_T")
 
 
-def _prefetch(items: Iterator[_T], depth: int) -> Iterator[_T]:
+def _prefetch(items: Iterator[_T], depth: int) -> Generator[_T, None, None]:
     """``items``, produced on another thread at most ``depth`` ahead of the consumer; an
     exception there is raised here."""
     slots: queue.Queue[tuple[bool, Any]] = queue.Queue(depth)
