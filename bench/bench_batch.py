@@ -168,8 +168,20 @@ def _child(queue: Any, job: Callable[..., int], args: tuple[Any, ...]) -> None:
     rows = job(*args)
     elapsed = time.perf_counter() - began
     cpu = time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    queue.put((rows, elapsed, cpu, peak))
+    queue.put((rows, elapsed, cpu, peak_rss()))
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes. Linux's VmHWM belongs to the address
+    space, so unlike ``ru_maxrss`` (kept across exec) it does not start at the parent's."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def measure(job: Callable[..., int], args: tuple[Any, ...]) -> tuple[int, float, float, int]:
