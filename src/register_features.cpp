@@ -262,47 +262,44 @@ class PyFeatureExtractor {
   py::list StringAttributesOne(const py::list& s, const py::list& i, const py::list& f,
                                const py::list& b) {
     const RawEvent raw = ToRaw(s, i, f, b);
-    PackedEvent packed;
     {
+      PackedEvent packed;  // validates the event
       std::lock_guard<std::mutex> lock(mutex_);
       core_.packer().Pack(raw, &packed, &scratch_);
     }
     py::list out;
     for (size_t k = 0; k < FeatureExtractor::StringAttributes().size(); ++k) {
-      out.append(py::cast(FeatureExtractor::StringAttribute(k, raw, packed)));
+      out.append(py::cast(FeatureExtractor::StringAttribute(k, raw)));
     }
     return out;
   }
 
-  py::list StringAttributesMany(size_t rows, const py::list& s, const py::list& i,
-                                const py::list& f, const py::list& b) {
+  // (codes int32, dictionary offsets int64, dictionary bytes uint8) per requested attribute.
+  // Reads no state, so it takes no lock and runs beside extract_many on another thread.
+  static py::list StringAttributesMany(size_t rows, const py::list& s, const py::list& i,
+                                       const py::list& f, const py::list& b,
+                                       const std::vector<size_t>& indices) {
     const EventColumns columns = ToColumns(rows, s, i, f, b);
-    const size_t n_attributes = FeatureExtractor::StringAttributes().size();
-    std::vector<std::vector<std::optional<std::string>>> values(n_attributes);
-    {
-      py::gil_scoped_release release;
-      PackScratch scratch;
-      for (auto& column : values) column.resize(rows);
-      for (size_t r = 0; r < rows; ++r) {
-        const RawEvent raw = columns.Row(r);
-        PackedEvent packed;
-        try {
-          core_.packer().Pack(raw, &packed, &scratch);
-        } catch (const SchemaError& error) {
-          throw SchemaError(std::string(error.what()) + " (row " + std::to_string(r) + ")");
-        }
-        for (size_t k = 0; k < n_attributes; ++k) {
-          values[k][r] = FeatureExtractor::StringAttribute(k, raw, packed);
-        }
+    for (size_t index : indices) {
+      if (index >= FeatureExtractor::StringAttributes().size()) {
+        throw py::value_error("string attribute index " + std::to_string(index) +
+                              " is out of range");
       }
     }
+    std::vector<StringAttributeColumn> encoded;
+    {
+      py::gil_scoped_release release;
+      encoded = FeatureExtractor::StringAttributesMany(columns, indices);
+    }
     py::list out;
-    for (const auto& column : values) {
-      py::list py_column(rows);
-      for (size_t r = 0; r < rows; ++r) {
-        py_column[r] = column[r] ? py::object(py::str(*column[r])) : py::object(py::none());
-      }
-      out.append(py_column);
+    for (const StringAttributeColumn& column : encoded) {
+      py::array_t<int32_t> codes(static_cast<py::ssize_t>(column.codes.size()));
+      std::copy(column.codes.begin(), column.codes.end(), codes.mutable_data());
+      py::array_t<int64_t> offsets(static_cast<py::ssize_t>(column.offsets.size()));
+      std::copy(column.offsets.begin(), column.offsets.end(), offsets.mutable_data());
+      py::array_t<uint8_t> data(static_cast<py::ssize_t>(column.data.size()));
+      std::copy(column.data.begin(), column.data.end(), data.mutable_data());
+      out.append(py::make_tuple(codes, offsets, data));
     }
     return out;
   }
@@ -411,8 +408,9 @@ void RegisterFeatures(py::module_& m) {
            py::arg("update"), py::arg("out") = py::none())
       .def("string_attributes_one", &PyFeatureExtractor::StringAttributesOne, py::arg("strings"),
            py::arg("ints"), py::arg("floats"), py::arg("bools"))
-      .def("string_attributes_many", &PyFeatureExtractor::StringAttributesMany, py::arg("rows"),
-           py::arg("strings"), py::arg("ints"), py::arg("floats"), py::arg("bools"))
+      .def_static("string_attributes_many", &PyFeatureExtractor::StringAttributesMany,
+                  py::arg("rows"), py::arg("strings"), py::arg("ints"), py::arg("floats"),
+                  py::arg("bools"), py::arg("indices"))
       .def("snapshot", &PyFeatureExtractor::Snapshot)
       .def("restore", &PyFeatureExtractor::Restore, py::arg("data"))
       .def("expire", &PyFeatureExtractor::Expire, py::arg("now"))

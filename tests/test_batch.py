@@ -22,7 +22,12 @@ from radarcore import (
     score_files,
     score_table,
 )
-from radarcore.batch import WARMUP_SECONDS, long_window_columns, reads_long_windows
+from radarcore.batch import (
+    WARMUP_SECONDS,
+    long_window_columns,
+    reads_long_windows,
+    rule_attributes,
+)
 from radarcore.models import RiskModel
 
 OUTPUT = ["id", "risk_score", "risk_level", "action", "rule_id"]
@@ -100,6 +105,64 @@ def test_streamed_parquet_equals_table(tmp_path: Path, batch_size: int) -> None:
     assert rows == 700
     expected = score_table(payments, model=model(), rules=rules(), contributions=2)
     assert pq.read_table(tmp_path / "out.parquet").equals(expected)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 5])
+def test_threads_give_the_single_thread_output(tmp_path: Path, threads: int) -> None:
+    payments = history().slice(0, 900)
+    pq.write_table(payments, tmp_path / "in.parquet", row_group_size=100)
+    expected = score_table(payments, model=model(), rules=rules(), threads=1, batch_size=900)
+    assert score_table(
+        payments, model=model(), rules=rules(), threads=threads, batch_size=70
+    ).equals(expected)
+    score_files(
+        tmp_path / "in.parquet",
+        tmp_path / "out.parquet",
+        model=model(),
+        rules=rules(),
+        threads=threads,
+        batch_size=64,
+    )
+    assert pq.read_table(tmp_path / "out.parquet").equals(expected)
+
+
+@pytest.mark.parametrize("threads", [0, -1, True, 1.5])
+def test_bad_thread_count(threads: object) -> None:
+    with pytest.raises(ValueError, match="threads must be a positive int or None"):
+        score_table(history().slice(0, 10), model=model(), rules=rules(), threads=threads)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_bad_row_in_a_later_file_is_named_and_leaves_nothing(tmp_path: Path, threads: int) -> None:
+    payments = history().slice(0, 400)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    pq.write_table(payments.slice(0, 200), parts / "a.parquet")
+    currency = payments.column("currency").to_pylist()
+    currency[250] = "zzz"
+    bad = payments.set_column(
+        payments.column_names.index("currency"), "currency", pa.array(currency)
+    )
+    pq.write_table(bad.slice(200, 200), parts / "b.parquet")
+    (tmp_path / "out").mkdir()
+    with pytest.raises(SchemaError, match=r"b\.parquet: currency: unknown currency 'zzz'.*row 50"):
+        score_files(
+            parts, tmp_path / "out" / "o.parquet", model=model(), rules=rules(), threads=threads
+        )
+    _assert_no_output(tmp_path)
+
+
+def test_bad_row_of_an_unsorted_table_names_the_input_row() -> None:
+    payments = history().slice(0, 300)
+    order = np.random.default_rng(3).permutation(300)
+    shuffled = payments.take(pa.array(order))
+    currency = shuffled.column("currency").to_pylist()
+    currency[123] = "zzz"
+    bad = shuffled.set_column(
+        shuffled.column_names.index("currency"), "currency", pa.array(currency)
+    )
+    with pytest.raises(SchemaError, match=r"currency: unknown currency 'zzz'.*\(row 123\)"):
+        score_table(bad, model=model(), rules=rules(), batch_size=50)
 
 
 def test_directory_csv_and_ipc_inputs(tmp_path: Path) -> None:
@@ -234,20 +297,96 @@ def test_model_of_another_schema_is_rejected() -> None:
         score_table(history().slice(0, 10), model=other, rules=rules())
 
 
-def test_interrupted_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("threads", [1, 3])
+def test_interrupted_write_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
     import radarcore.batch
 
     path = _write(tmp_path, history().slice(0, 300))
     calls = []
 
-    def fail_later(self: object, extractor: object, events: pa.Table, *, sort: bool) -> pa.Table:
-        calls.append(events.num_rows)
+    def fail_later(self: object, batch: object, matrix: np.ndarray) -> pa.Table:
+        calls.append(len(matrix))
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return original(self, extractor, events, sort=sort)
+        return original(self, batch, matrix)
 
-    original = radarcore.batch._Scorer.score
-    monkeypatch.setattr(radarcore.batch._Scorer, "score", fail_later)
+    original = radarcore.batch._Scorer.decide
+    monkeypatch.setattr(radarcore.batch._Scorer, "decide", fail_later)
+    (tmp_path / "out").mkdir()
     with pytest.raises(KeyboardInterrupt):
-        _score_to(tmp_path, path)
+        score_files(
+            path,
+            tmp_path / "out" / "o.parquet",
+            model=model(),
+            rules=rules(),
+            batch_size=64,
+            threads=threads,
+        )
     _assert_no_output(tmp_path)
+
+
+def _labelled(payments: pa.Table) -> pa.Table:
+    fraud = payments.column("is_fraud")
+    none = pa.array(np.zeros(payments.num_rows, dtype=bool))
+    return (
+        payments.append_column("outcome_type", payments.column("outcome"))
+        .append_column("is_disputed", fraud)
+        .append_column("has_early_fraud_warning", none)
+        .append_column("refunded_as_fraud", none)
+        .append_column("is_refunded", none)
+    )
+
+
+def test_rule_attributes_decide_as_one_by_one() -> None:
+    payments = history().slice(0, 500)
+    order = np.random.default_rng(8).permutation(500)
+    shuffled = payments.take(pa.array(order))
+    columns = rule_attributes(shuffled, model=model(), rules=rules(), batch_size=90)
+    assert "risk_level" in columns
+    assert "card_country" in columns
+    assert isinstance(columns["card_country"], pa.DictionaryArray)
+    decision = rules().evaluate_many(columns)
+    expected = online(shuffled, model(), rules())
+    assert list(decision.action_names()) == expected["action"]
+    assert [r.id if r else None for r in (decision[i].rule for i in range(500))] == expected["rule"]
+
+
+def test_backtest_of_payments_scores_through_batch_scoring() -> None:
+    payments = _labelled(history().slice(0, 800))
+    result = rules().backtest(payments, model=model())
+    scored = score_table(payments, model=model(), rules=rules())
+    actions = scored.column("action").to_pylist()
+    rule_ids = scored.column("rule_id").to_pylist()
+    assert result.payments.count == 800
+    for action in ("allow", "block", "review"):
+        assert result.by_action[action].count == actions.count(action)
+    for entry in result.rules:
+        assert entry.decided.count == rule_ids.count(entry.rule.id)
+    fraud = payments.column("is_fraud").to_pylist()
+    blocked_fraud = sum(1 for a, f in zip(actions, fraud, strict=True) if a == "block" and f)
+    assert result.by_action["block"].fraudulent.count == blocked_fraud
+    assert sum(e.decided.count for e in result.rules) > 0
+
+
+def test_string_attributes_are_dictionary_encoded_once_per_value() -> None:
+    payments = history().slice(0, 400)
+    columns = FeatureExtractor.string_attributes_many(payments, ["email_domain", "browser", "x"])
+    assert set(columns) == {"email_domain", "browser"}
+    domains = columns["email_domain"]
+    assert isinstance(domains, pa.DictionaryArray)
+    assert len(domains.dictionary) == len(set(domains.dictionary.to_pylist()))
+    expected = [
+        None if e is None else e.strip().lower().rsplit("@", 1)[1]
+        for e in payments.column("email").to_pylist()
+    ]
+    assert domains.to_pylist() == expected
+    from radarcore import _core
+    from radarcore.events import pack_many
+
+    batch = pack_many(payments)
+    with pytest.raises(ValueError, match="string attribute index 999 is out of range"):
+        _core.FeatureExtractor.string_attributes_many(
+            batch.rows, batch.strings, batch.ints, batch.floats, batch.bools, [999]
+        )

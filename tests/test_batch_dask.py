@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.csv as csv
 import pyarrow.parquet as pq
 import pytest
 
@@ -25,7 +27,7 @@ def client() -> Iterator[Any]:
 
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as dask_client,
     ):
@@ -109,3 +111,34 @@ def test_unsorted_files_are_rejected_on_dask_too(client: Any, tmp_path: Path) ->
 def test_bad_partition_count(client: Any) -> None:
     with pytest.raises(ValueError, match="partitions must be >= 1, got 0"):
         score_table(history(), model=model(), rules=rules(), client=client, partitions=0)
+
+
+def test_workers_read_their_partitions_across_files(client: Any, tmp_path: Path) -> None:
+    payments = history()
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    bounds = [0, 300, 310, 1200, 1900, payments.num_rows]
+    for i, (begin, end) in enumerate(itertools.pairwise(bounds)):
+        chunk = payments.slice(begin, end - begin)
+        if i == 2:
+            csv.write_csv(chunk.drop_columns(["is_fraud", "scenario"]), parts / f"p{i}.csv")
+        else:
+            pq.write_table(chunk, parts / f"p{i}.parquet", row_group_size=128)
+    short_rules = rules(SHORT_RULES)
+    for risk_model, rule_set in ((model(), rules()), (short_model(), short_rules)):
+        score_files(parts, tmp_path / "one.parquet", model=risk_model, rules=rule_set, threads=1)
+        score_files(
+            parts,
+            tmp_path / "dask.parquet",
+            model=risk_model,
+            rules=rule_set,
+            client=client,
+            partitions=5,
+            batch_size=100,
+        )
+        one, on_dask = (
+            pq.read_table(tmp_path / "one.parquet"),
+            pq.read_table(tmp_path / "dask.parquet"),
+        )
+        assert on_dask.drop_columns(["id"]).equals(one.drop_columns(["id"]))
+        assert on_dask.column("id").to_pylist() == one.column("id").to_pylist()

@@ -62,5 +62,7 @@ def test_bench_engine_quick() -> None:
 
 def test_bench_batch_quick() -> None:
     out = run_quick("bench_batch.py")
-    assert "| pandas rolling + LightGBM predict |" in out
-    assert "| radarcore, 1 core |" in out
+    assert "| pandas rolling + LightGBM predict (20 trees) |" in out
+    assert "| radarcore, 1 core, bundled default model |" in out
+    assert "threads in process, 20 trees |" in out
+    assert "| radarcore, Dask " in out

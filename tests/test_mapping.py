@@ -169,6 +169,8 @@ def test_cli_scores_with_options(tmp_path: Path, capsys: pytest.CaptureFixture[s
             "id=PAYMENT",
             "--contributions",
             "2",
+            "--threads",
+            "3",
             "--quiet",
         ]
     )

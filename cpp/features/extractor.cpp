@@ -3,8 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <deque>
+#include <iterator>
 #include <limits>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "common/errors.hpp"
@@ -706,10 +711,9 @@ void FeatureExtractor::ExtractMany(const EventColumns& columns, const int64_t* o
   FinishStreaming();
 }
 
-std::optional<std::string> FeatureExtractor::StringAttribute(size_t index, const RawEvent& raw,
-                                                             const PackedEvent& packed) {
+std::optional<std::string> FeatureExtractor::StringAttribute(size_t index, const RawEvent& raw) {
   const StringAttributeSpec& spec = kStringSpecs[index];
-  if (spec.card_only && !packed.is_card) return std::nullopt;
+  if (spec.card_only && !EventPacker::IsCard(raw)) return std::nullopt;
   switch (spec.source) {
     case StringSource::kEmail:
       return EventPacker::NormalisedEmail(raw);
@@ -727,7 +731,7 @@ std::optional<std::string> FeatureExtractor::StringAttribute(size_t index, const
                                                    : FormatOperatingSystem(info);
     }
     case StringSource::kTransactionType: {
-      if (packed.flags[kFieldIsSetupIntent] > 0) return std::string("setup_intent");
+      if (raw.bools[kFieldIsSetupIntent] > 0) return std::string("setup_intent");
       const std::string_view id = Trim(raw.Str(kFieldId));
       return std::string(id.substr(0, 3) == "pi_" ? "payment_intent" : "charge");
     }
@@ -743,6 +747,87 @@ std::optional<std::string> FeatureExtractor::StringAttribute(size_t index, const
     }
   }
   return std::nullopt;
+}
+
+namespace {
+
+// One requested string attribute while a batch is encoded: its distinct values in first-seen
+// order and, for attributes that read a single field, the code already given to each distinct
+// field value, so normalising and user-agent parsing run once per distinct value.
+struct AttributeEncoder {
+  size_t index = 0;
+  const StringAttributeSpec* spec = nullptr;
+  bool single_field = false;
+  std::unordered_map<std::string_view, int32_t> by_field;  // views into the batch's buffers
+  int32_t field_absent_code = 0;
+  bool field_absent_seen = false;
+  std::deque<std::string> values;  // a deque, so the views in by_value stay valid
+  std::unordered_map<std::string_view, int32_t> by_value;
+
+  int32_t Intern(std::optional<std::string> value) {
+    if (!value) return -1;
+    const auto found = by_value.find(*value);
+    if (found != by_value.end()) return found->second;
+    const auto code = static_cast<int32_t>(values.size());
+    values.push_back(std::move(*value));
+    by_value.emplace(values.back(), code);
+    return code;
+  }
+
+  int32_t Code(const RawEvent& raw, bool is_card) {
+    if (spec->card_only && !is_card) return -1;
+    if (!single_field) return Intern(FeatureExtractor::StringAttribute(index, raw));
+    if (!raw.Has(spec->field)) {
+      if (!field_absent_seen) {
+        field_absent_code = Intern(FeatureExtractor::StringAttribute(index, raw));
+        field_absent_seen = true;
+      }
+      return field_absent_code;
+    }
+    const std::string_view field = raw.Str(spec->field);
+    const auto found = by_field.find(field);
+    if (found != by_field.end()) return found->second;
+    const int32_t code = Intern(FeatureExtractor::StringAttribute(index, raw));
+    by_field.emplace(field, code);
+    return code;
+  }
+};
+
+}  // namespace
+
+std::vector<StringAttributeColumn> FeatureExtractor::StringAttributesMany(
+    const EventColumns& columns, const std::vector<size_t>& indices) {
+  std::vector<AttributeEncoder> encoders(indices.size());
+  bool any_card_only = false;
+  for (size_t k = 0; k < indices.size(); ++k) {
+    if (indices[k] >= std::size(kStringSpecs)) {
+      throw std::out_of_range("string attribute index " + std::to_string(indices[k]) +
+                              " is out of range");
+    }
+    AttributeEncoder& encoder = encoders[k];
+    encoder.index = indices[k];
+    encoder.spec = &kStringSpecs[indices[k]];
+    const StringSource source = encoder.spec->source;
+    encoder.single_field = source != StringSource::kBilling && source != StringSource::kShipping &&
+                           source != StringSource::kTransactionType;
+    any_card_only |= encoder.spec->card_only;
+  }
+  std::vector<StringAttributeColumn> out(indices.size());
+  for (StringAttributeColumn& column : out) column.codes.resize(columns.rows);
+  for (size_t r = 0; r < columns.rows; ++r) {
+    const RawEvent raw = columns.Row(r);
+    const bool is_card = any_card_only && EventPacker::IsCard(raw);
+    for (size_t k = 0; k < encoders.size(); ++k) out[k].codes[r] = encoders[k].Code(raw, is_card);
+  }
+  for (size_t k = 0; k < encoders.size(); ++k) {
+    StringAttributeColumn& column = out[k];
+    column.offsets.reserve(encoders[k].values.size() + 1);
+    for (const std::string& value : encoders[k].values) {
+      column.data += value;
+      column.offsets.push_back(static_cast<int64_t>(column.data.size()));
+    }
+  }
+  return out;
 }
 
 }  // namespace radarcore

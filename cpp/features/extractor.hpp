@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "features/event.hpp"
@@ -28,6 +29,15 @@ struct ColumnSpec {
   bool attribute;
   bool case_sensitive;
   std::string source;
+};
+
+// One string attribute of a batch, dictionary-encoded: codes[row] indexes the distinct values
+// (-1 = missing), held once each in Arrow's large-string layout (value i is
+// data[offsets[i], offsets[i + 1]); offsets has one entry more than there are values).
+struct StringAttributeColumn {
+  std::vector<int32_t> codes;
+  std::vector<int64_t> offsets{0};
+  std::string data;
 };
 
 class FeatureExtractor {
@@ -59,9 +69,16 @@ class FeatureExtractor {
   // taken in the order order[0..rows) (a permutation of row numbers), or 0..rows when null.
   void ExtractMany(const EventColumns& columns, const int64_t* order, bool update, double* out);
 
-  // The string attribute `index` (into StringAttributes()) of a raw event.
-  static std::optional<std::string> StringAttribute(size_t index, const RawEvent& raw,
-                                                    const PackedEvent& packed);
+  // The string attribute `index` (into StringAttributes()) of a raw event (a valid one: see
+  // EventPacker::Pack).
+  static std::optional<std::string> StringAttribute(size_t index, const RawEvent& raw);
+
+  // The string attributes `indices` (into StringAttributes()) of every row of a batch, in row
+  // order, one column per index. Attributes read from one field are computed once per distinct
+  // field value. The rows must be valid (ExtractMany checks them); reads no state, so it is safe
+  // to call concurrently with anything. Throws std::out_of_range for a bad index.
+  static std::vector<StringAttributeColumn> StringAttributesMany(const EventColumns& columns,
+                                                                 const std::vector<size_t>& indices);
 
  private:
   struct Entities {

@@ -282,6 +282,11 @@ std::optional<std::string> EventPacker::Address(const RawEvent& raw, bool shippi
   return out;
 }
 
+bool EventPacker::IsCard(const RawEvent& raw) {
+  const std::string_view pmt = Present(raw, kFieldPaymentMethodType);
+  return pmt.empty() || VocabularyCode(pmt, kPaymentMethodTypes) == 1;
+}
+
 void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scratch) const {
   PackedEvent e;
   std::string& buffer = scratch->buffer;

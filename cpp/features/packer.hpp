@@ -61,6 +61,8 @@ class EventPacker {
   static std::optional<std::string> NormalisedEmail(const RawEvent& raw);
   static std::optional<std::string> EmailDomain(const RawEvent& raw);
   static std::optional<std::string> Address(const RawEvent& raw, bool shipping);
+  // Whether the payment method is a card (payment_method_type missing or "card").
+  static bool IsCard(const RawEvent& raw);
 
   const std::vector<CurrencyRate>& currencies() const { return currencies_; }
   // Index into currencies() of kAmountCurrencies[k].

@@ -328,6 +328,12 @@ def add_score(parser: argparse.ArgumentParser) -> None:
         metavar="local|ADDRESS",
         help="score on Dask: a LocalCluster on all cores, or a scheduler (tcp://host:8786)",
     )
+    parser.add_argument(
+        "--threads",
+        type=_positive,
+        default=None,
+        help="threads scoring in this process without --dask (default: one per core)",
+    )
     parser.add_argument("--partitions", type=_positive, default=None, help="Dask partitions")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -368,6 +374,7 @@ def run_score(args: argparse.Namespace) -> int:
             mapping=mapping,
             contributions=args.contributions,
             progress=not args.quiet,
+            threads=args.threads,
             client=client,
             partitions=args.partitions,
         )

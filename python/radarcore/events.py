@@ -301,6 +301,13 @@ def _valid_mask(array: Any) -> npt.NDArray[np.uint8] | None:
     return mask
 
 
+def _one_array(column: Any) -> Any:
+    """A column as one Arrow array; a single chunk is taken as it is (combining copies)."""
+    if hasattr(column, "num_chunks") and column.num_chunks == 1:
+        return column.chunk(0)
+    return column.combine_chunks() if hasattr(column, "combine_chunks") else column
+
+
 def _string_column(name: str, column: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -311,7 +318,7 @@ def _string_column(name: str, column: Any) -> Any:
         kind = column.type
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         raise _column_error(name, "strings", kind)
-    array = pc.cast(column, pa.large_string()).combine_chunks()
+    array = _one_array(pc.cast(column, pa.large_string()))
     n = len(array)
     buffers = array.buffers()
     offsets = np.frombuffer(buffers[1], dtype=np.int64)[array.offset : array.offset + n + 1]
@@ -343,7 +350,7 @@ def _int_column(name: str, column: Any) -> Any:
         column = pc.cast(column, pa.int64())
     else:
         raise _column_error(name, "integers", kind)
-    array = column.combine_chunks()
+    array = _one_array(column)
     values64 = np.ascontiguousarray(
         array.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64
     )
@@ -357,7 +364,7 @@ def _float_column(name: str, column: Any) -> npt.NDArray[np.float64]:
     kind = column.type
     if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
         raise _column_error(name, "numbers", kind)
-    array = pc.cast(column, pa.float64()).combine_chunks()
+    array = _one_array(pc.cast(column, pa.float64()))
     return np.ascontiguousarray(array.fill_null(math.nan).to_numpy(zero_copy_only=False))
 
 
@@ -367,7 +374,7 @@ def _bool_column(name: str, column: Any) -> npt.NDArray[np.int8]:
     kind = column.type
     if not pa.types.is_boolean(kind):
         raise _column_error(name, "booleans", kind)
-    array = column.combine_chunks()
+    array = _one_array(column)
     values: npt.NDArray[np.int8] = (
         array.fill_null(False).to_numpy(zero_copy_only=False).astype(np.int8)
     )
@@ -378,9 +385,12 @@ def _bool_column(name: str, column: Any) -> npt.NDArray[np.int8]:
 
 
 def pack_many(events: object) -> PackedBatch:
-    """Validates column types and turns a batch into typed buffers, without per-row objects."""
+    """Validates column types and turns a batch into typed buffers, without per-row objects.
+    A ``PackedBatch`` is returned as it is, so a batch packed once can go to several calls."""
     import pyarrow as pa
 
+    if isinstance(events, PackedBatch):
+        return events
     table = to_arrow(events)
     rows = table.num_rows
     present = {

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, cast
@@ -72,6 +72,7 @@ __all__ = [
     "FeatureSchema",
     "default_currency_rates",
     "default_disposable_domains",
+    "numeric_attributes",
 ]
 
 ColumnKind = Literal["numeric", "bool", "category", "string"]
@@ -147,6 +148,20 @@ _NUMERIC_ATTRIBUTE_INDEX = tuple(i for i, c in enumerate(_FEATURE_COLUMNS) if c.
 ATTRIBUTES: tuple[Column, ...] = (
     tuple(_FEATURE_COLUMNS[i] for i in _NUMERIC_ATTRIBUTE_INDEX) + _STRING_ATTRIBUTES
 )
+
+
+def numeric_attributes(
+    matrix: npt.NDArray[np.float64], names: Set[str] | None = None
+) -> dict[str, npt.NDArray[Any]]:
+    """The numeric and boolean attributes (all, or those in ``names``) as columns of a feature
+    matrix: float64 (NaN missing) and bool arrays."""
+    out: dict[str, npt.NDArray[Any]] = {}
+    for i in _NUMERIC_ATTRIBUTE_INDEX:
+        column = _FEATURE_COLUMNS[i]
+        if names is None or column.name in names:
+            values = matrix[:, i]
+            out[column.name] = values == 1.0 if column.kind == "bool" else values.copy()
+    return out
 
 
 def default_currency_rates() -> dict[str, tuple[int, float]]:
@@ -269,35 +284,53 @@ class FeatureExtractor:
         return out
 
     def attributes_many(
-        self, events: object, *, update: bool = True, sort: bool = True
-    ) -> dict[str, npt.NDArray[Any]]:
-        """Radar's attributes of a batch as columns: float64 (NaN missing), bool, and object
-        arrays of ``str``/``None``. Replays and updates like :meth:`extract_many`."""
-        return self.extract_with_attributes_many(events, update=update, sort=sort)[1]
-
-    def extract_with_attributes_many(
-        self, events: object, *, update: bool = True, sort: bool = True
-    ) -> tuple[npt.NDArray[np.float64], dict[str, npt.NDArray[Any]]]:
-        """:meth:`extract_many` and :meth:`attributes_many` from one replay: the feature
-        matrix and the attribute columns (what batch scoring feeds the model and the rules)."""
+        self,
+        events: object,
+        *,
+        names: Iterable[str] | None = None,
+        update: bool = True,
+        sort: bool = True,
+    ) -> dict[str, Any]:
+        """Radar's attributes of a batch as columns, in input order: numbers as float64 arrays
+        (NaN missing), booleans as bool arrays, strings as ``pyarrow.DictionaryArray`` (int32
+        indices, each distinct value once; null missing). ``names``: only these attributes
+        (names the extractor does not compute are left out). Replays and updates like
+        :meth:`extract_many`."""
         batch = pack_many(events)
-        order = self._order(batch.created, sort)
-        matrix = self._core.extract_many(
-            batch.rows, batch.strings, batch.ints, batch.floats, batch.bools, order, update
+        wanted = None if names is None else frozenset(names)
+        out = numeric_attributes(self.extract_many(batch, update=update, sort=sort), wanted)
+        out.update(self.string_attributes_many(batch, wanted))
+        return out
+
+    @staticmethod
+    def string_attributes_many(
+        events: object, names: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        """The string attributes of a batch (all, or those in ``names``) as
+        ``pyarrow.DictionaryArray`` columns in input order, each distinct value computed once.
+        They read only the payment itself, never a velocity state, so this needs no extractor
+        and may run on another thread beside a replay."""
+        batch = pack_many(events)
+        wanted = None if names is None else frozenset(names)
+        indices = [
+            i for i, c in enumerate(_STRING_ATTRIBUTES) if wanted is None or c.name in wanted
+        ]
+        if not indices:
+            return {}
+        import pyarrow as pa
+
+        encoded = _core.FeatureExtractor.string_attributes_many(
+            batch.rows, batch.strings, batch.ints, batch.floats, batch.bools, indices
         )
-        out: dict[str, npt.NDArray[Any]] = {}
-        for i in _NUMERIC_ATTRIBUTE_INDEX:
-            column = _FEATURE_COLUMNS[i]
-            values = matrix[:, i]
-            out[column.name] = values == 1.0 if column.kind == "bool" else values.copy()
-        strings = self._core.string_attributes_many(
-            batch.rows, batch.strings, batch.ints, batch.floats, batch.bools
-        )
-        for column, texts in zip(_STRING_ATTRIBUTES, strings, strict=True):
-            array = np.empty(batch.rows, dtype=object)
-            array[:] = texts
-            out[column.name] = array
-        return matrix, out
+        out: dict[str, Any] = {}
+        for i, (codes, offsets, data) in zip(indices, encoded, strict=True):
+            dictionary = pa.LargeStringArray.from_buffers(
+                len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
+            )
+            out[_STRING_ATTRIBUTES[i].name] = pa.DictionaryArray.from_arrays(
+                pa.array(codes, mask=codes < 0), dictionary
+            )
+        return out
 
     def snapshot(self) -> bytes:
         """The velocity state as versioned bytes; equal states give equal bytes."""

@@ -22,7 +22,7 @@ import base64
 import html
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from radarcore.features import FeatureExtractor
+from radarcore.features import FeatureExtractor, numeric_attributes
 from radarcore.models.bundle import RiskModel
 from radarcore.models.metrics import (
     average_precision,
@@ -160,7 +160,7 @@ def evaluate(
             "model", margins, y, amount, cards, days, thresholds, model.metadata, model.version
         )
     rule_set = baseline_rules() if rules is None else rules
-    attributes = _attributes(test, features, schema)
+    attributes = _attributes(test, features, rule_set)
     scores["rules"] = rule_scores(rule_set, attributes)
     actions = rule_set.evaluate_many(attributes).action_names()
     review_or_block = np.isin(actions, ["review", "block"]).astype(np.float64)
@@ -229,20 +229,13 @@ def _system(
 
 
 def _attributes(
-    test: pa.Table, features: npt.NDArray[np.float64], schema: Sequence[str]
+    test: pa.Table, features: npt.NDArray[np.float64], rules: RuleSet
 ) -> dict[str, Any]:
-    # Numeric attributes come from the point-in-time replay; the string attributes read only
-    # the payment itself, so a fresh extractor computes them without touching any state.
-    fresh = FeatureExtractor()
-    strings = fresh.attributes_many(test, update=False, sort=False)
-    out: dict[str, Any] = {}
-    for column in fresh.schema.columns:
-        if column.attribute:
-            values = features[:, schema.index(column.name)]
-            out[column.name] = values == 1.0 if column.kind == "bool" else values
-    for name, values in strings.items():
-        if values.dtype == object:
-            out[name] = values
+    # The rule inputs batch scoring builds: numeric attributes from the point-in-time replay,
+    # and the string attributes, which read only the payment itself (no state).
+    reads = {s.source for s in (*rules.program.numeric_slots, *rules.program.string_slots)}
+    out: dict[str, Any] = numeric_attributes(features, reads)
+    out.update(FeatureExtractor.string_attributes_many(test, reads))
     return out
 
 

@@ -30,6 +30,7 @@ from radarcore.errors import SchemaError
 from radarcore.rules._columns import column_names, is_text, table_column, to_arrow
 
 if TYPE_CHECKING:
+    from radarcore.models.bundle import RiskModel
     from radarcore.rules.ruleset import ObjectKind, Rule, RuleSet
 
 __all__ = ["CATEGORIES", "Backtest", "Categories", "RuleBacktest", "Tally", "backtest"]
@@ -160,10 +161,26 @@ class _History:
         return Categories(*tallies)
 
 
-def backtest(rule_set: RuleSet, history: Any, *, object: ObjectKind = "payment_intent") -> Backtest:
-    """Backtest ``rule_set`` on ``history`` (see the module docstring for the columns)."""
+def backtest(
+    rule_set: RuleSet,
+    history: Any,
+    *,
+    object: ObjectKind = "payment_intent",
+    model: RiskModel | None = None,
+) -> Backtest:
+    """Backtest ``rule_set`` on ``history`` (see the module docstring for the columns).
+
+    With ``model``, ``history`` holds payment events (:mod:`radarcore.events`) plus the label
+    columns, and the attributes the rules read are computed by batch scoring
+    (:func:`radarcore.batch.rule_attributes`: velocity replayed in ``created`` order,
+    ``risk_score`` and ``risk_level`` from ``model``), exactly as ``score_table`` decides."""
     labelled = _History(history)
-    decision, matched = rule_set.matches(history, object=object)
+    columns = history
+    if model is not None:
+        from radarcore.batch import rule_attributes
+
+        columns = rule_attributes(history, model=model, rules=rule_set)
+    decision, matched = rule_set.matches(columns, object=object)
     rows = np.arange(len(decision))
     rules = []
     for index, rule in enumerate(rule_set.rules):

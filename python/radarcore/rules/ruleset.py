@@ -42,6 +42,7 @@ from radarcore.rules.lists import DEFAULT_LIST_KINDS, ValueList, default_lists
 from radarcore.rules.parser import parse_rule
 
 if TYPE_CHECKING:
+    from radarcore.models.bundle import RiskModel
     from radarcore.rules.backtest import Backtest, RuleBacktest
 
 __all__ = [
@@ -134,9 +135,11 @@ class Rule:
         *,
         lists: Iterable[ValueList] = (),
         object: ObjectKind = "payment_intent",
+        model: RiskModel | None = None,
     ) -> RuleBacktest:
         """Backtest this rule alone (see :meth:`RuleSet.backtest`)."""
-        return RuleSet([self], lists=lists).backtest(history, object=object).rules[0]
+        rule_set = RuleSet([self], lists=lists)
+        return rule_set.backtest(history, object=object, model=model).rules[0]
 
     def __str__(self) -> str:
         return str(self.node)
@@ -395,12 +398,19 @@ class RuleSet:
         assert matched is not None
         return BatchDecision(self, verdict, rule, tds, tds_rule), matched
 
-    def backtest(self, history: Any, *, object: ObjectKind = "payment_intent") -> Backtest:
+    def backtest(
+        self,
+        history: Any,
+        *,
+        object: ObjectKind = "payment_intent",
+        model: RiskModel | None = None,
+    ) -> Backtest:
         """What these rules would have done on past payments (see
-        :func:`radarcore.rules.backtest.backtest` for the column contract)."""
+        :func:`radarcore.rules.backtest.backtest` for the column contract; with ``model``,
+        ``history`` is payment events scored by batch scoring)."""
         from radarcore.rules.backtest import backtest
 
-        return backtest(self, history, object=object)
+        return backtest(self, history, object=object, model=model)
 
 
 def _object_code(object: str) -> int:
