@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import math
 import os
@@ -62,21 +63,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from radarcore import _core
 from radarcore.errors import ModelError
 from radarcore.events import EventParts, pack_one
 from radarcore.features import ATTRIBUTES, FeatureExtractor
 from radarcore.forest import Forest
 from radarcore.models.calibration import RiskCalibration
-from radarcore.objects import Outcome, OutcomeRule
+from radarcore.objects import Charge, Outcome, OutcomeRule
 from radarcore.rules import Rule, RuleSet, default_rules
 from radarcore.rules import ValueList as RuleValueList
+from radarcore.rules.backtest import Backtest
 from radarcore.rules.lists import DEFAULT_LIST_KINDS, FINGERPRINT_ALLOW_LIFETIME
 from radarcore.store import Store, open_store
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "Assessment",
+    "Contribution",
     "Radar",
     "RadarSettings",
 ]
@@ -181,6 +187,21 @@ class Assessment:
     packed: Any = None
 
 
+@dataclass(frozen=True)
+class Contribution:
+    """One feature's share of a payment's risk score (TreeSHAP of the model's margin).
+
+    ``value`` is the feature as the model saw it (``None``: missing); ``points`` is its
+    contribution in risk-score points (the margin contribution times the calibration's slope on
+    the score scale), so the base value plus every feature's points is the payment's score
+    before rounding and clipping to 0..100.
+    """
+
+    feature: str
+    value: float | None
+    points: float
+
+
 class _Attributes(Mapping[str, object]):
     """The rule attributes of one payment, read on demand from the feature row, the string
     attributes and the engine's own values (risk score and level, metadata): the rules read
@@ -254,6 +275,39 @@ class _Model:
         return int(min(100.0, max(0.0, round(self.scale * margin + self.offset))))
 
 
+_RULES_META = "rules"
+
+
+def _apply_entry(
+    core: _core.FeatureExtractor,
+    kind: str,
+    created: int,
+    payload: Mapping[str, Any],
+    parts: EventParts,
+) -> None:
+    """Record one log entry in a velocity state."""
+    if kind == "payment":
+        core.update(*parts, payload["result"])
+        for label in payload.get("labels", ()):
+            core.record_label(*parts, label, created)
+    else:
+        core.record_label(*parts, payload["label"], created)
+
+
+def _encode_rules(rules: list[Rule]) -> str:
+    return json.dumps([{"id": rule.id, "text": rule.text} for rule in rules])
+
+
+def _decode_rules(stored: str) -> list[Rule]:
+    return [Rule.parse(item["text"], id=item["id"]) for item in json.loads(stored)]
+
+
+def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
 def _as_rules(rules: RuleSet | str | Iterable[Rule | str] | None) -> list[Rule]:
     if isinstance(rules, RuleSet):
         return list(rules.rules)
@@ -280,8 +334,10 @@ class Radar:
     ``model``: a :class:`radarcore.Forest` or a path to a saved one; ``calibration`` maps its
     margin to ``risk_score`` (default: the margin is already the log-odds of fraud).
     ``rules``: custom rules (text, one per line, or ``Rule``/str items), evaluated together with
-    Radar's default rules; a :class:`RuleSet` is taken as the complete rule set. Rules read the
-    lists kept in the store (``radar.value_lists``). ``clock`` gives "now" in Unix seconds.
+    Radar's default rules; a :class:`RuleSet` is taken as the complete rule set. Without
+    ``rules``, the rules last saved with ``set_rules(..., save=True)`` on this store are used
+    (else the default rules). Rules read the lists kept in the store (``radar.value_lists``).
+    ``clock`` gives "now" in Unix seconds.
     """
 
     def __init__(
@@ -327,7 +383,8 @@ class Radar:
         try:
             self._fingerprint_key = self.settings.fingerprint_key or self._stored_key()
             self._holdout_key = hashlib.sha256(b"holdout" + self._fingerprint_key).digest()
-            self._rules = _as_rules(rules)
+            stored_rules = self.store.get_meta(_RULES_META) if rules is None else None
+            self._rules = _as_rules(rules) if stored_rules is None else _decode_rules(stored_rules)
             with self._lock:
                 services.ensure_default_lists(self)
                 self._rule_set = self._compile_rules(self._rules)
@@ -363,12 +420,24 @@ class Radar:
         """Whether a model scores payments (without one, payments are ``not_assessed``)."""
         return self._model is not None
 
-    def set_rules(self, rules: RuleSet | str | Iterable[Rule | str] | None) -> None:
-        """Replace the rules; they apply to payments assessed from now on."""
+    def set_rules(
+        self, rules: RuleSet | str | Iterable[Rule | str] | None, *, save: bool = False
+    ) -> None:
+        """Replace the rules; they apply to payments assessed from now on. ``save=True`` also
+        stores them, so an engine opened later on this store without ``rules=`` uses them."""
         new_rules = _as_rules(rules)
         with self._lock:
-            self._rule_set = self._compile_rules(new_rules)
+            rule_set = self._compile_rules(new_rules)
+            if save:
+                self.store.set_meta(_RULES_META, _encode_rules(new_rules))
+            self._rule_set = rule_set
             self._rules = new_rules
+
+    @property
+    def custom_rules(self) -> list[Rule]:
+        """The rules in force other than Radar's default rules, in order."""
+        defaults = {rule.id for rule in default_rules()}
+        return [rule for rule in self._rules if rule.id not in defaults]
 
     def reload_lists(self) -> None:
         """Recompile the rules against the lists in the store (after any list change)."""
@@ -409,13 +478,7 @@ class Radar:
         self, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
     ) -> None:
         parts: EventParts = pack_one(payload["event"]) if packed is None else packed
-        core = self._core_features
-        if kind == "payment":
-            core.update(*parts, payload["result"])
-            for label in payload.get("labels", ()):
-                core.record_label(*parts, label, created)
-        else:
-            core.record_label(*parts, payload["label"], created)
+        _apply_entry(self._core_features, kind, created, payload, parts)
 
     def _after_commit(
         self, seq: int, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
@@ -458,6 +521,108 @@ class Radar:
         for row in payments.values():
             row["is_fraud"] = bool(fraud.intersection(row["labels"]))
         return list(payments.values())
+
+    def _replay(self, until: str | None = None) -> Iterator[tuple[str, Any, list[str | None]]]:
+        """Replay the event log into a fresh velocity state: for each assessed payment, its id,
+        feature row and string attributes as the engine saw them when it assessed it (exact:
+        labels are replayed too). Stops after the payment ``until``."""
+        core = FeatureExtractor()._core
+        for entry in self.store.events():
+            parts = pack_one(entry.payload["event"])
+            if entry.kind == "payment":
+                yield (
+                    entry.payment,
+                    core.extract_one(*parts),
+                    core.string_attributes_one(*parts),
+                )
+                if entry.payment == until:
+                    return
+            _apply_entry(core, entry.kind, entry.created, entry.payload, parts)
+
+    def explain(self, payment_id: str, *, top: int = 8) -> list[Contribution]:
+        """The ``top`` features that moved this payment's risk score most, largest first (by
+        absolute points), from the model's TreeSHAP contributions on the feature row the
+        engine assessed (the event log is replayed up to the payment). Empty without a model;
+        ``KeyError`` when the engine never assessed ``payment_id``."""
+        if self._model is None:
+            return []
+        found = None
+        for pid, row, _ in self._replay(until=payment_id):
+            if pid == payment_id:
+                found = row
+        if found is None:
+            raise KeyError(f"no assessed payment {payment_id!r} in the event log")
+        model = self._model
+        x = np.asarray(found, dtype=np.float64)[model.columns]
+        phi = model.forest.contributions_many(x[np.newaxis, :])[0]
+        names = model.forest.feature_names
+        order = np.argsort(-np.abs(phi[: len(names)]), kind="stable")[:top]
+        return [
+            Contribution(
+                feature=names[j],
+                value=None if math.isnan(x[j]) else float(x[j]),
+                points=float(model.scale * phi[j]),
+            )
+            for j in order
+        ]
+
+    def history(self) -> dict[str, npt.NDArray[Any]]:
+        """Every assessed Charge as columns, oldest first: the rule attributes as each payment
+        saw them (the log replayed, so velocity attributes are exact), its stored
+        ``risk_score`` (NaN when unscored) and ``risk_level``, and the columns of
+        :func:`radarcore.rules.backtest` (``amount``, ``currency``, ``outcome_type``,
+        ``is_disputed``, ``has_early_fraud_warning``, ``refunded_as_fraud``, ``is_refunded``)
+        plus ``id`` and ``is_fraud`` (any of the three fraud labels)."""
+        charges = {
+            c.id: c for c in self.store.list("charge", limit=None)[0] if isinstance(c, Charge)
+        }
+        labels: dict[str, set[str]] = {}
+        for entry in self.store.events():
+            if entry.kind == "label":
+                labels.setdefault(entry.payment, set()).add(entry.payload["label"])
+        rows, strings, ids = [], [], []
+        for pid, row, texts in self._replay():
+            if pid in charges:
+                ids.append(pid)
+                rows.append(row)
+                strings.append(texts)
+        matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
+        out: dict[str, npt.NDArray[Any]] = {}
+        for name, (index, boolean) in self._layout.numeric.items():
+            column = matrix[:, index] if len(rows) else np.empty(0)
+            out[name] = column == 1.0 if boolean else column.copy()
+        for name, position in self._layout.strings.items():
+            out[name] = _objects([texts[position] for texts in strings])
+        stored = [charges[pid] for pid in ids]
+        outcomes = [c.outcome for c in stored]
+        out["id"] = _objects(ids)
+        out["risk_score"] = np.array(
+            [np.nan if o is None or o.risk_score is None else o.risk_score for o in outcomes],
+            dtype=np.float64,
+        )
+        out["risk_level"] = _objects([None if o is None else o.risk_level for o in outcomes])
+        out["outcome_type"] = _objects([None if o is None else o.type for o in outcomes])
+        out["amount"] = np.array([c.amount for c in stored], dtype=np.int64)
+        out["currency"] = _objects([c.currency for c in stored])
+        got = [labels.get(pid, set()) for pid in ids]
+        out["is_disputed"] = np.array(
+            [c.disputed or "dispute" in g for c, g in zip(stored, got, strict=True)], dtype=bool
+        )
+        out["has_early_fraud_warning"] = np.array(
+            ["early_fraud_warning" in g for g in got], dtype=bool
+        )
+        out["refunded_as_fraud"] = np.array(["fraudulent_refund" in g for g in got], dtype=bool)
+        out["is_refunded"] = np.array([c.amount_refunded > 0 for c in stored], dtype=bool)
+        out["is_fraud"] = (
+            out["is_disputed"] | out["has_early_fraud_warning"] | out["refunded_as_fraud"]
+        )
+        return out
+
+    def backtest(self, rules: RuleSet | str | Iterable[Rule | str] | None = None) -> Backtest:
+        """Backtest ``rules`` (as :meth:`set_rules` takes them; ``None``: the rules in force)
+        with the stored lists on :meth:`history`."""
+        rule_set = self._rule_set if rules is None else self._compile_rules(_as_rules(rules))
+        return rule_set.backtest(self.history())
 
     # --- assessment --------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ from radarcore.objects import (
     PaymentMethodDetailsCard,
     RadarOptions,
     RadarSession,
+    RadarSessionBrowser,
     Refund,
     Review,
     SetupIntent,
@@ -503,6 +504,21 @@ class RadarSessionService(_Service):
         "device_id": P(),
         "timezone_offset": P("int", minimum=-840, maximum=840),
         "automation": P("bool"),
+        "browser": P(
+            "object",
+            fields={
+                "languages": P("list"),
+                "timezone": P(max_length=100),
+                "screen": P(max_length=40),
+                "window": P(max_length=40),
+                "color_depth": P("int", minimum=0, maximum=128),
+                "platform": P(max_length=200),
+                "hardware_concurrency": P("int", minimum=0, maximum=4096),
+                "device_memory": P("float"),
+                "touch_points": P("int", minimum=0, maximum=1024),
+                "cookies_enabled": P("bool"),
+            },
+        ),
         "metadata": P("metadata"),
     }
 
@@ -525,8 +541,13 @@ class RadarSessionService(_Service):
                     raise InvalidRequestError(
                         f"Invalid IP address: {p['ip_address']}", param="ip_address"
                     ) from None
+            browser = p.pop("browser", None)
             session = RadarSession(
-                id=new_id("rse"), created=self._now(), livemode=self._radar.settings.livemode, **p
+                id=new_id("rse"),
+                created=self._now(),
+                livemode=self._radar.settings.livemode,
+                browser=None if browser is None else RadarSessionBrowser(**browser),
+                **p,
             )
             self._store.put(session)
             return session, None

@@ -25,6 +25,7 @@ __all__ = [
     "ListObject",
     "PaymentEvaluation",
     "RadarSession",
+    "RadarSessionBrowser",
     "Review",
     "ReviewSession",
     "ValueList",
@@ -156,6 +157,27 @@ class EarlyFraudWarning(StripeObject):
 
 
 @dataclass
+class RadarSessionBrowser(StripeObject):
+    """``RadarSession.browser``: what radarcore's ``radar.js`` read from the browser besides the
+    fields the features use (a radarcore addition; Stripe publishes no session fields).
+
+    ``screen`` and ``window`` are ``"{width}x{height}"`` in CSS pixels; ``timezone`` is the
+    IANA name (``Europe/Paris``); ``languages`` in the browser's order of preference.
+    """
+
+    languages: list[str] = field(default_factory=list)
+    timezone: str | None = None
+    screen: str | None = None
+    window: str | None = None
+    color_depth: int | None = None
+    platform: str | None = None
+    hardware_concurrency: int | None = None
+    device_memory: float | None = None
+    touch_points: int | None = None
+    cookies_enabled: bool | None = None
+
+
+@dataclass
 class RadarSession(StripeObject):
     """A Radar Session (``rse_...``): the device data a browser collector sent.
 
@@ -171,6 +193,7 @@ class RadarSession(StripeObject):
     device_id: str | None = None
     timezone_offset: int | None = None
     automation: bool = False
+    browser: RadarSessionBrowser | None = None
     livemode: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
 

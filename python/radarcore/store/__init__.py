@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from radarcore.store._base import INDEX_COLUMNS, Event, Store
+from radarcore.store._base import INDEX_COLUMNS, Event, Range, Store
 from radarcore.store.memory import MemoryStore
 from radarcore.store.sql import PostgresStore, SqliteStore
 
@@ -24,6 +24,7 @@ __all__ = [
     "Event",
     "MemoryStore",
     "PostgresStore",
+    "Range",
     "SqliteStore",
     "Store",
     "open_store",

@@ -46,6 +46,30 @@ _COLUMNS = """
     doc TEXT NOT NULL
 """
 
+_INTEGER = {"sqlite": "INTEGER", "postgresql": "BIGINT"}
+# Existing documents fill the new columns from their own JSON (what index_of would compute).
+_SEARCH_BACKFILL = {
+    "sqlite": "UPDATE objects SET amount = json_extract(doc, '$.amount'),"
+    " risk_level = json_extract(doc, '$.outcome.risk_level'),"
+    " last4 = COALESCE(NULLIF(json_extract(doc, '$.payment_method_details.card.last4'), ''),"
+    " NULLIF(json_extract(doc, '$.card.last4'), ''))",
+    "postgresql": "UPDATE objects SET amount = (doc::jsonb ->> 'amount')::bigint,"
+    " risk_level = doc::jsonb #>> '{outcome,risk_level}',"
+    " last4 = COALESCE(NULLIF(doc::jsonb #>> '{payment_method_details,card,last4}', ''),"
+    " NULLIF(doc::jsonb #>> '{card,last4}', ''))",
+}
+
+
+def _search_columns(dialect: str) -> list[str]:
+    return [
+        f"ALTER TABLE objects ADD COLUMN amount {_INTEGER[dialect]}",
+        "ALTER TABLE objects ADD COLUMN risk_level TEXT",
+        "ALTER TABLE objects ADD COLUMN last4 TEXT",
+        _SEARCH_BACKFILL[dialect],
+        "CREATE INDEX objects_last4 ON objects (last4) WHERE last4 IS NOT NULL",
+    ]
+
+
 #: ``(version, description, {dialect: statements})``
 MIGRATIONS: list[tuple[int, str, dict[str, list[str]]]] = [
     (
@@ -86,5 +110,10 @@ MIGRATIONS: list[tuple[int, str, dict[str, list[str]]]] = [
         3,
         "partial lookup indexes (rows without the value stay out, so writes touch fewer pages)",
         {dialect: _PARTIAL_INDEXES for dialect in ("sqlite", "postgresql")},
+    ),
+    (
+        4,
+        "search columns: amount, risk level and card last 4 (the dashboard's payment search)",
+        {dialect: _search_columns(dialect) for dialect in ("sqlite", "postgresql")},
     ),
 ]

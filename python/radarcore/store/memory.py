@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from radarcore.objects import StripeObject
-from radarcore.store._base import INDEX_COLUMNS, Event, Store, index_of
+from radarcore.store._base import Event, Range, Store, check_filters, index_of
 
 __all__ = ["MemoryStore"]
 
@@ -83,19 +83,21 @@ class MemoryStore(Store):
         starting_after: str | None = None,
         **filters: Any,
     ) -> tuple[list[StripeObject], bool]:
-        unknown = set(filters) - set(INDEX_COLUMNS) - {"created"}
-        if unknown:
-            raise ValueError(f"cannot filter objects on {sorted(unknown)}")
+        check_filters(filters)
         wanted = {k: int(v) if isinstance(v, bool) else v for k, v in filters.items()}
+
+        def matches_all(obj: Any, index: dict[str, Any]) -> bool:
+            for column, value in wanted.items():
+                have = obj.created if column == "created" else index[column]
+                if not (value.contains(have) if isinstance(value, Range) else have == value):
+                    return False
+            return True
+
         with self._lock:
             matches = [
                 (obj.created if hasattr(obj, "created") else obj.created_at, pos, obj)  # type: ignore[attr-defined]
                 for pos, obj, index in self._objects.values()
-                if obj.object == object_type  # type: ignore[attr-defined]
-                and all(
-                    (obj.created if k == "created" else index[k]) == v  # type: ignore[attr-defined]
-                    for k, v in wanted.items()
-                )
+                if obj.object == object_type and matches_all(obj, index)  # type: ignore[attr-defined]
             ]
             matches.sort(key=lambda m: (m[0], m[1]), reverse=True)
             if starting_after is not None and starting_after in self._objects:

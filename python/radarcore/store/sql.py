@@ -14,7 +14,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from radarcore.objects import StripeObject
-from radarcore.store._base import INDEX_COLUMNS, Event, Store, index_of, object_from_record
+from radarcore.store._base import (
+    INDEX_COLUMNS,
+    Event,
+    Range,
+    Store,
+    check_filters,
+    index_of,
+    object_from_record,
+)
 from radarcore.store._migrations import MIGRATIONS
 
 __all__ = ["PostgresStore", "SqlStore", "SqliteStore"]
@@ -141,14 +149,19 @@ class SqlStore(Store):
         starting_after: str | None = None,
         **filters: Any,
     ) -> tuple[list[StripeObject], bool]:
-        unknown = set(filters) - set(INDEX_COLUMNS) - {"created"}
-        if unknown:
-            raise ValueError(f"cannot filter objects on {sorted(unknown)}")
+        check_filters(filters)
         pos = self.position_column
         where = ["type = ?"]
         params: list[Any] = [object_type]
         for column, value in filters.items():
-            if value is None:
+            if isinstance(value, Range):
+                for op, end in ((">=", value.gte), ("<=", value.lte)):
+                    if end is not None:
+                        where.append(f"{column} {op} ?")
+                        params.append(end)
+                if value.gte is None and value.lte is None:
+                    where.append(f"{column} IS NOT NULL")
+            elif value is None:
                 where.append(f"{column} IS NULL")
             else:
                 where.append(f"{column} = ?")
