@@ -51,6 +51,7 @@ from radarcore.objects.payments import (
     Shipping,
     ThreeDSecure,
 )
+from radarcore.objects.webhooks import WebhookEndpoint
 
 __all__ = [
     "OBJECT_TYPES",
@@ -88,6 +89,7 @@ __all__ = [
     "ThreeDSecure",
     "ValueList",
     "ValueListItem",
+    "WebhookEndpoint",
     "new_id",
 ]
 
@@ -106,4 +108,5 @@ OBJECT_TYPES: dict[str, type[StripeObject]] = {
     "refund": Refund,
     "review": Review,
     "setup_intent": SetupIntent,
+    "webhook_endpoint": WebhookEndpoint,
 }

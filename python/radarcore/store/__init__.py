@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from radarcore.store._base import INDEX_COLUMNS, Event, Store
+from radarcore.store._base import INDEX_COLUMNS, Event, Store, WebhookDelivery
 from radarcore.store.memory import MemoryStore
 from radarcore.store.sql import PostgresStore, SqliteStore
 
@@ -26,6 +26,7 @@ __all__ = [
     "PostgresStore",
     "SqliteStore",
     "Store",
+    "WebhookDelivery",
     "open_store",
 ]
 

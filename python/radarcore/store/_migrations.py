@@ -40,6 +40,10 @@ _PARTIAL_INDEXES = [
     )
 ]
 
+_OUTBOX_INDEX = (
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due) WHERE status = 'pending'"
+)
+
 _COLUMNS = """
     charge TEXT, payment_intent TEXT, customer TEXT, card_fingerprint TEXT, email TEXT,
     ip_address TEXT, review_open INTEGER, value_list TEXT, alias TEXT, value TEXT,
@@ -86,5 +90,25 @@ MIGRATIONS: list[tuple[int, str, dict[str, list[str]]]] = [
         3,
         "partial lookup indexes (rows without the value stay out, so writes touch fewer pages)",
         {dialect: _PARTIAL_INDEXES for dialect in ("sqlite", "postgresql")},
+    ),
+    (
+        4,
+        "webhook outbox: one row per (event, endpoint), written with the objects it announces",
+        {
+            "sqlite": [
+                "CREATE TABLE webhook_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " event_id TEXT NOT NULL, endpoint TEXT NOT NULL, payload TEXT NOT NULL,"
+                " status TEXT NOT NULL, attempts INTEGER NOT NULL, due REAL NOT NULL,"
+                " last_error TEXT)",
+                _OUTBOX_INDEX,
+            ],
+            "postgresql": [
+                "CREATE TABLE webhook_deliveries (id BIGSERIAL PRIMARY KEY,"
+                " event_id TEXT NOT NULL, endpoint TEXT NOT NULL, payload TEXT NOT NULL,"
+                " status TEXT NOT NULL, attempts INTEGER NOT NULL, due DOUBLE PRECISION NOT NULL,"
+                " last_error TEXT)",
+                _OUTBOX_INDEX,
+            ],
+        },
     ),
 ]
