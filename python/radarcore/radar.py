@@ -44,6 +44,19 @@ replayed, which gives exactly the state of a run that never stopped.
 
 Threading: one engine may be shared by threads; assessments are serialised by a lock so the
 velocity state and the event log stay in the same order.
+
+Several processes (engines) on one database: every writing request is one store transaction,
+and a store transaction holds the database's write lock (SQLite ``BEGIN IMMEDIATE`` behind a
+file lock, a PostgreSQL advisory lock). Inside it, before anything else, the engine catches up:
+it applies the event-log entries other engines appended since the last one it applied (the
+same replay as on start), and when the stored configuration generation changed (lists, or any
+change announced with :meth:`Radar.config_changed`) it reloads the lists. So every assessment
+sees the velocity state of every payment committed before it, whichever process assessed it.
+
+Events: the services announce what happened (``charge.succeeded``, ``review.opened``, ...) as
+Stripe event types; ``radar.event_sink``, when set, receives each request's events inside its
+transaction, so an outbox written there commits or rolls back with the objects.
+``radar.assessment_observer``, when set, is called with each assessment and its duration.
 """
 
 from __future__ import annotations
@@ -59,9 +72,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -72,12 +86,15 @@ from radarcore.events import EventParts, pack_one
 from radarcore.features import ATTRIBUTES, FeatureExtractor
 from radarcore.forest import Forest
 from radarcore.models.calibration import RiskCalibration
-from radarcore.objects import Charge, Outcome, OutcomeRule
+from radarcore.objects import Charge, Outcome, OutcomeRule, StripeObject
 from radarcore.rules import Rule, RuleSet, default_rules
 from radarcore.rules import ValueList as RuleValueList
 from radarcore.rules.backtest import Backtest
 from radarcore.rules.lists import DEFAULT_LIST_KINDS, FINGERPRINT_ALLOW_LIFETIME
 from radarcore.store import Store, open_store
+
+if TYPE_CHECKING:
+    from radarcore import services
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -114,6 +131,7 @@ _SELLER_MESSAGES = {
     "issuer_declined": "The bank did not return any further details with this decline.",
 }
 
+_GENERATION = "config_generation"
 _DEFAULT_BLOCK_RULE = "block_if_high_risk"
 _DEFAULT_REVIEW_RULE = "manual_review_if_elevated_risk"
 _RULE_ACTIONS = {"allow": "allow", "block": "block", "review": "manual_review"}
@@ -380,6 +398,10 @@ class Radar:
             store = open_store(url)
         self.store = store
         self._snapshot_seq = 0
+        self._applied_seq = 0
+        self._generation = store.get_meta(_GENERATION)
+        self.event_sink: Callable[[services.Unit], None] | None = None
+        self.assessment_observer: Callable[[Assessment, float], None] | None = None
         try:
             self._fingerprint_key = self.settings.fingerprint_key or self._stored_key()
             self._holdout_key = hashlib.sha256(b"holdout" + self._fingerprint_key).digest()
@@ -420,6 +442,13 @@ class Radar:
         """Whether a model scores payments (without one, payments are ``not_assessed``)."""
         return self._model is not None
 
+    @property
+    def model_version(self) -> str | None:
+        """The model's version: the first 12 hex digits of the SHA-256 of its file format."""
+        if self._model is None:
+            return None
+        return hashlib.sha256(self._model.forest.to_bytes()).hexdigest()[:12]
+
     def set_rules(
         self, rules: RuleSet | str | Iterable[Rule | str] | None, *, save: bool = False
     ) -> None:
@@ -443,6 +472,45 @@ class Radar:
         """Recompile the rules against the lists in the store (after any list change)."""
         with self._lock:
             self._rule_set = self._compile_rules(self._rules)
+
+    def config_changed(self, unit: Any) -> None:
+        """Announce, inside a request's transaction, a change other engines on this database
+        must pick up (lists, webhook endpoints): the stored generation moves on, and this
+        engine reloads its lists once the change is committed."""
+        generation = secrets.token_hex(8)
+        self.store.set_meta(_GENERATION, generation)
+        self._generation = generation
+        if self.reload_lists not in unit.after_commit:
+            unit.after_commit.append(self.reload_lists)
+
+    def _catch_up(self) -> None:
+        """Apply what other engines committed since this one last looked (called at the start
+        of every writing transaction, while it holds the database's write lock)."""
+        for entry in self.store.events(self._applied_seq):
+            self._apply(entry.kind, entry.created, entry.payload)
+            self._applied_seq = entry.seq
+        generation = self.store.get_meta(_GENERATION)
+        if generation != self._generation:
+            self._generation = generation
+            self._rule_set = self._compile_rules(self._rules)
+
+    @property
+    def config_generation(self) -> str | None:
+        """The configuration generation this engine has loaded (see :meth:`config_changed`)."""
+        return self._generation
+
+    def unit(self) -> AbstractContextManager[services.Unit]:
+        """A writing request's transaction, as the services open one (catch-up first, events
+        to ``event_sink`` before the commit, post-commit actions after it); re-entrant."""
+        from radarcore import services
+
+        return services._Service(self)._unit()
+
+    def emit(self, type: str, obj: StripeObject) -> None:
+        """Announce a Stripe event (``charge.succeeded``...) of the request being written."""
+        unit = self._current_unit
+        if unit is not None and self.event_sink is not None:
+            unit.events.append((type, obj))
 
     def _compile_rules(self, rules: list[Rule]) -> RuleSet:
         from radarcore import services
@@ -471,8 +539,10 @@ class Radar:
             after, state = snapshot
             self._features.restore(state)
         self._snapshot_seq = after
+        self._applied_seq = after
         for entry in self.store.events(after):
             self._apply(entry.kind, entry.created, entry.payload)
+            self._applied_seq = entry.seq
 
     def _apply(
         self, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
@@ -485,6 +555,7 @@ class Radar:
     ) -> None:
         """Apply a committed log entry to the velocity state; snapshot when due."""
         self._apply(kind, created, payload, packed)
+        self._applied_seq = seq
         if seq - self._snapshot_seq >= self.settings.snapshot_every:
             self.snapshot(seq)
 
@@ -667,12 +738,13 @@ class Radar:
                     ),
                     "authorized",
                 )
+            began = time.perf_counter()
             try:
-                return self._assess(event, object, test_risk, three_d_secure_done)
+                assessment = self._assess(event, object, test_risk, three_d_secure_done)
             except Exception:
                 logger.exception("assessing payment %s failed; authorizing it", event.get("id"))
                 self.counters["assessment_failures"] += 1
-                return Assessment(
+                assessment = Assessment(
                     Outcome(
                         type="authorized",
                         network_status="approved_by_network",
@@ -682,6 +754,9 @@ class Radar:
                     ),
                     "authorized",
                 )
+            if self.assessment_observer is not None:
+                self.assessment_observer(assessment, time.perf_counter() - began)
+            return assessment
 
     def _assess(
         self,

@@ -212,9 +212,12 @@ class StripeList(Generic[T]):
 
 @dataclass
 class Unit:
-    """Writes of one request: committed together, then the post-commit actions run."""
+    """Writes of one request: committed together, then the post-commit actions run.
+    ``events`` are the Stripe events the request produced (given to ``radar.event_sink``
+    before the commit)."""
 
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    events: list[tuple[str, StripeObject]] = field(default_factory=list)
 
 
 class _Service:
@@ -243,7 +246,10 @@ class _Service:
             radar._current_unit = unit
             try:
                 with self._store.transaction():
+                    radar._catch_up()
                     yield unit
+                    if unit.events and radar.event_sink is not None:
+                        radar.event_sink(unit)
             finally:
                 radar._current_unit = None
             for action in unit.after_commit:
@@ -279,7 +285,9 @@ class _Service:
                 param="idempotency_key",
             )
         fingerprint = ""
-        with self._radar._lock:
+        # The key is looked up inside the transaction: it holds the database's write lock, so
+        # two processes given the same key cannot both run the request.
+        with self._radar._lock, self._unit() as unit:
             if key is not None:
                 fingerprint = hashlib.sha256(
                     (endpoint + json.dumps(params, sort_keys=True, default=str)).encode()
@@ -287,14 +295,13 @@ class _Service:
                 stored = self._store.idempotent_response(key)
                 if stored is not None:
                     return self._replay(key, fingerprint, *stored)  # type: ignore[return-value]
-            with self._unit() as unit:
-                obj, error = run(unit)
-                if key is not None:
-                    response = {
-                        "object": obj.to_record(),
-                        "error": None if error is None else _error_record(error),
-                    }
-                    self._store.save_idempotent_response(key, fingerprint, response)
+            obj, error = run(unit)
+            if key is not None:
+                response = {
+                    "object": obj.to_record(),
+                    "error": None if error is None else _error_record(error),
+                }
+                self._store.save_idempotent_response(key, fingerprint, response)
         if error is not None:
             raise error
         return obj
@@ -904,6 +911,9 @@ class _PaymentFlow(_Service):
             charge.review = review.id
             self._store.put(review)
         self._store.put(charge)
+        radar.emit("charge.succeeded" if succeeded else "charge.failed", charge)
+        if review is not None:
+            radar.emit("review.opened", review)
         self._record(
             unit,
             "payment",
@@ -1170,6 +1180,8 @@ class PaymentIntentService(_PaymentFlow):
                     "payment_method": pm.to_dict(),
                 }
         self._store.put(pi)
+        if pi.status in _PI_EVENTS:
+            self._radar.emit(_PI_EVENTS[pi.status], pi)
         return pi, error
 
     def retrieve(self, id: str) -> PaymentIntent:
@@ -1192,6 +1204,8 @@ class PaymentIntentService(_PaymentFlow):
             pi.amount_received = pi.amount
             self._store.put(charge)
             self._store.put(pi)
+            self._radar.emit("charge.captured", charge)
+            self._radar.emit("payment_intent.succeeded", pi)
             return pi, None
 
         return self._idempotent(idempotency_key, f"POST /v1/payment_intents/{id}/capture", {}, run)
@@ -1224,8 +1238,9 @@ class PaymentIntentService(_PaymentFlow):
             pi.canceled_at = self._now()
             pi.cancellation_reason = p.get("cancellation_reason")
             if pi.review is not None:
-                _close_review(self._store, pi.review, "canceled")
+                _close_review(self._radar, pi.review, "canceled")
             self._store.put(pi)
+            self._radar.emit("payment_intent.canceled", pi)
             return pi, None
 
         return self._idempotent(
@@ -1239,6 +1254,14 @@ class PaymentIntentService(_PaymentFlow):
         return _list(self._store, "payment_intent", "/v1/payment_intents", p)
 
 
+_PI_EVENTS = {
+    "succeeded": "payment_intent.succeeded",
+    "requires_capture": "payment_intent.amount_capturable_updated",
+    "requires_payment_method": "payment_intent.payment_failed",
+    "requires_action": "payment_intent.requires_action",
+}
+
+
 def _list(store: Any, object_type: str, url: str, p: dict[str, Any]) -> StripeList[Any]:
     limit = p.pop("limit", 10)
     starting_after = p.pop("starting_after", None)
@@ -1246,14 +1269,15 @@ def _list(store: Any, object_type: str, url: str, p: dict[str, Any]) -> StripeLi
     return StripeList(data=data, has_more=more, url=url)
 
 
-def _close_review(store: Any, review_id: str, reason: str) -> Review | None:
-    review = store.get(review_id)
+def _close_review(radar: Radar, review_id: str, reason: str) -> Review | None:
+    review = radar.store.get(review_id)
     if not isinstance(review, Review) or not review.open:
         return None
     review.open = False
     review.closed_reason = reason  # type: ignore[assignment]
     review.reason = reason  # type: ignore[assignment]
-    store.put(review)
+    radar.store.put(review)
+    radar.emit("review.closed", review)
     return review
 
 
@@ -1512,6 +1536,7 @@ class ChargeService(_PaymentFlow):
             charge.captured = True
             charge.amount_captured = charge.amount
             self._store.put(charge)
+            self._radar.emit("charge.captured", charge)
             return charge, None
 
         return self._idempotent(idempotency_key, f"POST /v1/charges/{id}/capture", {}, run)
@@ -1682,7 +1707,7 @@ class RefundService(_Service):
             fraudulent = refund.reason == "fraudulent"
             if charge.review is not None:
                 _close_review(
-                    self._store, charge.review, "refunded_as_fraud" if fraudulent else "refunded"
+                    self._radar, charge.review, "refunded_as_fraud" if fraudulent else "refunded"
                 )
             if fraudulent:
                 _report_fraud(self, unit, charge)
@@ -1694,6 +1719,7 @@ class RefundService(_Service):
                 _not_actionable(self._store, charge.id)
             self._store.put(refund)
             self._store.put(charge)
+            self._radar.emit("charge.refunded", charge)
             return refund, None
 
         return self._idempotent(idempotency_key, "POST /v1/refunds", request, run)
@@ -1779,7 +1805,7 @@ class DisputeService(_Service):
             )
             charge.disputed = True
             if charge.review is not None:
-                _close_review(self._store, charge.review, "disputed")
+                _close_review(self._radar, charge.review, "disputed")
             _not_actionable(self._store, charge.id)
             if dispute.reason == "fraudulent":
                 charge.label = "fraudulent"
@@ -1789,6 +1815,7 @@ class DisputeService(_Service):
                     )
             self._store.put(dispute)
             self._store.put(charge)
+            self._radar.emit("charge.dispute.created", dispute)
             return dispute, None
 
         return self._idempotent(idempotency_key, "POST /v1/disputes", request, run)
@@ -1852,6 +1879,7 @@ class EarlyFraudWarningService(_Service):
                 )
             self._store.put(warning)
             self._store.put(charge)
+            self._radar.emit("radar.early_fraud_warning.created", warning)
             return warning, None
 
         return self._idempotent(
@@ -1883,7 +1911,7 @@ class ReviewService(_Service):
             review = self.retrieve(id)
             if not review.open:
                 raise InvalidRequestError(f"This review ({id}) is already closed.", param="review")
-            closed = _close_review(self._store, id, "approved")
+            closed = _close_review(self._radar, id, "approved")
             assert closed is not None
             return closed, None
 
@@ -1930,7 +1958,7 @@ class ValueListService(_Service):
                 metadata=p.get("metadata", {}),
             )
             self._store.put(value_list)
-            unit.after_commit.append(self._radar.reload_lists)
+            self._radar.config_changed(unit)
             return self._with_items(value_list), None
 
         return self._idempotent(idempotency_key, "POST /v1/radar/value_lists", request, run)
@@ -1983,7 +2011,7 @@ class ValueListService(_Service):
             for key, value in p.items():
                 setattr(value_list, key, value)
             self._store.put(value_list)
-            unit.after_commit.append(self._radar.reload_lists)
+            self._radar.config_changed(unit)
             return self._with_items(value_list), None
 
         return self._idempotent(None, f"POST /v1/radar/value_lists/{id}", request, run)
@@ -1996,7 +2024,7 @@ class ValueListService(_Service):
             for item in self._store.list("radar.value_list_item", limit=None, value_list=id)[0]:
                 self._store.delete(item.id)  # type: ignore[attr-defined]
             self._store.delete(id)
-            unit.after_commit.append(self._radar.reload_lists)
+            self._radar.config_changed(unit)
             return value_list, None
 
         self._idempotent(None, f"DELETE /v1/radar/value_lists/{id}", {}, run)
@@ -2084,7 +2112,7 @@ class ValueListItemService(_Service):
             livemode=self._radar.settings.livemode,
         )
         self._store.put(item)
-        unit.after_commit.append(self._radar.reload_lists)
+        self._radar.config_changed(unit)
         return item
 
     def add_default(
@@ -2105,7 +2133,7 @@ class ValueListItemService(_Service):
         def run(unit: Unit) -> tuple[ValueListItem, None]:
             item = self.retrieve(id)
             self._store.delete(id)
-            unit.after_commit.append(self._radar.reload_lists)
+            self._radar.config_changed(unit)
             return item, None
 
         self._idempotent(None, f"DELETE /v1/radar/value_list_items/{id}", {}, run)

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from radarcore.store._base import INDEX_COLUMNS, Event, Range, Store
+from radarcore.store._base import INDEX_COLUMNS, Event, Range, Store, WebhookDelivery
 from radarcore.store.memory import MemoryStore
 from radarcore.store.sql import PostgresStore, SqliteStore
 
@@ -27,6 +27,7 @@ __all__ = [
     "Range",
     "SqliteStore",
     "Store",
+    "WebhookDelivery",
     "open_store",
 ]
 

@@ -16,6 +16,7 @@ __all__ = [
     "Event",
     "Range",
     "Store",
+    "WebhookDelivery",
     "check_filters",
     "index_of",
     "object_from_record",
@@ -80,6 +81,21 @@ class Event:
     created: int
     payment: str
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One event to send to one webhook endpoint (the outbox row).
+
+    ``payload`` is the event's JSON, encoded once when the event was written (every attempt
+    sends the same bytes); ``attempts`` counts the attempts made so far.
+    """
+
+    id: int
+    event_id: str
+    endpoint: str
+    payload: str
+    attempts: int
 
 
 def _card(obj: Any) -> Any:
@@ -215,6 +231,27 @@ class Store(abc.ABC):
         self, key: str, fingerprint: str, response: dict[str, Any]
     ) -> None:
         """Remember the response to the request with this key and fingerprint."""
+
+    @abc.abstractmethod
+    def enqueue_webhooks(self, deliveries: list[tuple[str, str, str]], due: float) -> None:
+        """Add ``(event_id, endpoint_id, payload)`` deliveries, first attempt due at ``due``
+        (Unix seconds); written in the caller's transaction, like the objects they announce."""
+
+    @abc.abstractmethod
+    def claim_webhooks(self, now: float, lease: float, limit: int) -> list[WebhookDelivery]:
+        """Up to ``limit`` pending deliveries due at ``now``, oldest first, each moved to
+        ``now + lease`` so no other process claims it while it is being sent."""
+
+    @abc.abstractmethod
+    def finish_webhook(
+        self, delivery_id: int, *, status: str, attempts: int, due: float, error: str | None
+    ) -> None:
+        """Record an attempt: ``status`` ``delivered``, ``failed`` (given up) or ``pending``
+        (retry at ``due``)."""
+
+    @abc.abstractmethod
+    def webhook_backlog(self) -> int:
+        """How many deliveries are pending."""
 
     @abc.abstractmethod
     def get_meta(self, key: str) -> str | None:

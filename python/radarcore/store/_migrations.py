@@ -40,6 +40,10 @@ _PARTIAL_INDEXES = [
     )
 ]
 
+_OUTBOX_INDEX = (
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due) WHERE status = 'pending'"
+)
+
 _COLUMNS = """
     charge TEXT, payment_intent TEXT, customer TEXT, card_fingerprint TEXT, email TEXT,
     ip_address TEXT, review_open INTEGER, value_list TEXT, alias TEXT, value TEXT,
@@ -113,6 +117,26 @@ MIGRATIONS: list[tuple[int, str, dict[str, list[str]]]] = [
     ),
     (
         4,
+        "webhook outbox: one row per (event, endpoint), written with the objects it announces",
+        {
+            "sqlite": [
+                "CREATE TABLE webhook_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " event_id TEXT NOT NULL, endpoint TEXT NOT NULL, payload TEXT NOT NULL,"
+                " status TEXT NOT NULL, attempts INTEGER NOT NULL, due REAL NOT NULL,"
+                " last_error TEXT)",
+                _OUTBOX_INDEX,
+            ],
+            "postgresql": [
+                "CREATE TABLE webhook_deliveries (id BIGSERIAL PRIMARY KEY,"
+                " event_id TEXT NOT NULL, endpoint TEXT NOT NULL, payload TEXT NOT NULL,"
+                " status TEXT NOT NULL, attempts INTEGER NOT NULL, due DOUBLE PRECISION NOT NULL,"
+                " last_error TEXT)",
+                _OUTBOX_INDEX,
+            ],
+        },
+    ),
+    (
+        5,
         "search columns: amount, risk level and card last 4 (the dashboard's payment search)",
         {dialect: _search_columns(dialect) for dialect in ("sqlite", "postgresql")},
     ),

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from radarcore.objects import StripeObject
-from radarcore.store._base import Event, Range, Store, check_filters, index_of
+from radarcore.store._base import Event, Range, Store, WebhookDelivery, check_filters, index_of
 
 __all__ = ["MemoryStore"]
 
@@ -31,6 +31,9 @@ class MemoryStore(Store):
         self._idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
         self._undo: list[Callable[[], object]] | None = None
         self._meta: dict[str, str] = {}
+        # delivery id -> [event_id, endpoint, payload, status, attempts, due, last_error]
+        self._deliveries: dict[int, list[Any]] = {}
+        self._delivery_ids = itertools.count(1)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -143,6 +146,43 @@ class MemoryStore(Store):
         with self._lock:
             self._idempotency[key] = (fingerprint, copy.deepcopy(response))
             self._remember(lambda: self._idempotency.pop(key))
+
+    def enqueue_webhooks(self, deliveries: list[tuple[str, str, str]], due: float) -> None:
+        with self._lock:
+            for event_id, endpoint, payload in deliveries:
+                delivery_id = next(self._delivery_ids)
+                self._deliveries[delivery_id] = [
+                    event_id,
+                    endpoint,
+                    payload,
+                    "pending",
+                    0,
+                    due,
+                    None,
+                ]
+                self._remember(lambda d=delivery_id: self._deliveries.pop(d))
+
+    def claim_webhooks(self, now: float, lease: float, limit: int) -> list[WebhookDelivery]:
+        with self._lock:
+            due = sorted((row[5], i) for i, row in self._deliveries.items() if row[3] == "pending")
+            claimed = [i for at, i in due if at <= now][:limit]
+            for i in claimed:
+                self._deliveries[i][5] = now + lease
+            return [
+                WebhookDelivery(i, *self._deliveries[i][:3], self._deliveries[i][4])
+                for i in claimed
+            ]
+
+    def finish_webhook(
+        self, delivery_id: int, *, status: str, attempts: int, due: float, error: str | None
+    ) -> None:
+        with self._lock:
+            row = self._deliveries[delivery_id]
+            row[3:7] = [status, attempts, due, error]
+
+    def webhook_backlog(self) -> int:
+        with self._lock:
+            return sum(1 for row in self._deliveries.values() if row[3] == "pending")
 
     def get_meta(self, key: str) -> str | None:
         return self._meta.get(key)

@@ -6,6 +6,7 @@ statements are otherwise the same.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
@@ -19,6 +20,7 @@ from radarcore.store._base import (
     Event,
     Range,
     Store,
+    WebhookDelivery,
     check_filters,
     index_of,
     object_from_record,
@@ -246,6 +248,47 @@ class SqlStore(Store):
                 (key, fingerprint, json.dumps(response, separators=(",", ":"))),
             )
 
+    # --- webhook outbox ------------------------------------------------------------------------
+
+    def enqueue_webhooks(self, deliveries: list[tuple[str, str, str]], due: float) -> None:
+        with self._lock:
+            for event_id, endpoint, payload in deliveries:
+                self._execute(
+                    "INSERT INTO webhook_deliveries (event_id, endpoint, payload, status,"
+                    " attempts, due) VALUES (?, ?, ?, 'pending', 0, ?)",
+                    (event_id, endpoint, payload, due),
+                )
+
+    def claim_webhooks(self, now: float, lease: float, limit: int) -> list[WebhookDelivery]:
+        with self.transaction():
+            rows = self._execute(
+                "SELECT id, event_id, endpoint, payload, attempts FROM webhook_deliveries"
+                " WHERE status = 'pending' AND due <= ? ORDER BY due, id LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            for row in rows:
+                self._execute(
+                    "UPDATE webhook_deliveries SET due = ? WHERE id = ?", (now + lease, row[0])
+                )
+        return [WebhookDelivery(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]
+
+    def finish_webhook(
+        self, delivery_id: int, *, status: str, attempts: int, due: float, error: str | None
+    ) -> None:
+        with self._lock:
+            self._execute(
+                "UPDATE webhook_deliveries SET status = ?, attempts = ?, due = ?, last_error = ?"
+                " WHERE id = ?",
+                (status, attempts, due, error, delivery_id),
+            )
+
+    def webhook_backlog(self) -> int:
+        with self._lock:
+            row = self._execute(
+                "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"
+            ).fetchone()
+        return int(row[0])
+
     # --- metadata ------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
@@ -264,7 +307,11 @@ class SqlStore(Store):
 
 class SqliteStore(SqlStore):
     """SQLite in WAL mode (``synchronous=NORMAL``: a committed transaction survives a process
-    crash; only a power loss can lose the last ones). ``path`` may be ``":memory:"``."""
+    crash; only a power loss can lose the last ones). ``path`` may be ``":memory:"``.
+
+    Every transaction is a write transaction (``BEGIN IMMEDIATE``). Processes sharing the file
+    queue for it on an advisory lock on ``<path>.lock`` first: a blocked ``flock`` wakes as soon
+    as the holder commits, where SQLite's own busy handler polls with sleeps of up to 100 ms."""
 
     dialect = "sqlite"
     position_column = "rowid"
@@ -274,19 +321,36 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
+        self._lock_file = None if path == ":memory:" else open(f"{path}.lock", "a+b")  # noqa: SIM115
         super().__init__(f"sqlite:///{path}")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)
 
     def _begin(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def _commit(self) -> None:
-        self._conn.execute("COMMIT")
+        try:
+            self._conn.execute("COMMIT")
+        finally:
+            self._unlock()
 
     def _rollback(self) -> None:
-        self._conn.execute("ROLLBACK")
+        try:
+            self._conn.execute("ROLLBACK")
+        finally:
+            self._unlock()
 
     def _tables(self) -> set[str]:
         rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -294,6 +358,8 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         self._conn.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
 
 
 class PostgresStore(SqlStore):
@@ -312,7 +378,10 @@ class PostgresStore(SqlStore):
         return self._conn.execute(sql.replace("?", "%s"), params)
 
     def _begin(self) -> None:
+        # Writers queue on one advisory lock, as SQLite's writers do on its write lock: engines
+        # in several processes then see each other's event-log entries in commit order.
         self._conn.execute("BEGIN")
+        self._conn.execute("SELECT pg_advisory_xact_lock(7261697)")
 
     def _commit(self) -> None:
         self._conn.execute("COMMIT")
