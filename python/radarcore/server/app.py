@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from radarcore.errors import InvalidRequestError, StripeError
 from radarcore.radar import Radar
-from radarcore.server import forms
+from radarcore.server import dashboard, forms
 from radarcore.server.api import OPERATIONS, Context, Operation, expand
 from radarcore.server.config import ServerConfig
 from radarcore.server.metrics import Metrics
@@ -249,13 +249,15 @@ async def _openapi(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    """The route table: the API operations, then the operational endpoints."""
+    """The route table: the API operations, the dashboard and ``/radar.js``, then the
+    operational endpoints."""
     api: list[BaseRoute] = [
         Route(op.path, _endpoint(op), methods=[op.method], name=op.operation_id)
         for op in OPERATIONS
     ]
     return [
         *api,
+        *dashboard.routes(),
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/metrics", _metrics, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
