@@ -273,3 +273,42 @@ def small_model(small_history: SmallHistory) -> Any:
     return train(
         small_history.payments, small_history.labels, cutoff=small_history.cutoff, **TRAIN_ARGS
     )
+
+
+#: The API keys of the test server (``live_server``).
+SECRET_KEY = "sk_test_dashboard_secret"
+PUBLISHABLE_KEY = "pk_test_dashboard_publishable"
+
+
+@dataclass
+class LiveServer:
+    """The app served over HTTP: its base URL, the app and the engine behind it."""
+
+    url: str
+    app: Any
+    radar: Any
+
+
+@pytest.fixture
+def server_app(tmp_path: Path) -> Iterator[Any]:
+    """The server's app on an SQLite engine with the stepped model and known keys (add routes
+    to ``server_app.router.routes`` before ``live_server`` starts it)."""
+    from radarcore.radar import Radar
+    from radarcore.server.app import create_app
+    from radarcore.server.config import ServerConfig
+
+    engine = Radar(f"sqlite:///{tmp_path / 'server.db'}", model=stepped_model())  # type: ignore[arg-type]
+    config = ServerConfig(
+        secret_keys=(SECRET_KEY,), publishable_keys=(PUBLISHABLE_KEY,), log_requests=False
+    )
+    yield create_app(config, radar=engine)
+    engine.close()
+
+
+@pytest.fixture
+def live_server(server_app: Any) -> Iterator[LiveServer]:
+    """``server_app`` under uvicorn on a free loopback port."""
+    from live_server import serve
+
+    with serve(server_app) as url:
+        yield LiveServer(url, server_app, server_app.state.server.radar)

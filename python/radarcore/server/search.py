@@ -126,7 +126,7 @@ def parse_query(query: str) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     for term in query.split():
         name, sep, value = term.partition(":")
-        if not sep:
+        if not sep or (name.lower() not in _NAMES and _is_ip(term)):
             name, value = _bare(term)
         name = name.lower()
         if name not in _NAMES:
