@@ -222,3 +222,17 @@ def test_session_browser_fields_are_checked(
         radar.radar_sessions.create(browser=browser)
     assert caught.value.param == param
     assert radar.store.list("radar.session")[0] == []
+
+
+def test_saved_rules_reach_other_engines_on_the_database(
+    radar_factory: Callable[..., Radar],
+) -> None:
+    first, second = radar_factory(), radar_factory()
+    pinned = radar_factory(rules="Allow if :amount_in_usd: < 1")
+    first.set_rules("Block if :amount_in_usd: > 10", save=True)
+    # The other engines look at the configuration when they next write.
+    blocked = pay(second, 5_000)
+    assert second.charges.retrieve(blocked).outcome.type == "blocked"  # type: ignore[union-attr]
+    assert [str(r) for r in second.custom_rules] == ["Block if :amount_in_usd: > 10"]
+    pay(pinned, 5_000)
+    assert [str(r) for r in pinned.custom_rules] == ["Allow if :amount_in_usd: < 1"]

@@ -405,6 +405,7 @@ class Radar:
         try:
             self._fingerprint_key = self.settings.fingerprint_key or self._stored_key()
             self._holdout_key = hashlib.sha256(b"holdout" + self._fingerprint_key).digest()
+            self._follows_saved_rules = rules is None
             stored_rules = self.store.get_meta(_RULES_META) if rules is None else None
             self._rules = _as_rules(rules) if stored_rules is None else _decode_rules(stored_rules)
             with self._lock:
@@ -453,14 +454,18 @@ class Radar:
         self, rules: RuleSet | str | Iterable[Rule | str] | None, *, save: bool = False
     ) -> None:
         """Replace the rules; they apply to payments assessed from now on. ``save=True`` also
-        stores them, so an engine opened later on this store without ``rules=`` uses them."""
+        stores them: engines opened later on this store without ``rules=``, and the engines
+        already following the saved rules on it (other workers), use them."""
         new_rules = _as_rules(rules)
         with self._lock:
             rule_set = self._compile_rules(new_rules)
             if save:
-                self.store.set_meta(_RULES_META, _encode_rules(new_rules))
+                with self.unit() as unit:
+                    self.store.set_meta(_RULES_META, _encode_rules(new_rules))
+                    self.config_changed(unit)
             self._rule_set = rule_set
             self._rules = new_rules
+            self._follows_saved_rules = save
 
     @property
     def custom_rules(self) -> list[Rule]:
@@ -492,6 +497,9 @@ class Radar:
         generation = self.store.get_meta(_GENERATION)
         if generation != self._generation:
             self._generation = generation
+            stored = self.store.get_meta(_RULES_META) if self._follows_saved_rules else None
+            if stored is not None:
+                self._rules = _decode_rules(stored)
             self._rule_set = self._compile_rules(self._rules)
 
     @property
@@ -593,22 +601,33 @@ class Radar:
             row["is_fraud"] = bool(fraud.intersection(row["labels"]))
         return list(payments.values())
 
-    def _replay(self, until: str | None = None) -> Iterator[tuple[str, Any, list[str | None]]]:
-        """Replay the event log into a fresh velocity state: for each assessed payment, its id,
-        feature row and string attributes as the engine saw them when it assessed it (exact:
-        labels are replayed too). Stops after the payment ``until``."""
+    def _replay(
+        self, until: str | None = None
+    ) -> tuple[list[str], npt.NDArray[np.float64], list[list[str | None]], dict[str, set[str]]]:
+        """Replay the event log into a fresh velocity state (exact: labels are replayed too),
+        up to and including the payment ``until``. Returns the assessed payments' ids, their
+        feature rows and string attributes (one list per string attribute) as the engine saw
+        them when it assessed them, and the labels each payment received."""
+        labels: dict[str, set[str]] = {}
+        ids: list[str] = []
+        rows: list[Any] = []
+        strings: list[list[str | None]] = [[] for _ in self._layout.strings]
         core = FeatureExtractor()._core
         for entry in self.store.events():
             parts = pack_one(entry.payload["event"])
-            if entry.kind == "payment":
-                yield (
-                    entry.payment,
-                    core.extract_one(*parts),
-                    core.string_attributes_one(*parts),
-                )
+            if entry.kind == "label":
+                labels.setdefault(entry.payment, set()).add(entry.payload["label"])
+            else:
+                ids.append(entry.payment)
+                rows.append(core.extract_one(*parts))
+                for column, text in zip(strings, core.string_attributes_one(*parts), strict=True):
+                    column.append(text)
                 if entry.payment == until:
-                    return
+                    break
             _apply_entry(core, entry.kind, entry.created, entry.payload, parts)
+        width = len(self._features.schema.names)
+        matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), width)
+        return ids, matrix, strings, labels
 
     def explain(self, payment_id: str, *, top: int = 8) -> list[Contribution]:
         """The ``top`` features that moved this payment's risk score most, largest first (by
@@ -617,14 +636,11 @@ class Radar:
         ``KeyError`` when the engine never assessed ``payment_id``."""
         if self._model is None:
             return []
-        found = None
-        for pid, row, _ in self._replay(until=payment_id):
-            if pid == payment_id:
-                found = row
-        if found is None:
+        ids, matrix, _, _ = self._replay(until=payment_id)
+        if not ids or ids[-1] != payment_id:
             raise KeyError(f"no assessed payment {payment_id!r} in the event log")
         model = self._model
-        x = np.asarray(found, dtype=np.float64)[model.columns]
+        x = matrix[-1, model.columns]
         phi = model.forest.contributions_many(x[np.newaxis, :])[0]
         names = model.forest.feature_names
         order = np.argsort(-np.abs(phi[: len(names)]), kind="stable")[:top]
@@ -647,23 +663,16 @@ class Radar:
         charges = {
             c.id: c for c in self.store.list("charge", limit=None)[0] if isinstance(c, Charge)
         }
-        labels: dict[str, set[str]] = {}
-        for entry in self.store.events():
-            if entry.kind == "label":
-                labels.setdefault(entry.payment, set()).add(entry.payload["label"])
-        rows, strings, ids = [], [], []
-        for pid, row, texts in self._replay():
-            if pid in charges:
-                ids.append(pid)
-                rows.append(row)
-                strings.append(texts)
-        matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
+        ids, matrix, strings, labels = self._replay()
+        keep = np.array([pid in charges for pid in ids], dtype=bool)
+        matrix = matrix[keep]
         out: dict[str, npt.NDArray[Any]] = {}
         for name, (index, boolean) in self._layout.numeric.items():
-            column = matrix[:, index] if len(rows) else np.empty(0)
+            column = matrix[:, index]
             out[name] = column == 1.0 if boolean else column.copy()
-        for name, position in self._layout.strings.items():
-            out[name] = _objects([texts[position] for texts in strings])
+        for name, texts in zip(self._layout.strings, strings, strict=True):
+            out[name] = _objects(texts)[keep]
+        ids = [pid for pid, kept in zip(ids, keep, strict=True) if kept]
         stored = [charges[pid] for pid in ids]
         outcomes = [c.outcome for c in stored]
         out["id"] = _objects(ids)
