@@ -72,12 +72,27 @@ def serve_in_thread(app: Starlette) -> Iterator[Running]:
 
 
 @contextmanager
-def serve_subprocess(database_url: str, *, workers: int = 1, model: str | None = None,
-                     env: dict[str, str] | None = None) -> Iterator[Running]:
+def serve_subprocess(
+    database_url: str,
+    *,
+    workers: int = 1,
+    model: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Running]:
     """Run ``radarcore serve`` (the console script's code) in a subprocess."""
     port = free_port()
-    command = [sys.executable, "-m", "radarcore.cli", "serve", "--port", str(port),
-               "--database-url", database_url, "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "radarcore.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--database-url",
+        database_url,
+        "--workers",
+        str(workers),
+    ]
     if model is not None:
         command += ["--model", model]
     environment = {
@@ -87,8 +102,9 @@ def serve_subprocess(database_url: str, *, workers: int = 1, model: str | None =
         "RADARCORE_LOG_LEVEL": "WARNING",
         **(env or {}),
     }
-    process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)
