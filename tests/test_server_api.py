@@ -88,7 +88,8 @@ def test_list_pagination(server: Any) -> None:
         for i in range(5)
     ]
     first = client.v1.payment_intents.list({"limit": 2})
-    assert first.object == "list" and first.has_more is True
+    assert first.object == "list"
+    assert first.has_more is True
     assert [p.id for p in first.data] == ids[::-1][:2]
     second = client.v1.payment_intents.list({"limit": 2, "starting_after": first.data[-1].id})
     assert [p.id for p in second.data] == ids[::-1][2:4]
@@ -127,9 +128,11 @@ def test_review_then_approve(server: Any) -> None:
     assert len(reviews.data) == 1
     review = reviews.data[0]
     validate("review", review.to_dict())
-    assert review.open is True and review.payment_intent == pi.id
+    assert review.open is True
+    assert review.payment_intent == pi.id
     approved = client.v1.reviews.approve(review.id)
-    assert approved.open is False and approved.closed_reason == "approved"
+    assert approved.open is False
+    assert approved.closed_reason == "approved"
     assert client.v1.reviews.list().data == []
     assert client.v1.reviews.retrieve(review.id).reason == "approved"
 
@@ -142,7 +145,8 @@ def test_fraudulent_refund_blocks_the_card(server: Any) -> None:
     )
     refund = client.v1.refunds.create({"payment_intent": pi.id, "reason": "fraudulent"})
     validate("refund", refund.to_dict())
-    assert refund.reason == "fraudulent" and refund.amount == 3000
+    assert refund.reason == "fraudulent"
+    assert refund.amount == 3000
     assert client.v1.refunds.retrieve(refund.id).charge == pi.latest_charge
     assert [r.id for r in client.v1.refunds.list({"charge": pi.latest_charge}).data] == [refund.id]
     block = client.v1.radar.value_lists.list({"alias": "default_card_fingerprint_block_list"})
@@ -194,7 +198,8 @@ def test_early_fraud_warning_round_trip(server: Any) -> None:
     warning = client.deserialize(response, api_mode="V1")
     fetched = client.v1.radar.early_fraud_warnings.retrieve(warning.id)
     validate("radar.early_fraud_warning", fetched.to_dict())
-    assert fetched.charge == pi.latest_charge and fetched.actionable is True
+    assert fetched.charge == pi.latest_charge
+    assert fetched.actionable is True
     listed = client.v1.radar.early_fraud_warnings.list({"payment_intent": pi.id})
     assert [w.id for w in listed.data] == [warning.id]
 
@@ -212,7 +217,8 @@ def test_capture_and_cancel(server: Any) -> None:
     )
     assert pi.status == "requires_capture"
     captured = client.v1.payment_intents.capture(pi.id)
-    assert captured.status == "succeeded" and captured.amount_received == 2500
+    assert captured.status == "succeeded"
+    assert captured.amount_received == 2500
     other = client.v1.payment_intents.create({"amount": 900, "currency": "usd"})
     canceled = client.v1.payment_intents.cancel(other.id, {"cancellation_reason": "abandoned"})
     assert canceled.status == "canceled"

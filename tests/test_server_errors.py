@@ -153,7 +153,8 @@ def test_basic_auth_and_bad_schemes(server: Any) -> None:
 def test_missing_objects_are_404(server: Any) -> None:
     with server.http() as http:
         error = _error(http.get("/v1/charges/ch_nope"), 404)
-        assert error["code"] == "resource_missing" and error["param"] == "charge"
+        assert error["code"] == "resource_missing"
+        assert error["param"] == "charge"
         error = _error(
             http.post(
                 "/v1/payment_intents",
@@ -168,7 +169,8 @@ def test_unknown_query_parameters_on_retrieve(server: Any) -> None:
     with server.http() as http:
         pi = http.post("/v1/payment_intents", data={"amount": "2000", "currency": "usd"}).json()
         error = _error(http.get(f"/v1/payment_intents/{pi['id']}", params={"foo": "1"}), 400)
-        assert error["param"] == "foo" and error["code"] == "parameter_unknown"
+        assert error["param"] == "foo"
+        assert error["code"] == "parameter_unknown"
         error = _error(http.get("/v1/charges", params={"limit": "1000"}), 400)
         assert error["param"] == "limit"
 

@@ -96,9 +96,9 @@ def _config(path: Path) -> ServerConfig:
 @contextmanager
 def radar_server(path: Path) -> Iterator[Any]:
     config = _config(path)
-    with Radar(config.database_url, model=stepped_model()) as engine:  # type: ignore[arg-type]
-        with serve_in_thread(create_app(config, radar=engine)) as running:
-            yield running
+    engine = Radar(config.database_url, model=stepped_model())  # type: ignore[arg-type]
+    with engine, serve_in_thread(create_app(config, radar=engine)) as running:
+        yield running
 
 
 def _endpoint(client: Any, url: str, events: list[str] = EVENTS) -> Any:
@@ -161,7 +161,8 @@ def test_events_are_delivered_signed(tmp_path: Path) -> None:
         ]
     )
     for event in events:
-        assert event.object == "event" and event.id.startswith("evt_")
+        assert event.object == "event"
+        assert event.id.startswith("evt_")
     by_type = {e.type: e for e in events}
     assert by_type["review.opened"].data.object.id == review.id
     assert by_type["review.closed"].data.object.closed_reason == "approved"
