@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -75,11 +76,13 @@ def serve_in_thread(app: Starlette) -> Iterator[Running]:
 def serve_subprocess(
     database_url: str,
     *,
+    log: Path,
     workers: int = 1,
-    model: str | None = None,
     env: dict[str, str] | None = None,
+    **flags: str,
 ) -> Iterator[Running]:
-    """Run ``radarcore serve`` (the console script's code) in a subprocess."""
+    """Run ``radarcore serve`` (the console script's code) in a subprocess writing its output
+    to ``log``; ``flags`` are more options (``model="m.rcm"`` is ``--model m.rcm``)."""
     port = free_port()
     command = [
         sys.executable,
@@ -93,8 +96,8 @@ def serve_subprocess(
         "--workers",
         str(workers),
     ]
-    if model is not None:
-        command += ["--model", model]
+    for name, value in flags.items():
+        command += [f"--{name.replace('_', '-')}", value]
     environment = {
         **os.environ,
         "RADARCORE_SECRET_KEYS": SECRET,
@@ -102,32 +105,28 @@ def serve_subprocess(
         "RADARCORE_LOG_LEVEL": "WARNING",
         **(env or {}),
     }
-    process = subprocess.Popen(
-        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
-        yield Running(url)
-    finally:
-        process.terminate()
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
         try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        if process.stderr is not None:
-            process.stderr.close()
+            wait_healthy(url, process, log)
+            yield Running(url)
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
+def wait_healthy(url: str, process: subprocess.Popen[Any], log: Path, timeout: float = 60) -> None:
+    """Wait until ``/healthz`` answers; fail with the server's output if it exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            _, err = process.communicate()
-            raise RuntimeError(f"radarcore serve exited with {process.returncode}: {err[-2000:]}")
+            output = log.read_text()[-2000:]
+            raise RuntimeError(f"radarcore serve exited with {process.returncode}: {output}")
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                 return

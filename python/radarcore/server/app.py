@@ -21,6 +21,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -233,7 +234,9 @@ async def _healthz(request: Request) -> Response:
         state.radar.store.get_meta("fingerprint_key")
     except Exception as error:
         return JSONResponse({"status": "unavailable", "error": str(error)}, 503)
-    return JSONResponse({"status": "ok", "model": state.radar.has_model})
+    return JSONResponse(
+        {"status": "ok", "pid": os.getpid(), "model_version": state.radar.model_version}
+    )
 
 
 async def _metrics(request: Request) -> Response:
@@ -263,14 +266,18 @@ def routes() -> list[BaseRoute]:
 
 
 def _open_radar(config: ServerConfig) -> Radar:
-    if config.model is None:
-        return Radar(config.database_url)
-    if config.model.endswith(".rcm"):
+    rules = None if config.rules is None else Path(config.rules).read_text("utf-8")
+    if config.model is not None and config.model.endswith(".rcm"):
         from radarcore.models import RiskModel
 
         bundle = RiskModel.load(config.model)
-        return Radar(config.database_url, model=bundle.forest, calibration=bundle.calibration)
-    return Radar(config.database_url, model=config.model)
+        return Radar(
+            config.database_url,
+            model=bundle.forest,
+            calibration=bundle.calibration,
+            rules=rules,
+        )
+    return Radar(config.database_url, model=config.model, rules=rules)
 
 
 def create_app(config: ServerConfig | None = None, *, radar: Radar | None = None) -> Starlette:
@@ -309,8 +316,9 @@ def _environment(config: ServerConfig) -> dict[str, str]:
         "RADARCORE_SECRET_KEYS": ",".join(config.secret_keys),
         "RADARCORE_PUBLISHABLE_KEYS": ",".join(config.publishable_keys),
     }
-    if config.model is not None:
-        env["RADARCORE_MODEL"] = config.model
+    for name, value in (("MODEL", config.model), ("RULES", config.rules)):
+        if value is not None:
+            env[f"RADARCORE_{name}"] = value
     return env
 
 
