@@ -177,6 +177,7 @@ async def _params(state: ServerState, request: Request) -> dict[str, Any]:
 
 def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
     call = operation.call
+    name = operation.operation_id
 
     async def endpoint(request: Request) -> Response:
         state: ServerState = request.app.state.server
@@ -208,6 +209,9 @@ def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
                 StripeError("An unknown error occurred while processing your request."),
                 request_id,
             )
+        elapsed = time.perf_counter() - began
+        state.metrics.requests.labels(name, str(status)).inc()
+        state.metrics.request_seconds.labels(name).observe(elapsed)
         if state.config.log_requests:
             logger.info(
                 "%s %s %d",
@@ -219,7 +223,7 @@ def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
                     "method": request.method,
                     "path": request.url.path,
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - began) * 1000, 3),
+                    "duration_ms": round(elapsed * 1000, 3),
                 },
             )
         return Response(content, status, headers, _JSON)
@@ -289,6 +293,7 @@ def create_app(config: ServerConfig | None = None, *, radar: Radar | None = None
     engine = _open_radar(config) if radar is None else radar
     secret, publishable, _ = ensure_keys(engine, config)
     metrics = Metrics(engine)
+    engine.assessment_observer = metrics.observe
     webhooks = Webhooks(engine, config, metrics)
     state = ServerState(
         config, engine, frozenset(secret), frozenset(publishable), webhooks, metrics
