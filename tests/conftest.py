@@ -275,40 +275,36 @@ def small_model(small_history: SmallHistory) -> Any:
     )
 
 
-#: The API keys of the test server (``live_server``).
-SECRET_KEY = "sk_test_dashboard_secret"
-PUBLISHABLE_KEY = "pk_test_dashboard_publishable"
-
-
-@dataclass
-class LiveServer:
-    """The app served over HTTP: its base URL, the app and the engine behind it."""
-
-    url: str
-    app: Any
-    radar: Any
+# --- the HTTP server -----------------------------------------------------------------------------
 
 
 @pytest.fixture
-def server_app(tmp_path: Path) -> Iterator[Any]:
-    """The server's app on an SQLite engine with the stepped model and known keys (add routes
-    to ``server_app.router.routes`` before ``live_server`` starts it)."""
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Starts the app (on an engine with the stepped test model, SQLite in ``tmp_path``) under
+    uvicorn in a thread; every server started is stopped and its engine closed afterwards."""
+    from contextlib import ExitStack
+
     from radarcore.radar import Radar
-    from radarcore.server.app import create_app
-    from radarcore.server.config import ServerConfig
+    from radarcore.server import ServerConfig, create_app
+    from server_support import PUBLISHABLE, SECRET, serve_in_thread
 
-    engine = Radar(f"sqlite:///{tmp_path / 'server.db'}", model=stepped_model())  # type: ignore[arg-type]
-    config = ServerConfig(
-        secret_keys=(SECRET_KEY,), publishable_keys=(PUBLISHABLE_KEY,), log_requests=False
-    )
-    yield create_app(config, radar=engine)
-    engine.close()
+    with ExitStack() as stack:
+
+        def start(*, database: str = "radar.db", **config: Any) -> Any:
+            url = f"sqlite:///{tmp_path / database}"
+            settings = ServerConfig(
+                database_url=url,
+                secret_keys=(SECRET,),
+                publishable_keys=(PUBLISHABLE,),
+                **config,
+            )
+            engine = Radar(url, model=stepped_model())  # type: ignore[arg-type]
+            stack.callback(engine.close)
+            return stack.enter_context(serve_in_thread(create_app(settings, radar=engine)))
+
+        yield start
 
 
 @pytest.fixture
-def live_server(server_app: Any) -> Iterator[LiveServer]:
-    """``server_app`` under uvicorn on a free loopback port."""
-    from live_server import serve
-
-    with serve(server_app) as url:
-        yield LiveServer(url, server_app, server_app.state.server.radar)
+def server(server_factory: Callable[..., Any]) -> Any:
+    return server_factory()

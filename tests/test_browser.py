@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,8 +22,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route as AppRoute
 
-from conftest import PUBLISHABLE_KEY, ROOT, SECRET_KEY, LiveServer
+from conftest import ROOT
 from radarcore.objects import RadarSession
+from radarcore.radar import Radar
+from server_support import PUBLISHABLE, SECRET
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -68,7 +71,7 @@ def _shop_backend(base: str, order: dict[str, Any]) -> dict[str, Any]:
     """What the shop's server does: PaymentMethod, then PaymentIntent confirmed with the
     session, over Radar's API with the secret key."""
     session = {"radar_options[session]": order["session"]} if order["session"] else {}
-    with httpx.Client(base_url=base, auth=(SECRET_KEY, "")) as api:
+    with httpx.Client(base_url=base, auth=(SECRET, "")) as api:
         pm = api.post(
             "/v1/payment_methods",
             data={
@@ -117,14 +120,18 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def shop(server_app: Any) -> Iterator[LiveServer]:
-    """The server with the test shop's routes, under uvicorn."""
-    from live_server import serve
+@dataclass
+class Shop:
+    """The test server with the shop's routes: its URL and its engine."""
 
-    server_app.router.routes.extend(_shop_routes(PUBLISHABLE_KEY))
-    with serve(server_app) as url:
-        yield LiveServer(url, server_app, server_app.state.server.radar)
+    url: str
+    radar: Radar
+
+
+@pytest.fixture
+def shop(server: Any) -> Shop:
+    server.app.router.routes.extend(_shop_routes(PUBLISHABLE))
+    return Shop(server.url, server.app.state.server.radar)
 
 
 @pytest.fixture
@@ -141,7 +148,7 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def checkout(
-    page: Page, shop: LiveServer, *, email: str, amount: str, key: str | None = None
+    page: Page, shop: Shop, *, email: str, amount: str, key: str | None = None
 ) -> tuple[str, str]:
     """Pays in the test shop (with another publishable key: ``key``); returns the session and
     result texts."""
@@ -153,7 +160,7 @@ def checkout(
     return page.inner_text("#session"), page.inner_text("#result")
 
 
-def test_shop_creates_a_radar_session_and_pays(page: Page, shop: LiveServer) -> None:
+def test_shop_creates_a_radar_session_and_pays(page: Page, shop: Shop) -> None:
     session_text, result = checkout(page, shop, email="shopper@example.com", amount="50.00")
     assert re.fullmatch(r"rse_\w+", session_text), session_text
     status, charge_id = result.split()
@@ -186,7 +193,7 @@ def test_shop_creates_a_radar_session_and_pays(page: Page, shop: LiveServer) -> 
 
 
 @pytest.mark.parametrize("failure", ["network_down", "server_error", "wrong_key"])
-def test_checkout_pays_when_radar_js_fails(page: Page, shop: LiveServer, failure: str) -> None:
+def test_checkout_pays_when_radar_js_fails(page: Page, shop: Shop, failure: str) -> None:
     if failure == "network_down":
         page.route("**/v1/radar/sessions", lambda route: route.abort())
     elif failure == "server_error":
@@ -213,7 +220,7 @@ def test_checkout_pays_when_radar_js_fails(page: Page, shop: LiveServer, failure
     assert errors == []
 
 
-def test_analyst_works_the_dashboard(page: Page, shop: LiveServer) -> None:
+def test_analyst_works_the_dashboard(page: Page, shop: Shop) -> None:
     radar = shop.radar
     for email, amount in [
         ("shopper@example.com", "50.00"),
@@ -231,7 +238,7 @@ def test_analyst_works_the_dashboard(page: Page, shop: LiveServer) -> None:
     page.click("button[type=submit]")
     expect(page.locator(".error")).to_have_text("Wrong password or API key.")
     screenshot(page, "login")
-    page.fill("input[name=password]", SECRET_KEY)
+    page.fill("input[name=password]", SECRET)
     page.click("button[type=submit]")
     expect(page).to_have_url(re.compile(r"/dashboard/payments$"))
     expect(page.locator("table.payments tbody tr")).to_have_count(4)

@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import PUBLISHABLE_KEY, SECRET_KEY, LiveServer
 from radarcore import CardError
 from radarcore.radar import Radar
 from radarcore.server.dashboard import COOKIE
+from server_support import PUBLISHABLE as PUBLISHABLE_KEY
+from server_support import SECRET as SECRET_KEY
 
 VISA = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030}
 MASTERCARD = {"number": "5555555555554444", "exp_month": 12, "exp_year": 2030}
@@ -32,9 +33,16 @@ def pay(radar: Radar, amount: int, email: str, card: dict[str, Any] = VISA) -> s
 
 
 @pytest.fixture
-def client(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, follow_redirects=False) as http:
+def client(server: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, follow_redirects=False) as http:
         yield http
+
+
+@pytest.fixture
+def engine(server: Any) -> Radar:
+    """The engine behind the test server."""
+    radar: Radar = server.app.state.server.radar
+    return radar
 
 
 def sign_in(client: httpx.Client, password: str = SECRET_KEY) -> str:
@@ -105,8 +113,8 @@ def test_a_forged_cookie_is_not_a_session(client: httpx.Client) -> None:
     assert client.get("/dashboard/payments").status_code == 303
 
 
-def test_posts_need_the_csrf_token(client: httpx.Client, live_server: LiveServer) -> None:
-    radar = live_server.radar
+def test_posts_need_the_csrf_token(client: httpx.Client, engine: Radar) -> None:
+    radar = engine
     charge = pay(radar, 5_000, "a@example.com")
     sign_in(client)
     for token in (None, "0" * 64):
@@ -119,8 +127,8 @@ def test_posts_need_the_csrf_token(client: httpx.Client, live_server: LiveServer
     assert radar.charges.retrieve(charge).amount_refunded == 0
 
 
-def test_search_finds_payments_by_each_field(client: httpx.Client, live_server: LiveServer) -> None:
-    radar = live_server.radar
+def test_search_finds_payments_by_each_field(client: httpx.Client, engine: Radar) -> None:
+    radar = engine
     small = pay(radar, 5_000, "small@example.com")
     review = pay(radar, 50_000, "review@example.com", MASTERCARD)
     blocked = pay(radar, 500_000, "big@example.com")
@@ -150,8 +158,8 @@ def test_search_finds_payments_by_each_field(client: httpx.Client, live_server: 
     assert "risk_level is one of normal, elevated, highest" in response.text
 
 
-def test_search_pages(client: httpx.Client, live_server: LiveServer) -> None:
-    radar = live_server.radar
+def test_search_pages(client: httpx.Client, engine: Radar) -> None:
+    radar = engine
     ids = [pay(radar, 1_000 + i, "p@example.com") for i in range(27)]
     sign_in(client)
     first = client.get("/dashboard/payments", params={"q": "p@example.com"}).text
@@ -164,9 +172,9 @@ def test_search_pages(client: httpx.Client, live_server: LiveServer) -> None:
 
 
 def test_payment_page_has_insights_related_payments_and_actions(
-    client: httpx.Client, live_server: LiveServer
+    client: httpx.Client, engine: Radar
 ) -> None:
-    radar = live_server.radar
+    radar = engine
     first = pay(radar, 5_000, "same@example.com")
     review = pay(radar, 50_000, "same@example.com")
     blocked = pay(radar, 500_000, "other@example.com")
@@ -195,10 +203,8 @@ def test_payment_page_has_insights_related_payments_and_actions(
     assert client.get("/dashboard/payments/ch_missing").status_code == 404
 
 
-def test_review_queue_approve_and_refund_as_fraud(
-    client: httpx.Client, live_server: LiveServer
-) -> None:
-    radar = live_server.radar
+def test_review_queue_approve_and_refund_as_fraud(client: httpx.Client, engine: Radar) -> None:
+    radar = engine
     approved = pay(radar, 50_000, "one@example.com")
     fraud = pay(radar, 60_000, "two@example.com")
     csrf = sign_in(client)
@@ -229,8 +235,8 @@ def test_review_queue_approve_and_refund_as_fraud(
     assert "flash=Error%3A+Charge" in again.headers["location"]
 
 
-def test_lists_create_add_and_remove(client: httpx.Client, live_server: LiveServer) -> None:
-    radar = live_server.radar
+def test_lists_create_add_and_remove(client: httpx.Client, engine: Radar) -> None:
+    radar = engine
     csrf = sign_in(client)
     response = client.post(
         "/dashboard/lists",
@@ -253,10 +259,8 @@ def test_lists_create_add_and_remove(client: httpx.Client, live_server: LiveServ
     assert "flash=Error%3A" in duplicate.headers["location"]
 
 
-def test_rules_are_checked_backtested_then_saved(
-    client: httpx.Client, live_server: LiveServer
-) -> None:
-    radar = live_server.radar
+def test_rules_are_checked_backtested_then_saved(client: httpx.Client, engine: Radar) -> None:
+    radar = engine
     for amount in (5_000, 50_000, 500_000):
         pay(radar, amount, "r@example.com")
     csrf = sign_in(client)
@@ -303,8 +307,8 @@ def test_rules_are_checked_backtested_then_saved(
     assert "Block if :amount_in_usd: &gt; 100" in client.get("/dashboard/rules").text
 
 
-def test_model_page(client: httpx.Client, live_server: LiveServer) -> None:
-    radar = live_server.radar
+def test_model_page(client: httpx.Client, engine: Radar) -> None:
+    radar = engine
     pay(radar, 5_000, "a@example.com")
     fraud = pay(radar, 50_000, "b@example.com")
     pay(radar, 500_000, "c@example.com")

@@ -36,6 +36,7 @@ from radarcore.objects import (
     StripeObject,
     ValueList,
     ValueListItem,
+    WebhookEndpoint,
     new_id,
 )
 from radarcore.server.openapi import stripe_subset
@@ -133,6 +134,13 @@ def samples() -> list[StripeObject]:
             outcome=EvaluationOutcome(type="succeeded"),
             events=[EvaluationEvent(type="refunded", occurred_at=2)],
         ),
+        WebhookEndpoint(
+            id=new_id("we"),
+            created=1,
+            url="https://example.com/hooks",
+            enabled_events=["charge.succeeded"],
+            secret="whsec_1",
+        ),
     ]
 
 
@@ -150,6 +158,7 @@ PREFIXES = {
     "customer": "cus_",
     "radar.session": "rse_",
     "radar.payment_evaluation": "peval_",
+    "webhook_endpoint": "we_",
 }
 
 

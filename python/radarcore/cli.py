@@ -321,6 +321,9 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
         "--model", default=None, help=f"a model file (.rcm or .rcf) {env.format('MODEL')}"
     )
     parser.add_argument(
+        "--rules", default=None, help=f"a file of custom rules, one per line {env.format('RULES')}"
+    )
+    parser.add_argument(
         "--workers",
         type=_positive,
         default=None,
@@ -337,6 +340,7 @@ def run_serve(args: argparse.Namespace) -> int:
         port=args.port,
         database_url=args.database_url,
         model=args.model,
+        rules=args.rules,
         workers=args.workers,
     )
     serve(config)

@@ -9,7 +9,7 @@ RadarSession, PaymentEvaluation, and the ``list`` envelope.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from radarcore.objects._base import PRIVATE, StripeObject
 from radarcore.rules.lists import ItemType
@@ -86,6 +86,8 @@ class ReviewSession(StripeObject):
 class Review(StripeObject):
     """A payment in the review queue (``open``) or taken out of it (``closed_reason``)."""
 
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"payment_intent"})
+
     id: str
     created: int
     object: Literal["review"] = "review"
@@ -146,6 +148,8 @@ class DeletedObject(StripeObject):
 
 @dataclass
 class EarlyFraudWarning(StripeObject):
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"payment_intent"})
+
     id: str
     created: int
     charge: str

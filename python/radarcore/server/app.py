@@ -21,6 +21,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -176,6 +177,7 @@ async def _params(state: ServerState, request: Request) -> dict[str, Any]:
 
 def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
     call = operation.call
+    name = operation.operation_id
 
     async def endpoint(request: Request) -> Response:
         state: ServerState = request.app.state.server
@@ -207,6 +209,9 @@ def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
                 StripeError("An unknown error occurred while processing your request."),
                 request_id,
             )
+        elapsed = time.perf_counter() - began
+        state.metrics.requests.labels(name, str(status)).inc()
+        state.metrics.request_seconds.labels(name).observe(elapsed)
         if state.config.log_requests:
             logger.info(
                 "%s %s %d",
@@ -218,7 +223,7 @@ def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
                     "method": request.method,
                     "path": request.url.path,
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - began) * 1000, 3),
+                    "duration_ms": round(elapsed * 1000, 3),
                 },
             )
         return Response(content, status, headers, _JSON)
@@ -233,7 +238,9 @@ async def _healthz(request: Request) -> Response:
         state.radar.store.get_meta("fingerprint_key")
     except Exception as error:
         return JSONResponse({"status": "unavailable", "error": str(error)}, 503)
-    return JSONResponse({"status": "ok", "model": state.radar.has_model})
+    return JSONResponse(
+        {"status": "ok", "pid": os.getpid(), "model_version": state.radar.model_version}
+    )
 
 
 async def _metrics(request: Request) -> Response:
@@ -265,14 +272,18 @@ def routes() -> list[BaseRoute]:
 
 
 def _open_radar(config: ServerConfig) -> Radar:
-    if config.model is None:
-        return Radar(config.database_url)
-    if config.model.endswith(".rcm"):
+    rules = None if config.rules is None else Path(config.rules).read_text("utf-8")
+    if config.model is not None and config.model.endswith(".rcm"):
         from radarcore.models import RiskModel
 
         bundle = RiskModel.load(config.model)
-        return Radar(config.database_url, model=bundle.forest, calibration=bundle.calibration)
-    return Radar(config.database_url, model=config.model)
+        return Radar(
+            config.database_url,
+            model=bundle.forest,
+            calibration=bundle.calibration,
+            rules=rules,
+        )
+    return Radar(config.database_url, model=config.model, rules=rules)
 
 
 def create_app(config: ServerConfig | None = None, *, radar: Radar | None = None) -> Starlette:
@@ -284,6 +295,7 @@ def create_app(config: ServerConfig | None = None, *, radar: Radar | None = None
     engine = _open_radar(config) if radar is None else radar
     secret, publishable, _ = ensure_keys(engine, config)
     metrics = Metrics(engine)
+    engine.assessment_observer = metrics.observe
     webhooks = Webhooks(engine, config, metrics)
     state = ServerState(
         config, engine, frozenset(secret), frozenset(publishable), webhooks, metrics
@@ -311,8 +323,9 @@ def _environment(config: ServerConfig) -> dict[str, str]:
         "RADARCORE_SECRET_KEYS": ",".join(config.secret_keys),
         "RADARCORE_PUBLISHABLE_KEYS": ",".join(config.publishable_keys),
     }
-    if config.model is not None:
-        env["RADARCORE_MODEL"] = config.model
+    for name, value in (("MODEL", config.model), ("RULES", config.rules)):
+        if value is not None:
+            env[f"RADARCORE_{name}"] = value
     return env
 
 

@@ -23,6 +23,8 @@ def _keys(text: str | None, prefix: str, variable: str) -> tuple[str, ...]:
 class ServerConfig:
     """How the server runs.
 
+    ``model``: a model file (``.rcm`` bundle or ``.rcf`` forest); ``rules``: a file of custom
+    Radar rules, one per line (evaluated with Radar's default rules).
     ``secret_keys``/``publishable_keys``: the accepted API keys; when both are empty, test keys
     are generated on first start, stored in the database and printed. ``max_body_bytes`` caps a
     request body (Stripe's limit is not published; 64 KiB holds any request of the subset).
@@ -34,6 +36,7 @@ class ServerConfig:
     port: int = 8000
     database_url: str = "sqlite:///radarcore.db"
     model: str | None = None
+    rules: str | None = None
     workers: int = 1
     secret_keys: tuple[str, ...] = ()
     publishable_keys: tuple[str, ...] = ()
@@ -65,6 +68,7 @@ class ServerConfig:
             ("port", int),
             ("database_url", str),
             ("model", str),
+            ("rules", str),
             ("workers", int),
             ("max_body_bytes", int),
         ):

@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line on stderr, with the request id of API requests.
+"""Structured logs: one JSON object per line on stderr, with the process id (several workers
+share the stream) and, for API requests, the request id, method, path, status and duration.
 
 >>> import logging
 >>> record = logging.LogRecord("radarcore.server", logging.INFO, "", 0, "GET / 200", (), None)
@@ -22,13 +23,14 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"m
 
 
 class JsonFormatter(logging.Formatter):
-    """``{"time", "level", "logger", "message", ...extra fields, "exception"}`` per record."""
+    """``{"time", "level", "logger", "pid", "message", ...extra fields, "exception"}``."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "time": round(record.created, 6),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
         for key, value in vars(record).items():

@@ -3,7 +3,8 @@
 Paths and operations come from :data:`radarcore.server.api.OPERATIONS`; the request body and
 query parameters, and the response schema, of an operation Stripe has are taken from
 ``stripe-openapi-subset.json`` (its ``requestBody_form``, ``parameters`` and ``response_200``);
-the component schemas are the subset's. radarcore's own operations (Radar Sessions, payment
+the component schemas are the subset's (schemas it references but leaves out are open objects).
+radarcore's own operations (Radar Sessions, payment
 evaluations, disputes and early fraud warnings created by the network, webhook endpoints) get
 a generic form body.
 """
@@ -27,6 +28,24 @@ def stripe_subset() -> dict[str, Any]:
     text = (resources.files("radarcore") / "data" / "stripe-openapi-subset.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
+
+
+_TYPES = frozenset({"array", "boolean", "integer", "number", "object", "string"})
+
+
+def _clean(node: Any, refs: set[str]) -> Any:
+    """The subset's schema made valid OpenAPI: a parameter hash the subset left out
+    (``x-omitted``) becomes an open schema of its type; ``refs`` collects the references."""
+    if isinstance(node, list):
+        return [_clean(item, refs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "x-omitted" in node:
+        return {"type": node["type"]} if node.get("type") in _TYPES else {}
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        refs.add(ref.rsplit("/", 1)[-1])
+    return {key: _clean(value, refs) for key, value in node.items()}
 
 
 def _response(spec: Any) -> dict[str, Any]:
@@ -56,6 +75,7 @@ _ERROR = {
 @functools.cache
 def _document() -> dict[str, Any]:
     subset = stripe_subset()
+    refs: set[str] = set()
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         stripe_op = subset["paths"].get(op.path, {}).get(op.method.lower())
@@ -79,7 +99,7 @@ def _document() -> dict[str, Any]:
         }
         if stripe_op is not None:
             parameters += [
-                copy.deepcopy(p) for p in stripe_op.get("parameters", []) if p["in"] == "query"
+                _clean(p, refs) for p in stripe_op.get("parameters", []) if p["in"] == "query"
             ]
             operation["responses"]["200"]["content"]["application/json"]["schema"] = _response(
                 stripe_op.get("response_200")
@@ -89,7 +109,7 @@ def _document() -> dict[str, Any]:
                 operation["requestBody"] = {
                     "content": {
                         "application/x-www-form-urlencoded": {
-                            "schema": copy.deepcopy(form["schema"]),
+                            "schema": _clean(form["schema"], refs),
                             "encoding": copy.deepcopy(form.get("encoding", {})),
                         }
                     },
@@ -107,7 +127,10 @@ def _document() -> dict[str, Any]:
         if parameters:
             operation["parameters"] = parameters
         paths.setdefault(op.path, {})[op.method.lower()] = operation
-    components = copy.deepcopy(subset["components"])
+    schemas = _clean(subset["components"]["schemas"], refs)
+    for missing in sorted(refs - set(schemas)):
+        schemas[missing] = {"type": "object", "description": "Not in radarcore's subset."}
+    components: dict[str, Any] = {"schemas": schemas}
     components["securitySchemes"] = {
         "secret": {"type": "http", "scheme": "bearer"},
         "publishable": {"type": "http", "scheme": "bearer"},
