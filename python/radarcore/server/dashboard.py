@@ -25,12 +25,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import math
 import os
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -132,8 +132,6 @@ def _page(request: Request, template: str, status: int = 200, **context: Any) ->
 
 def _back(url: str, flash: str | None = None) -> RedirectResponse:
     if flash:
-        from urllib.parse import urlencode
-
         url += ("&" if "?" in url else "?") + urlencode({"flash": flash})
     return RedirectResponse(url, status_code=303)
 
@@ -501,7 +499,6 @@ async def model(request: Request) -> Response:
         thresholds=thresholds,
         elevated=radar.settings.elevated_threshold,
         highest=radar.settings.highest_threshold,
-        isnan=math.isnan,
     )
 
 
