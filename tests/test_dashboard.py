@@ -92,11 +92,24 @@ def test_sign_in_with_a_secret_key_then_out(client: httpx.Client) -> None:
     assert client.get("/dashboard/payments").status_code == 303
 
 
-def test_sign_in_goes_only_to_dashboard_pages(client: httpx.Client) -> None:
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/dashboard/", "/dashboard/\\evil", "/x"]
+)
+def test_sign_in_goes_only_to_dashboard_pages(client: httpx.Client, target: str) -> None:
     response = client.post(
-        "/dashboard/login?next=https://evil.example/", data={"password": SECRET_KEY}
+        "/dashboard/login", params={"next": target}, data={"password": SECRET_KEY}
     )
     assert response.headers["location"] == "/dashboard/payments"
+
+
+def test_actions_go_back_only_to_dashboard_pages(client: httpx.Client, engine: Radar) -> None:
+    charge = pay(engine, 5_000, "a@example.com")
+    csrf = sign_in(client)
+    response = client.post(
+        f"/dashboard/payments/{charge}/refund",
+        data={"csrf": csrf, "back": "https://evil.example/"},
+    )
+    assert response.headers["location"].startswith(f"/dashboard/payments/{charge}?flash=Refunded")
 
 
 def test_the_dashboard_password_replaces_the_keys(

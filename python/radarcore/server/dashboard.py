@@ -165,14 +165,20 @@ def _form(request: Request, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _local(target: str | None, default: str) -> str:
+    """``target`` when it is a dashboard path (no redirects off the dashboard), else
+    ``default``."""
+    if target and target.startswith("/dashboard/") and "//" not in target and "\\" not in target:
+        return target
+    return default
+
+
 # --- sign in ------------------------------------------------------------------------------------
 
 
 async def login(request: Request) -> Response:
     error = None
-    target = request.query_params.get("next", "/dashboard/payments")
-    if not target.startswith("/dashboard"):
-        target = "/dashboard/payments"
+    target = _local(request.query_params.get("next"), "/dashboard/payments")
     if request.method == "POST":
         form = await request.form()
         given = form.get("password")
@@ -303,7 +309,8 @@ async def refund(request: Request) -> Response:
         )
         return "Refunded and reported as fraud." if fraud else "Refunded."
 
-    return await _act(request, run, _form(request, "back") or f"/dashboard/payments/{charge_id}")
+    back = _local(_form(request, "back"), f"/dashboard/payments/{charge_id}")
+    return await _act(request, run, back)
 
 
 @_signed_in
@@ -336,7 +343,7 @@ async def approve(request: Request) -> Response:
         radar.reviews.approve(review_id)
         return "Review approved."
 
-    return await _act(request, run, _form(request, "back") or "/dashboard/reviews")
+    return await _act(request, run, _local(_form(request, "back"), "/dashboard/reviews"))
 
 
 # --- lists --------------------------------------------------------------------------------------
