@@ -343,3 +343,13 @@ def test_radar_js_is_served(client: httpx.Client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/javascript")
     assert "createRadarSession" in response.text
+
+
+def test_sessions_expire(client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from radarcore.server import dashboard
+
+    sign_in(client)
+    monkeypatch.setattr(dashboard, "SESSION_SECONDS", -1)
+    response = client.get("/dashboard/payments")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/dashboard/login")
