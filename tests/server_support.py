@@ -54,9 +54,14 @@ class Running:
 
 @contextmanager
 def serve_in_thread(app: Starlette) -> Iterator[Running]:
-    """Run ``app`` under uvicorn in a thread until the block ends."""
+    """Run ``app`` under uvicorn in a thread (with ``radarcore serve``'s uvicorn settings when
+    it is the radarcore app) until the block ends."""
+    from radarcore.server.app import ServerState, uvicorn_options
+
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    state = getattr(app.state, "server", None)
+    options = uvicorn_options(state.config) if isinstance(state, ServerState) else {}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
