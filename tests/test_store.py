@@ -156,9 +156,13 @@ def test_meta_values(any_store: Store) -> None:
 
 
 def test_webhook_outbox(any_store: Store) -> None:
-    with pytest.raises(RuntimeError), any_store.transaction():
-        any_store.enqueue_webhooks([("evt_0", "we_1", "{}")], due=0.0)
-        raise RuntimeError("rolled back")
+    def rolled_back() -> None:
+        with any_store.transaction():
+            any_store.enqueue_webhooks([("evt_0", "we_1", "{}")], due=0.0)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
     assert any_store.webhook_backlog() == 0
     with any_store.transaction():
         any_store.enqueue_webhooks([("evt_1", "we_1", '{"a":1}'), ("evt_2", "we_1", "{}")], 10.0)
