@@ -89,6 +89,7 @@ class Webhooks:
         self._config = config
         self._cache: tuple[str | None, Sequence[WebhookEndpoint]] | None = None
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         radar.event_sink = self.sink
         metrics.watch_backlog(radar.store.webhook_backlog)
 
@@ -190,13 +191,19 @@ class Webhooks:
             rows += [(event_id, target, payload) for target in targets]
         if rows:
             self._radar.store.enqueue_webhooks(rows, time.time())
-            unit.after_commit.append(self._wake.set)
+            unit.after_commit.append(self._notify)
+
+    def _notify(self) -> None:
+        """Wake the delivery task (from whichever thread committed the request)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     # --- delivery ------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Run the delivery task while the app serves."""
+        self._loop = asyncio.get_running_loop()
         task = asyncio.create_task(self._deliver_forever())
         try:
             yield
