@@ -5,8 +5,8 @@ default rules and lists; 1 and 2 workers); this process is the client: ``--threa
 each with its own keep-alive ``httpx`` connection, send ``POST /v1/payment_intents`` with
 ``confirm=true``, a card from a seeded pool and a Radar Session, as a checkout would. Reported:
 confirmations/s, p50 and p99 latency as the client sees it, errors (anything but 200, and 402
-for a payment Radar blocked). After the server stops, every acknowledged PaymentIntent is read
-back from the database with its Charge.
+for a payment Radar blocked). After the server stops, every acknowledged PaymentIntent (200, or
+402 naming it in the error) is read back from the database in its status, with its Charge.
 
 Baseline, in the same run: the same confirmations made in-process
 (``radar.payment_intents.create(...)`` on its own SQLite file), one at a time: what a gateway
@@ -141,13 +141,13 @@ def make_sessions(base: str, n: int) -> list[str]:
 def drive(base: str, bodies: list[dict[str, str]], threads: int) -> dict[str, Any]:
     """Send every body once, spread over ``threads`` keep-alive connections."""
     latencies: list[float] = []
-    acknowledged: list[str] = []
+    acknowledged: list[tuple[str, str]] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
 
     def work(chunk: list[dict[str, str]]) -> None:
         mine: list[float] = []
-        ids: list[str] = []
+        ids: list[tuple[str, str]] = []
         codes: dict[int, int] = {}
         headers = {"Authorization": f"Bearer {SECRET}"}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
@@ -157,7 +157,10 @@ def drive(base: str, bodies: list[dict[str, str]], threads: int) -> dict[str, An
                 mine.append(time.perf_counter() - began)
                 codes[response.status_code] = codes.get(response.status_code, 0) + 1
                 if response.status_code == 200:
-                    ids.append(response.json()["id"])
+                    ids.append((response.json()["id"], "succeeded"))
+                elif response.status_code == 402:
+                    blocked = response.json()["error"]["payment_intent"]["id"]
+                    ids.append((blocked, "requires_payment_method"))
         with lock:
             latencies.extend(mine)
             acknowledged.extend(ids)
@@ -175,17 +178,18 @@ def drive(base: str, bodies: list[dict[str, str]], threads: int) -> dict[str, An
     return {"elapsed": elapsed, "latencies": latencies, "ids": acknowledged, "statuses": statuses}
 
 
-def verify(url: str, ids: list[str]) -> int:
-    """How many acknowledged PaymentIntents are missing (or lack their Charge) in the database."""
+def verify(url: str, ids: list[tuple[str, str]]) -> int:
+    """How many acknowledged PaymentIntents (paid: 200, blocked: 402) are missing from the
+    database, in another status or without their Charge."""
     store = open_store(url)
     try:
         missing = 0
-        for pi_id in ids:
+        for pi_id, status in ids:
             pi = store.get(pi_id)
             charge_id = getattr(pi, "latest_charge", None)
             if (
                 pi is None
-                or getattr(pi, "status", None) != "succeeded"
+                or getattr(pi, "status", None) != status
                 or charge_id is None
                 or store.get(charge_id) is None
             ):
