@@ -37,10 +37,9 @@ def free_port() -> int:
 
 @dataclass
 class Running:
-    """A server under test: its base URL and (for in-thread servers) the app."""
+    """A server under test, by its base URL."""
 
     url: str
-    app: Starlette | None = None
 
     def client(self, key: str = SECRET) -> Any:
         import stripe
@@ -71,7 +70,7 @@ def serve_in_thread(app: Starlette) -> Iterator[Running]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
     try:
-        yield Running(f"http://127.0.0.1:{port}", app)
+        yield Running(f"http://127.0.0.1:{port}")
     finally:
         server.should_exit = True
         thread.join(30)
