@@ -37,10 +37,9 @@ def free_port() -> int:
 
 @dataclass
 class Running:
-    """A server under test: its base URL and (for in-thread servers) the app."""
+    """A server under test, by its base URL."""
 
     url: str
-    app: Starlette | None = None
 
     def client(self, key: str = SECRET) -> Any:
         import stripe
@@ -54,9 +53,14 @@ class Running:
 
 @contextmanager
 def serve_in_thread(app: Starlette) -> Iterator[Running]:
-    """Run ``app`` under uvicorn in a thread until the block ends."""
+    """Run ``app`` under uvicorn in a thread (with ``radarcore serve``'s uvicorn settings when
+    it is the radarcore app) until the block ends."""
+    from radarcore.server.app import ServerState, uvicorn_options
+
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    state = getattr(app.state, "server", None)
+    options = uvicorn_options(state.config) if isinstance(state, ServerState) else {}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -66,7 +70,7 @@ def serve_in_thread(app: Starlette) -> Iterator[Running]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
     try:
-        yield Running(f"http://127.0.0.1:{port}", app)
+        yield Running(f"http://127.0.0.1:{port}")
     finally:
         server.should_exit = True
         thread.join(30)

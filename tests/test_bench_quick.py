@@ -64,3 +64,14 @@ def test_bench_batch_quick() -> None:
     out = run_quick("bench_batch.py")
     assert "| pandas rolling + LightGBM predict |" in out
     assert "| radarcore, 1 core |" in out
+
+
+def test_bench_server_quick() -> None:
+    out = run_quick("bench_server.py")
+    for row in (
+        "(baseline) |",
+        "`radarcore serve --workers 1` |",
+        "`radarcore serve --workers 2` |",
+    ):
+        assert row in out, row
+    assert "missing from the database 0" in out

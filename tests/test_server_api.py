@@ -112,6 +112,11 @@ def test_blocked_payment_is_a_card_error(server: Any) -> None:
     assert error.value.code == "card_declined"
     assert error.value.error.decline_code == "fraudulent"
     assert error.value.request_id.startswith("req_")
+    failed = error.value.error.payment_intent
+    assert failed.status == "requires_payment_method"
+    assert failed.last_payment_error.decline_code == "fraudulent"
+    assert error.value.error.charge == failed.latest_charge
+    validate("payment_intent", failed.to_dict())
     charges = client.v1.charges.list({"limit": 1}).data
     assert charges[0].outcome.type == "blocked"
     assert charges[0].outcome.risk_level == "highest"

@@ -213,3 +213,9 @@ def test_stripe_version_and_request_id_headers(server: Any) -> None:
         assert response.headers["request-id"].startswith("req_")
         other = http.get("/v1/charges")
         assert other.headers["request-id"] != response.headers["request-id"]
+
+
+def test_unknown_urls_and_methods(server: Any) -> None:
+    with server.http() as http:
+        assert "Unrecognized request URL" in _error(http.get("/v1/nothing"), 404)["message"]
+        assert "not allowed" in _error(http.request("TRACE", "/v1/customers"), 405)["message"]

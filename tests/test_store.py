@@ -155,6 +155,33 @@ def test_meta_values(any_store: Store) -> None:
     assert any_store.get_meta("fingerprint_key") == "def"
 
 
+def test_webhook_outbox(any_store: Store) -> None:
+    def rolled_back() -> None:
+        with any_store.transaction():
+            any_store.enqueue_webhooks([("evt_0", "we_1", "{}")], due=0.0)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    assert any_store.webhook_backlog() == 0
+    with any_store.transaction():
+        any_store.enqueue_webhooks([("evt_1", "we_1", '{"a":1}'), ("evt_2", "we_1", "{}")], 10.0)
+    assert any_store.claim_webhooks(now=5.0, lease=30.0, limit=10) == []
+    claimed = any_store.claim_webhooks(now=10.0, lease=30.0, limit=1)
+    assert [(d.event_id, d.payload, d.attempts) for d in claimed] == [("evt_1", '{"a":1}', 0)]
+    assert [d.event_id for d in any_store.claim_webhooks(now=11.0, lease=30.0, limit=10)] == [
+        "evt_2"
+    ]
+    assert any_store.claim_webhooks(now=20.0, lease=30.0, limit=10) == []  # both leased
+    any_store.finish_webhook(claimed[0].id, status="pending", attempts=1, due=50.0, error="500")
+    any_store.finish_webhook(claimed[0].id + 1, status="delivered", attempts=1, due=0.0, error=None)
+    assert any_store.webhook_backlog() == 1
+    again = any_store.claim_webhooks(now=50.0, lease=30.0, limit=10)
+    assert [(d.event_id, d.attempts) for d in again] == [("evt_1", 1)]
+    any_store.finish_webhook(again[0].id, status="failed", attempts=2, due=0.0, error="gave up")
+    assert any_store.webhook_backlog() == 0
+
+
 def test_data_and_migrations_survive_reopening(
     backend: str, store_url_factory: Callable[[str], str]
 ) -> None:

@@ -332,8 +332,15 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from radarcore.server.app import serve
-    from radarcore.server.config import ServerConfig
+    try:
+        from radarcore.server.app import serve
+        from radarcore.server.config import ServerConfig
+    except ImportError as error:
+        print(
+            f"radarcore serve: error: {error}; install the server: pip install 'radarcore[server]'",
+            file=sys.stderr,
+        )
+        return 2
 
     config = ServerConfig.from_env(
         host=args.host,

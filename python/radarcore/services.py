@@ -336,6 +336,8 @@ def _error_from_record(record: dict[str, Any]) -> StripeError:
             record["message"],
             decline_code=record.get("decline_code"),
             http_status=status,
+            charge=record.get("charge"),
+            payment_intent=record.get("payment_intent"),
             **kwargs,
         )
     return InvalidRequestError(record["message"], http_status=status, **kwargs)
@@ -925,11 +927,12 @@ class _PaymentFlow(_Service):
         return charge, review, assessment
 
     @staticmethod
-    def _card_error(assessment: Assessment) -> CardError:
+    def _card_error(assessment: Assessment, charge: Charge) -> CardError:
         return CardError(
             "Your card was declined.",
             code="card_declined",
             decline_code=assessment.decline_code,
+            charge=charge.id,
         )
 
     def _session(self, p: Mapping[str, Any], param: str) -> RadarSession | None:
@@ -1172,14 +1175,12 @@ class PaymentIntentService(_PaymentFlow):
                 pi.last_payment_error = None
                 pi.review = None if review is None else review.id
             else:
-                error = self._card_error(assessment)
+                error = self._card_error(assessment, charge)
                 pi.status = "requires_payment_method"
-                pi.last_payment_error = {
-                    **error.to_dict()["error"],
-                    "charge": charge.id,
-                    "payment_method": pm.to_dict(),
-                }
+                pi.last_payment_error = {**error.to_dict()["error"], "payment_method": pm.to_dict()}
         self._store.put(pi)
+        if isinstance(error, CardError):
+            error.payment_intent = pi.to_dict()
         if pi.status in _PI_EVENTS:
             self._radar.emit(_PI_EVENTS[pi.status], pi)
         return pi, error
@@ -1513,7 +1514,7 @@ class ChargeService(_PaymentFlow):
                 three_d_secure_result=None,
             )
             assert charge is not None
-            error = None if charge.paid else self._card_error(assessment)
+            error = None if charge.paid else self._card_error(assessment, charge)
             return charge, error
 
         return self._idempotent(idempotency_key, "POST /v1/charges", request, run)

@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -38,7 +39,15 @@ from radarcore.server.config import ServerConfig
 from radarcore.server.metrics import Metrics
 from radarcore.server.webhooks import Webhooks
 
-__all__ = ["ServerState", "app_from_env", "create_app", "ensure_keys", "routes", "serve"]
+__all__ = [
+    "ServerState",
+    "app_from_env",
+    "create_app",
+    "ensure_keys",
+    "routes",
+    "serve",
+    "uvicorn_options",
+]
 
 logger = logging.getLogger("radarcore.server")
 
@@ -154,7 +163,14 @@ async def _body(state: ServerState, request: Request) -> bytes:
 
 
 async def _params(state: ServerState, request: Request) -> dict[str, Any]:
-    params = forms.decode(request.url.query) if request.url.query else {}
+    query = request.url.query
+    if len(query) > state.config.max_body_bytes:
+        raise InvalidRequestError(
+            f"Request URI too long: the query string limit is {state.config.max_body_bytes} bytes.",
+            code="request_too_large",
+            http_status=414,
+        )
+    params = forms.decode(query) if query else {}
     if request.method == "GET":
         return params
     body = await _body(state, request)
@@ -230,6 +246,18 @@ def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
 
     endpoint.__name__ = operation.operation_id
     return endpoint
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors (unknown URL, wrong method) in Stripe's shape."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 405:
+        message = f"The method {request.method} is not allowed for {request.url.path}."
+    else:
+        message = f"Unrecognized request URL ({request.method}: {request.url.path})."
+    error = InvalidRequestError(message, http_status=status)
+    request_id = "req_" + secrets.token_hex(8)
+    return Response(_error_body(error, request_id), status, {"Request-Id": request_id}, _JSON)
 
 
 async def _healthz(request: Request) -> Response:
@@ -308,7 +336,9 @@ def create_app(config: ServerConfig | None = None, *, radar: Radar | None = None
         if owned:
             engine.close()
 
-    app = Starlette(routes=routes(), lifespan=lifespan)
+    app = Starlette(
+        routes=routes(), lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+    )
     app.state.server = state
     return app
 
@@ -327,6 +357,15 @@ def _environment(config: ServerConfig) -> dict[str, str]:
         if value is not None:
             env[f"RADARCORE_{name}"] = value
     return env
+
+
+def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
+    """uvicorn settings that go with ``config``: request heads up to 1 MiB reach the app, so an
+    oversized query string gets Stripe's error (414) instead of a dropped connection."""
+    return {
+        "h11_max_incomplete_event_size": max(1 << 20, 2 * config.max_body_bytes),
+        "access_log": False,
+    }
 
 
 def serve(config: ServerConfig) -> None:
@@ -359,7 +398,7 @@ def serve(config: ServerConfig) -> None:
             port=config.port,
             workers=config.workers,
             log_config=None,
-            access_log=False,
+            **uvicorn_options(config),
         )
 
 

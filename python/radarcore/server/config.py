@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 __all__ = ["ServerConfig"]
 
@@ -46,7 +46,6 @@ class ServerConfig:
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 20
     log_requests: bool = True
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.workers < 1:

@@ -113,7 +113,7 @@ class Metrics:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         if self._backlog is not None:
             registry.register(self._backlog)
         return generate_latest(registry), CONTENT_TYPE_LATEST

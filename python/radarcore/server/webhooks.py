@@ -18,13 +18,14 @@ that is down, or a server restart, only delays delivery: the rows stay pending i
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import hashlib
 import hmac
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -86,8 +87,9 @@ class Webhooks:
     def __init__(self, radar: Radar, config: ServerConfig, metrics: Metrics) -> None:
         self._radar = radar
         self._config = config
-        self._cache: tuple[str | None, list[WebhookEndpoint]] | None = None
+        self._cache: tuple[str | None, Sequence[WebhookEndpoint]] | None = None
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         radar.event_sink = self.sink
         metrics.watch_backlog(radar.store.webhook_backlog)
 
@@ -145,7 +147,7 @@ class Webhooks:
             radar.config_changed(unit)
         return {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
 
-    def _endpoints(self) -> list[WebhookEndpoint]:
+    def _endpoints(self) -> Sequence[WebhookEndpoint]:
         generation = self._radar.config_generation
         if self._cache is None or self._cache[0] != generation:
             found = self._radar.store.list("webhook_endpoint", limit=None)[0]
@@ -160,7 +162,7 @@ class Webhooks:
         endpoints = self._endpoints()
         if not endpoints:
             return
-        rows: list[tuple[str, str, str]] = []
+        rows: builtins.list[tuple[str, str, str]] = []
         now = self._radar.clock()
         livemode = self._radar.settings.livemode
         for event_type, obj in unit.events:
@@ -189,13 +191,19 @@ class Webhooks:
             rows += [(event_id, target, payload) for target in targets]
         if rows:
             self._radar.store.enqueue_webhooks(rows, time.time())
-            unit.after_commit.append(self._wake.set)
+            unit.after_commit.append(self._notify)
+
+    def _notify(self) -> None:
+        """Wake the delivery task (from whichever thread committed the request)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     # --- delivery ------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Run the delivery task while the app serves."""
+        self._loop = asyncio.get_running_loop()
         task = asyncio.create_task(self._deliver_forever())
         try:
             yield

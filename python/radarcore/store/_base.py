@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -233,12 +233,12 @@ class Store(abc.ABC):
         """Remember the response to the request with this key and fingerprint."""
 
     @abc.abstractmethod
-    def enqueue_webhooks(self, deliveries: list[tuple[str, str, str]], due: float) -> None:
+    def enqueue_webhooks(self, deliveries: Sequence[tuple[str, str, str]], due: float) -> None:
         """Add ``(event_id, endpoint_id, payload)`` deliveries, first attempt due at ``due``
         (Unix seconds); written in the caller's transaction, like the objects they announce."""
 
     @abc.abstractmethod
-    def claim_webhooks(self, now: float, lease: float, limit: int) -> list[WebhookDelivery]:
+    def claim_webhooks(self, now: float, lease: float, limit: int) -> Sequence[WebhookDelivery]:
         """Up to ``limit`` pending deliveries due at ``now``, oldest first, each moved to
         ``now + lease`` so no other process claims it while it is being sent."""
 

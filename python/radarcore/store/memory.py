@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -147,7 +148,7 @@ class MemoryStore(Store):
             self._idempotency[key] = (fingerprint, copy.deepcopy(response))
             self._remember(lambda: self._idempotency.pop(key))
 
-    def enqueue_webhooks(self, deliveries: list[tuple[str, str, str]], due: float) -> None:
+    def enqueue_webhooks(self, deliveries: Sequence[tuple[str, str, str]], due: float) -> None:
         with self._lock:
             for event_id, endpoint, payload in deliveries:
                 delivery_id = next(self._delivery_ids)
@@ -160,18 +161,16 @@ class MemoryStore(Store):
                     due,
                     None,
                 ]
-                self._remember(lambda d=delivery_id: self._deliveries.pop(d))
+                self._remember(functools.partial(self._deliveries.pop, delivery_id))
 
-    def claim_webhooks(self, now: float, lease: float, limit: int) -> list[WebhookDelivery]:
+    def claim_webhooks(self, now: float, lease: float, limit: int) -> Sequence[WebhookDelivery]:
         with self._lock:
             due = sorted((row[5], i) for i, row in self._deliveries.items() if row[3] == "pending")
             claimed = [i for at, i in due if at <= now][:limit]
             for i in claimed:
                 self._deliveries[i][5] = now + lease
-            return [
-                WebhookDelivery(i, *self._deliveries[i][:3], self._deliveries[i][4])
-                for i in claimed
-            ]
+            rows = [(i, self._deliveries[i]) for i in claimed]
+            return [WebhookDelivery(i, row[0], row[1], row[2], row[4]) for i, row in rows]
 
     def finish_webhook(
         self, delivery_id: int, *, status: str, attempts: int, due: float, error: str | None

@@ -250,7 +250,7 @@ class SqlStore(Store):
 
     # --- webhook outbox ------------------------------------------------------------------------
 
-    def enqueue_webhooks(self, deliveries: list[tuple[str, str, str]], due: float) -> None:
+    def enqueue_webhooks(self, deliveries: Sequence[tuple[str, str, str]], due: float) -> None:
         with self._lock:
             for event_id, endpoint, payload in deliveries:
                 self._execute(
@@ -259,7 +259,7 @@ class SqlStore(Store):
                     (event_id, endpoint, payload, due),
                 )
 
-    def claim_webhooks(self, now: float, lease: float, limit: int) -> list[WebhookDelivery]:
+    def claim_webhooks(self, now: float, lease: float, limit: int) -> Sequence[WebhookDelivery]:
         with self.transaction():
             rows = self._execute(
                 "SELECT id, event_id, endpoint, payload, attempts FROM webhook_deliveries"
