@@ -308,3 +308,32 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
 @pytest.fixture
 def server(server_factory: Callable[..., Any]) -> Any:
     return server_factory()
+
+
+@dataclass
+class ServedApp:
+    """A server under test with its app and engine at hand (the dashboard and browser tests
+    add routes to the app and look at the engine's state)."""
+
+    url: str
+    app: Any
+    radar: Any
+
+
+@pytest.fixture
+def served_app(tmp_path: Path) -> Iterator[ServedApp]:
+    """Like ``server`` (same keys, stepped model, SQLite in ``tmp_path``), keeping the app and
+    the engine."""
+    from radarcore.radar import Radar
+    from radarcore.server import ServerConfig, create_app
+    from server_support import PUBLISHABLE, SECRET, serve_in_thread
+
+    url = f"sqlite:///{tmp_path / 'dashboard.db'}"
+    settings = ServerConfig(
+        database_url=url, secret_keys=(SECRET,), publishable_keys=(PUBLISHABLE,)
+    )
+    engine = Radar(url, model=stepped_model())  # type: ignore[arg-type]
+    app = create_app(settings, radar=engine)
+    with serve_in_thread(app) as running:
+        yield ServedApp(running.url, app, engine)
+    engine.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -22,9 +21,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route as AppRoute
 
-from conftest import ROOT
+from conftest import ROOT, ServedApp
 from radarcore.objects import RadarSession
-from radarcore.radar import Radar
 from server_support import PUBLISHABLE, SECRET
 
 CHROMIUM = "/usr/bin/chromium"
@@ -120,18 +118,11 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@dataclass
-class Shop:
-    """The test server with the shop's routes: its URL and its engine."""
-
-    url: str
-    radar: Radar
-
-
 @pytest.fixture
-def shop(server: Any) -> Shop:
-    server.app.router.routes.extend(_shop_routes(PUBLISHABLE))
-    return Shop(server.url, server.app.state.server.radar)
+def shop(served_app: ServedApp) -> ServedApp:
+    """The test server with the shop's routes."""
+    served_app.app.router.routes.extend(_shop_routes(PUBLISHABLE))
+    return served_app
 
 
 @pytest.fixture
@@ -148,7 +139,7 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def checkout(
-    page: Page, shop: Shop, *, email: str, amount: str, key: str | None = None
+    page: Page, shop: ServedApp, *, email: str, amount: str, key: str | None = None
 ) -> tuple[str, str]:
     """Pays in the test shop (with another publishable key: ``key``); returns the session and
     result texts."""
@@ -160,7 +151,7 @@ def checkout(
     return page.inner_text("#session"), page.inner_text("#result")
 
 
-def test_shop_creates_a_radar_session_and_pays(page: Page, shop: Shop) -> None:
+def test_shop_creates_a_radar_session_and_pays(page: Page, shop: ServedApp) -> None:
     session_text, result = checkout(page, shop, email="shopper@example.com", amount="50.00")
     assert re.fullmatch(r"rse_\w+", session_text), session_text
     status, charge_id = result.split()
@@ -193,7 +184,7 @@ def test_shop_creates_a_radar_session_and_pays(page: Page, shop: Shop) -> None:
 
 
 @pytest.mark.parametrize("failure", ["network_down", "server_error", "wrong_key"])
-def test_checkout_pays_when_radar_js_fails(page: Page, shop: Shop, failure: str) -> None:
+def test_checkout_pays_when_radar_js_fails(page: Page, shop: ServedApp, failure: str) -> None:
     if failure == "network_down":
         page.route("**/v1/radar/sessions", lambda route: route.abort())
     elif failure == "server_error":
@@ -220,7 +211,7 @@ def test_checkout_pays_when_radar_js_fails(page: Page, shop: Shop, failure: str)
     assert errors == []
 
 
-def test_analyst_works_the_dashboard(page: Page, shop: Shop) -> None:
+def test_analyst_works_the_dashboard(page: Page, shop: ServedApp) -> None:
     radar = shop.radar
     for email, amount in [
         ("shopper@example.com", "50.00"),

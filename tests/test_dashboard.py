@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import ServedApp
 from radarcore import CardError
 from radarcore.radar import Radar
 from radarcore.server.dashboard import COOKIE
@@ -33,15 +34,15 @@ def pay(radar: Radar, amount: int, email: str, card: dict[str, Any] = VISA) -> s
 
 
 @pytest.fixture
-def client(server: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, follow_redirects=False) as http:
+def client(served_app: ServedApp) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=served_app.url, follow_redirects=False) as http:
         yield http
 
 
 @pytest.fixture
-def engine(server: Any) -> Radar:
+def engine(served_app: ServedApp) -> Radar:
     """The engine behind the test server."""
-    radar: Radar = server.app.state.server.radar
+    radar: Radar = served_app.radar
     return radar
 
 
