@@ -568,9 +568,10 @@ class Radar:
             self.snapshot(seq)
 
     def snapshot(self, seq: int | None = None) -> None:
-        """Store the velocity state now (it includes every log entry so far)."""
+        """Store the velocity state now, labelled with the last log entry it includes (other
+        processes may have appended entries this engine has not applied yet)."""
         with self._lock:
-            seq = self.store.last_event_seq() if seq is None else seq
+            seq = self._applied_seq if seq is None else seq
             self.store.save_snapshot(seq, self._features.snapshot())
             self._snapshot_seq = seq
 
@@ -934,7 +935,7 @@ class Radar:
     def close(self) -> None:
         """Snapshot the velocity state and close the store."""
         with self._lock:
-            if self.store.last_event_seq() > self._snapshot_seq:
+            if self._applied_seq > self._snapshot_seq:
                 self.snapshot()
             self.store.close()
 
