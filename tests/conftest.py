@@ -275,3 +275,67 @@ def small_model(small_history: SmallHistory) -> Any:
     return train(
         small_history.payments, small_history.labels, cutoff=small_history.cutoff, **TRAIN_ARGS
     )
+
+
+# --- the HTTP server -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Starts the app (on an engine with the stepped test model, SQLite in ``tmp_path``) under
+    uvicorn in a thread; every server started is stopped and its engine closed afterwards."""
+    from contextlib import ExitStack
+
+    from radarcore.radar import Radar
+    from radarcore.server import ServerConfig, create_app
+    from server_support import PUBLISHABLE, SECRET, serve_in_thread
+
+    with ExitStack() as stack:
+
+        def start(*, database: str = "radar.db", **config: Any) -> Any:
+            url = f"sqlite:///{tmp_path / database}"
+            settings = ServerConfig(
+                database_url=url,
+                secret_keys=(SECRET,),
+                publishable_keys=(PUBLISHABLE,),
+                **config,
+            )
+            engine = Radar(url, model=stepped_model())  # type: ignore[arg-type]
+            stack.callback(engine.close)
+            return stack.enter_context(serve_in_thread(create_app(settings, radar=engine)))
+
+        yield start
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., Any]) -> Any:
+    return server_factory()
+
+
+@dataclass
+class ServedApp:
+    """A server under test with its app and engine at hand (the dashboard and browser tests
+    add routes to the app and look at the engine's state)."""
+
+    url: str
+    app: Any
+    radar: Any
+
+
+@pytest.fixture
+def served_app(tmp_path: Path) -> Iterator[ServedApp]:
+    """Like ``server`` (same keys, stepped model, SQLite in ``tmp_path``), keeping the app and
+    the engine."""
+    from radarcore.radar import Radar
+    from radarcore.server import ServerConfig, create_app
+    from server_support import PUBLISHABLE, SECRET, serve_in_thread
+
+    url = f"sqlite:///{tmp_path / 'dashboard.db'}"
+    settings = ServerConfig(
+        database_url=url, secret_keys=(SECRET,), publishable_keys=(PUBLISHABLE,)
+    )
+    engine = Radar(url, model=stepped_model())  # type: ignore[arg-type]
+    app = create_app(settings, radar=engine)
+    with serve_in_thread(app) as running:
+        yield ServedApp(running.url, app, engine)
+    engine.close()

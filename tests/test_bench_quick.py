@@ -66,3 +66,14 @@ def test_bench_batch_quick() -> None:
     assert "| radarcore, 1 core, bundled default model |" in out
     assert "threads in process, 20 trees |" in out
     assert "| radarcore, Dask " in out
+
+
+def test_bench_server_quick() -> None:
+    out = run_quick("bench_server.py")
+    for row in (
+        "(baseline) |",
+        "`radarcore serve --workers 1` |",
+        "`radarcore serve --workers 2` |",
+    ):
+        assert row in out, row
+    assert "missing from the database 0" in out

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from radarcore.errors import (
@@ -14,8 +11,9 @@ from radarcore.errors import (
     RadarError,
     StripeError,
 )
+from radarcore.server.openapi import stripe_subset
 
-SCHEMA = json.loads((Path(__file__).parent / "data" / "stripe-openapi-subset.json").read_text())
+SCHEMA = stripe_subset()
 ERROR_FIELDS = set(SCHEMA["components"]["schemas"]["api_errors"]["properties"])
 ERROR_TYPES = set(SCHEMA["components"]["schemas"]["api_errors"]["properties"]["type"]["enum"])
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,10 +36,12 @@ from radarcore.objects import (
     StripeObject,
     ValueList,
     ValueListItem,
+    WebhookEndpoint,
     new_id,
 )
+from radarcore.server.openapi import stripe_subset
 
-SPEC = json.loads((Path(__file__).parent / "data" / "stripe-openapi-subset.json").read_text())
+SPEC = stripe_subset()
 SCHEMAS = SPEC["components"]["schemas"]
 NEWER = SPEC["x_newer_in_stripe_python"]
 
@@ -133,6 +134,13 @@ def samples() -> list[StripeObject]:
             outcome=EvaluationOutcome(type="succeeded"),
             events=[EvaluationEvent(type="refunded", occurred_at=2)],
         ),
+        WebhookEndpoint(
+            id=new_id("we"),
+            created=1,
+            url="https://example.com/hooks",
+            enabled_events=["charge.succeeded"],
+            secret="whsec_1",
+        ),
     ]
 
 
@@ -150,6 +158,7 @@ PREFIXES = {
     "customer": "cus_",
     "radar.session": "rse_",
     "radar.payment_evaluation": "peval_",
+    "webhook_endpoint": "we_",
 }
 
 

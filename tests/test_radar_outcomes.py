@@ -46,7 +46,6 @@ def test_normal_risk_is_authorized(radar: Radar) -> None:
         "reason": None,
         "risk_level": "normal",
         "risk_score": expected_score(50.0),
-        "rule": None,
         "seller_message": "The charge was authorized.",
         "advice_code": None,
         "network_advice_code": None,
@@ -199,7 +198,6 @@ def test_a_failing_assessment_fails_open(
         "network_status": "approved_by_network",
         "reason": "unknown_risk_level",
         "risk_level": "unknown",
-        "rule": None,
         "seller_message": (
             "Something went wrong while evaluating this payment. Our engineers have been "
             "notified and we’ll look into this as soon as possible."

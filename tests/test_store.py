@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from radarcore.objects import Charge, Customer, Outcome, OutcomeRule, Review
-from radarcore.store import MemoryStore, ModelRecord, SqliteStore, Store, open_store
+from radarcore.store import (
+    MemoryStore,
+    ModelRecord,
+    PostgresStore,
+    Range,
+    SqliteStore,
+    Store,
+    open_store,
+)
 from radarcore.store._migrations import MIGRATIONS
 
 
@@ -177,6 +185,33 @@ def test_model_versions_are_kept_once_newest_first(any_store: Store) -> None:
     assert any_store.models()[-1] == first
 
 
+def test_webhook_outbox(any_store: Store) -> None:
+    def rolled_back() -> None:
+        with any_store.transaction():
+            any_store.enqueue_webhooks([("evt_0", "we_1", "{}")], due=0.0)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    assert any_store.webhook_backlog() == 0
+    with any_store.transaction():
+        any_store.enqueue_webhooks([("evt_1", "we_1", '{"a":1}'), ("evt_2", "we_1", "{}")], 10.0)
+    assert any_store.claim_webhooks(now=5.0, lease=30.0, limit=10) == []
+    claimed = any_store.claim_webhooks(now=10.0, lease=30.0, limit=1)
+    assert [(d.event_id, d.payload, d.attempts) for d in claimed] == [("evt_1", '{"a":1}', 0)]
+    assert [d.event_id for d in any_store.claim_webhooks(now=11.0, lease=30.0, limit=10)] == [
+        "evt_2"
+    ]
+    assert any_store.claim_webhooks(now=20.0, lease=30.0, limit=10) == []  # both leased
+    any_store.finish_webhook(claimed[0].id, status="pending", attempts=1, due=50.0, error="500")
+    any_store.finish_webhook(claimed[0].id + 1, status="delivered", attempts=1, due=0.0, error=None)
+    assert any_store.webhook_backlog() == 1
+    again = any_store.claim_webhooks(now=50.0, lease=30.0, limit=10)
+    assert [(d.event_id, d.attempts) for d in again] == [("evt_1", 1)]
+    any_store.finish_webhook(again[0].id, status="failed", attempts=2, due=0.0, error="gave up")
+    assert any_store.webhook_backlog() == 0
+
+
 def test_data_and_migrations_survive_reopening(
     backend: str, store_url_factory: Callable[[str], str]
 ) -> None:
@@ -257,3 +292,74 @@ def test_lookups_use_the_partial_indexes(tmp_path: Path) -> None:
         plan = store._conn.execute("EXPLAIN QUERY PLAN " + sql, ("x", "y")).fetchall()
         assert any(column in row[-1] for row in plan), plan
     store.close()
+
+
+def _card_charge(i: int, created: int, amount: int, level: str | None, last4: str) -> Charge:
+    from radarcore.objects import PaymentMethodDetails, PaymentMethodDetailsCard
+
+    return Charge(
+        id=f"ch_{i}",
+        created=created,
+        amount=amount,
+        currency="usd",
+        outcome=None if level is None else Outcome(type="authorized", risk_level=level),  # type: ignore[arg-type]
+        payment_method_details=PaymentMethodDetails(
+            card=PaymentMethodDetailsCard(last4=last4, fingerprint=f"fp_{last4}")
+        ),
+    )
+
+
+def test_search_columns_and_ranges(any_store: Store) -> None:
+
+    for i, (created, amount, level, last4) in enumerate(
+        [(10, 500, "normal", "4242"), (20, 5000, "highest", "4242"), (30, 50000, "highest", "0019")]
+    ):
+        any_store.put(_card_charge(i, created, amount, level, last4))
+    any_store.put(Customer(id="cus_1", created=15))
+
+    def ids(**filters: object) -> list[str]:
+        return [c.id for c in any_store.list("charge", limit=None, **filters)[0]]  # type: ignore[attr-defined]
+
+    assert ids(risk_level="highest") == ["ch_2", "ch_1"]
+    assert ids(last4="4242") == ["ch_1", "ch_0"]
+    assert ids(amount=Range(gte=5000)) == ["ch_2", "ch_1"]
+    assert ids(amount=Range(lte=4999)) == ["ch_0"]
+    assert ids(amount=Range(gte=500, lte=5000), risk_level="highest") == ["ch_1"]
+    assert ids(created=Range(gte=11, lte=30)) == ["ch_2", "ch_1"]
+    assert ids(created=Range()) == ["ch_2", "ch_1", "ch_0"]
+    page, more = any_store.list("charge", limit=1, starting_after="ch_2", risk_level="highest")
+    assert [c.id for c in page] == ["ch_1"]  # type: ignore[attr-defined]
+    assert not more
+
+
+def test_range_filters_are_checked(any_store: Store) -> None:
+
+    with pytest.raises(ValueError, match=r"cannot filter \['email'\] by range"):
+        any_store.list("charge", email=Range(gte=1))
+    with pytest.raises(TypeError, match="range ends must be integers or None, got '5'"):
+        Range(gte="5")  # type: ignore[arg-type]
+
+
+def test_upgrade_fills_the_search_columns_of_stored_charges(
+    backend: str, store_url_factory: Callable[[str], str]
+) -> None:
+    url = store_url_factory(backend)
+    store = open_store(url)
+    store.put(_card_charge(1, 5, 1234, "elevated", "0019"))
+    assert isinstance(store, SqliteStore | PostgresStore)
+    # Undo the search-columns migration by hand, as a database written before it looks.
+    for column in ("amount", "risk_level", "last4"):
+        store._execute(f"UPDATE objects SET {column} = NULL")
+    store._execute("DROP INDEX objects_last4")
+    for column in ("amount", "risk_level", "last4"):
+        store._execute(f"ALTER TABLE objects DROP COLUMN {column}")
+    (search,) = [v for v, description, _ in MIGRATIONS if description.startswith("search")]
+    store._execute("DELETE FROM schema_migrations WHERE version = ?", (search,))
+    store.close()
+    upgraded = open_store(url)
+    assert [c.id for c in upgraded.list("charge", risk_level="elevated", last4="0019")[0]] == [  # type: ignore[attr-defined]
+        "ch_1"
+    ]
+
+    assert len(upgraded.list("charge", amount=Range(gte=1234, lte=1234))[0]) == 1
+    upgraded.close()

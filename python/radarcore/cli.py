@@ -384,6 +384,54 @@ def run_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_serve(parser: argparse.ArgumentParser) -> None:
+    env = "(also RADARCORE_{})"
+    parser.add_argument(
+        "--host", default=None, help=f"address to bind (127.0.0.1) {env.format('HOST')}"
+    )
+    parser.add_argument("--port", type=int, default=None, help=f"port (8000) {env.format('PORT')}")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help=f"sqlite:///radarcore.db (default) or postgresql://... {env.format('DATABASE_URL')}",
+    )
+    parser.add_argument(
+        "--model", default=None, help=f"a model file (.rcm or .rcf) {env.format('MODEL')}"
+    )
+    parser.add_argument(
+        "--rules", default=None, help=f"a file of custom rules, one per line {env.format('RULES')}"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help=f"worker processes (1) {env.format('WORKERS')}",
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        from radarcore.server.app import serve
+        from radarcore.server.config import ServerConfig
+    except ImportError as error:
+        print(
+            f"radarcore serve: error: {error}; install the server: pip install 'radarcore[server]'",
+            file=sys.stderr,
+        )
+        return 2
+
+    config = ServerConfig.from_env(
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        model=args.model,
+        rules=args.rules,
+        workers=args.workers,
+    )
+    serve(config)
+    return 0
+
+
 COMMANDS: dict[
     str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 ] = {
@@ -406,6 +454,11 @@ COMMANDS: dict[
         "score historical payments (Parquet, CSV, Arrow IPC) into a Parquet file",
         add_score,
         run_score,
+    ),
+    "serve": (
+        "serve Stripe's API (payments, Radar, webhooks) over HTTP, with metrics and health",
+        add_serve,
+        run_serve,
     ),
 }
 """name -> (help, add arguments, run)."""

@@ -109,10 +109,37 @@ class InvalidRequestError(StripeError):
 
 
 class CardError(StripeError):
-    """A payment that was declined or blocked (HTTP 402), with Stripe's ``decline_code``."""
+    """A payment that was declined or blocked (HTTP 402), with Stripe's ``decline_code``;
+    ``charge`` (its id) and ``payment_intent`` (the PaymentIntent's JSON) name what was stored
+    for it, as Stripe's error object does."""
 
     type: ClassVar[str] = "card_error"
     default_status: ClassVar[int] = 402
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        decline_code: str | None = None,
+        http_status: int | None = None,
+        charge: str | None = None,
+        payment_intent: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            message, param=param, code=code, decline_code=decline_code, http_status=http_status
+        )
+        self.charge = charge
+        self.payment_intent = payment_intent
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        for key in ("charge", "payment_intent"):
+            value = getattr(self, key)
+            if value is not None:
+                body["error"][key] = value
+        return body
 
 
 class IdempotencyError(StripeError):

@@ -51,6 +51,19 @@ replayed, which gives exactly the state of a run that never stopped.
 
 Threading: one engine may be shared by threads; assessments are serialised by a lock so the
 velocity state and the event log stay in the same order.
+
+Several processes (engines) on one database: every writing request is one store transaction,
+and a store transaction holds the database's write lock (SQLite ``BEGIN IMMEDIATE`` behind a
+file lock, a PostgreSQL advisory lock). Inside it, before anything else, the engine catches up:
+it applies the event-log entries other engines appended since the last one it applied (the
+same replay as on start), and when the stored configuration generation changed (lists, or any
+change announced with :meth:`Radar.config_changed`) it reloads the lists. So every assessment
+sees the velocity state of every payment committed before it, whichever process assessed it.
+
+Events: the services announce what happened (``charge.succeeded``, ``review.opened``, ...) as
+Stripe event types; ``radar.event_sink``, when set, receives each request's events inside its
+transaction, so an outbox written there commits or rolls back with the objects.
+``radar.assessment_observer``, when set, is called with each assessment and its duration.
 """
 
 from __future__ import annotations
@@ -67,11 +80,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from radarcore import _core
 from radarcore.errors import ModelError
@@ -80,18 +95,23 @@ from radarcore.features import ATTRIBUTES, FeatureExtractor
 from radarcore.forest import Forest
 from radarcore.models.bundle import MAGIC, RiskModel, default_model
 from radarcore.models.calibration import RiskCalibration
-from radarcore.objects import Outcome, OutcomeRule, RadarSession
+from radarcore.objects import Charge, Outcome, OutcomeRule, RadarSession, StripeObject
 from radarcore.rules import Rule, RuleSet, default_rules
 from radarcore.rules import ValueList as RuleValueList
 from radarcore.rules._columns import slot_value
+from radarcore.rules.backtest import Backtest
 from radarcore.rules.compile import Slot
 from radarcore.rules.lists import DEFAULT_LIST_KINDS, FINGERPRINT_ALLOW_LIFETIME
 from radarcore.store import Store, open_store
+
+if TYPE_CHECKING:
+    from radarcore import services
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_MODEL",
     "Assessment",
+    "Contribution",
     "Radar",
     "RadarSettings",
 ]
@@ -123,6 +143,7 @@ _SELLER_MESSAGES = {
     "issuer_declined": "The bank did not return any further details with this decline.",
 }
 
+_GENERATION = "config_generation"
 _DEFAULT_BLOCK_RULE = "block_if_high_risk"
 _DEFAULT_REVIEW_RULE = "manual_review_if_elevated_risk"
 _RULE_ACTIONS = {"allow": "allow", "block": "block", "review": "manual_review"}
@@ -206,6 +227,21 @@ class Assessment:
         if self.shadow is not None:
             record["shadow"] = self.shadow
         return record
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One feature's share of a payment's risk score (TreeSHAP of the model's margin).
+
+    ``value`` is the feature as the model saw it (``None``: missing); ``points`` is its
+    contribution in risk-score points (the margin contribution times the calibration's slope on
+    the score scale), so the base value plus every feature's points is the payment's score
+    before rounding and clipping to 0..100.
+    """
+
+    feature: str
+    value: float | None
+    points: float
 
 
 class _Attributes(Mapping[str, object]):
@@ -389,6 +425,39 @@ def as_risk_model(
     return model
 
 
+_RULES_META = "rules"
+
+
+def _apply_entry(
+    core: _core.FeatureExtractor,
+    kind: str,
+    created: int,
+    payload: Mapping[str, Any],
+    parts: EventParts,
+) -> None:
+    """Record one log entry in a velocity state."""
+    if kind == "payment":
+        core.update(*parts, payload["result"])
+        for label in payload.get("labels", ()):
+            core.record_label(*parts, label, created)
+    else:
+        core.record_label(*parts, payload["label"], created)
+
+
+def _encode_rules(rules: list[Rule]) -> str:
+    return json.dumps([{"id": rule.id, "text": rule.text} for rule in rules])
+
+
+def _decode_rules(stored: str) -> list[Rule]:
+    return [Rule.parse(item["text"], id=item["id"]) for item in json.loads(stored)]
+
+
+def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
 def _as_rules(rules: RuleSet | str | Iterable[Rule | str] | None) -> list[Rule]:
     if isinstance(rules, RuleSet):
         return list(rules.rules)
@@ -420,8 +489,10 @@ class Radar:
     already the log-odds of fraud). ``radar.models`` manages the versions
     (:mod:`radarcore.models.registry`).
     ``rules``: custom rules (text, one per line, or ``Rule``/str items), evaluated together with
-    Radar's default rules; a :class:`RuleSet` is taken as the complete rule set. Rules read the
-    lists kept in the store (``radar.value_lists``). ``clock`` gives "now" in Unix seconds.
+    Radar's default rules; a :class:`RuleSet` is taken as the complete rule set. Without
+    ``rules``, the rules last saved with ``set_rules(..., save=True)`` on this store are used
+    (else the default rules). Rules read the lists kept in the store (``radar.value_lists``).
+    ``clock`` gives "now" in Unix seconds.
     """
 
     def __init__(
@@ -469,10 +540,16 @@ class Radar:
             store = open_store(url)
         self.store = store
         self._snapshot_seq = 0
+        self._applied_seq = 0
+        self._generation = store.get_meta(_GENERATION)
+        self.event_sink: Callable[[services.Unit], None] | None = None
+        self.assessment_observer: Callable[[Assessment, float], None] | None = None
         try:
             self._fingerprint_key = self.settings.fingerprint_key or self._stored_key()
             self._holdout_key = hashlib.sha256(b"holdout" + self._fingerprint_key).digest()
-            self._rules = _as_rules(rules)
+            self._follows_saved_rules = rules is None
+            stored_rules = self.store.get_meta(_RULES_META) if rules is None else None
+            self._rules = _as_rules(rules) if stored_rules is None else _decode_rules(stored_rules)
             with self._lock:
                 services.ensure_default_lists(self)
                 self._rule_set = self._compile_rules(self._rules)
@@ -575,17 +652,82 @@ class Radar:
 
         return _Scorer(registry.load_model(self.store, version), self._features.schema.names)
 
-    def set_rules(self, rules: RuleSet | str | Iterable[Rule | str] | None) -> None:
-        """Replace the rules; they apply to payments assessed from now on."""
+    @property
+    def model_version(self) -> str | None:
+        """The live model version's id (``rcm_...``), or ``None`` without a model."""
+        live = self._live
+        return None if live is None else live.version
+
+    def set_rules(
+        self, rules: RuleSet | str | Iterable[Rule | str] | None, *, save: bool = False
+    ) -> None:
+        """Replace the rules; they apply to payments assessed from now on. ``save=True`` also
+        stores them: engines opened later on this store without ``rules=``, and the engines
+        already following the saved rules on it (other workers), use them."""
         new_rules = _as_rules(rules)
         with self._lock:
-            self._rule_set = self._compile_rules(new_rules)
+            rule_set = self._compile_rules(new_rules)
+            if save:
+                with self.unit() as unit:
+                    self.store.set_meta(_RULES_META, _encode_rules(new_rules))
+                    self.config_changed(unit)
+            self._rule_set = rule_set
             self._rules = new_rules
+            self._follows_saved_rules = save
+
+    @property
+    def custom_rules(self) -> list[Rule]:
+        """The rules in force other than Radar's default rules, in order."""
+        defaults = {rule.id for rule in default_rules()}
+        return [rule for rule in self._rules if rule.id not in defaults]
 
     def reload_lists(self) -> None:
         """Recompile the rules against the lists in the store (after any list change)."""
         with self._lock:
             self._rule_set = self._compile_rules(self._rules)
+
+    def config_changed(self, unit: Any) -> None:
+        """Announce, inside a request's transaction, a change other engines on this database
+        must pick up (lists, webhook endpoints): the stored generation moves on, and this
+        engine reloads its lists once the change is committed."""
+        generation = secrets.token_hex(8)
+        self.store.set_meta(_GENERATION, generation)
+        self._generation = generation
+        if self.reload_lists not in unit.after_commit:
+            unit.after_commit.append(self.reload_lists)
+
+    def _catch_up(self) -> None:
+        """Apply what other engines committed since this one last looked (called at the start
+        of every writing transaction, while it holds the database's write lock)."""
+        for entry in self.store.events(self._applied_seq):
+            self._apply(entry.kind, entry.created, entry.payload)
+            self._applied_seq = entry.seq
+        self.refresh_model()
+        generation = self.store.get_meta(_GENERATION)
+        if generation != self._generation:
+            self._generation = generation
+            stored = self.store.get_meta(_RULES_META) if self._follows_saved_rules else None
+            if stored is not None:
+                self._rules = _decode_rules(stored)
+            self._rule_set = self._compile_rules(self._rules)
+
+    @property
+    def config_generation(self) -> str | None:
+        """The configuration generation this engine has loaded (see :meth:`config_changed`)."""
+        return self._generation
+
+    def unit(self) -> AbstractContextManager[services.Unit]:
+        """A writing request's transaction, as the services open one (catch-up first, events
+        to ``event_sink`` before the commit, post-commit actions after it); re-entrant."""
+        from radarcore import services
+
+        return services._Service(self)._unit()
+
+    def emit(self, type: str, obj: StripeObject) -> None:
+        """Announce a Stripe event (``charge.succeeded``...) of the request being written."""
+        unit = self._current_unit
+        if unit is not None and self.event_sink is not None:
+            unit.events.append((type, obj))
 
     def _compile_rules(self, rules: list[Rule]) -> RuleSet:
         from radarcore import services
@@ -614,33 +756,31 @@ class Radar:
             after, state = snapshot
             self._features.restore(state)
         self._snapshot_seq = after
+        self._applied_seq = after
         for entry in self.store.events(after):
             self._apply(entry.kind, entry.created, entry.payload)
+            self._applied_seq = entry.seq
 
     def _apply(
         self, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
     ) -> None:
         parts: EventParts = pack_one(payload["event"]) if packed is None else packed
-        core = self._core_features
-        if kind == "payment":
-            core.update(*parts, payload["result"])
-            for label in payload.get("labels", ()):
-                core.record_label(*parts, label, created)
-        else:
-            core.record_label(*parts, payload["label"], created)
+        _apply_entry(self._core_features, kind, created, payload, parts)
 
     def _after_commit(
         self, seq: int, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
     ) -> None:
         """Apply a committed log entry to the velocity state; snapshot when due."""
         self._apply(kind, created, payload, packed)
+        self._applied_seq = seq
         if seq - self._snapshot_seq >= self.settings.snapshot_every:
             self.snapshot(seq)
 
     def snapshot(self, seq: int | None = None) -> None:
-        """Store the velocity state now (it includes every log entry so far)."""
+        """Store the velocity state now, labelled with the last log entry it includes (other
+        processes may have appended entries this engine has not applied yet)."""
         with self._lock:
-            seq = self.store.last_event_seq() if seq is None else seq
+            seq = self._applied_seq if seq is None else seq
             self.store.save_snapshot(seq, self._features.snapshot())
             self._snapshot_seq = seq
 
@@ -670,6 +810,109 @@ class Radar:
         for row in payments.values():
             row["is_fraud"] = bool(fraud.intersection(row["labels"]))
         return list(payments.values())
+
+    def _replay(
+        self, until: str | None = None
+    ) -> tuple[list[str], npt.NDArray[np.float64], list[list[str | None]], dict[str, set[str]]]:
+        """Replay the event log into a fresh velocity state (exact: labels are replayed too),
+        up to and including the payment ``until``. Returns the assessed payments' ids, their
+        feature rows and string attributes (one list per string attribute) as the engine saw
+        them when it assessed them, and the labels each payment received."""
+        labels: dict[str, set[str]] = {}
+        ids: list[str] = []
+        rows: list[Any] = []
+        strings: list[list[str | None]] = [[] for _ in self._layout.strings]
+        core = FeatureExtractor()._core
+        for entry in self.store.events():
+            parts = pack_one(entry.payload["event"])
+            if entry.kind == "label":
+                labels.setdefault(entry.payment, set()).add(entry.payload["label"])
+            else:
+                ids.append(entry.payment)
+                rows.append(core.extract_one(*parts))
+                for column, text in zip(strings, core.string_attributes_one(*parts), strict=True):
+                    column.append(text)
+                if entry.payment == until:
+                    break
+            _apply_entry(core, entry.kind, entry.created, entry.payload, parts)
+        width = len(self._features.schema.names)
+        matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), width)
+        return ids, matrix, strings, labels
+
+    def explain(self, payment_id: str, *, top: int = 8) -> list[Contribution]:
+        """The ``top`` features that moved this payment's risk score most, largest first (by
+        absolute points), from the model's TreeSHAP contributions on the feature row the
+        engine assessed (the event log is replayed up to the payment). Empty without a model;
+        ``KeyError`` when the engine never assessed ``payment_id``."""
+        model = self._live
+        if model is None:
+            return []
+        ids, matrix, _, _ = self._replay(until=payment_id)
+        if not ids or ids[-1] != payment_id:
+            raise KeyError(f"no assessed payment {payment_id!r} in the event log")
+        x = matrix[-1] if model.columns is None else matrix[-1, model.columns]
+        phi = model.forest.contributions_many(x[np.newaxis, :])[0]
+        names = model.forest.feature_names
+        order = np.argsort(-np.abs(phi[: len(names)]), kind="stable")[:top]
+        return [
+            Contribution(
+                feature=names[j],
+                value=None if math.isnan(x[j]) else float(x[j]),
+                points=float(model.calibration.points_per_margin * phi[j]),
+            )
+            for j in order
+        ]
+
+    def history(self) -> dict[str, npt.NDArray[Any]]:
+        """Every assessed Charge as columns, oldest first: the rule attributes as each payment
+        saw them (the log replayed, so velocity attributes are exact), its stored
+        ``risk_score`` (NaN when unscored) and ``risk_level``, and the columns of
+        :func:`radarcore.rules.backtest` (``amount``, ``currency``, ``outcome_type``,
+        ``is_disputed``, ``has_early_fraud_warning``, ``refunded_as_fraud``, ``is_refunded``)
+        plus ``id`` and ``is_fraud`` (any of the three fraud labels)."""
+        charges = {
+            c.id: c for c in self.store.list("charge", limit=None)[0] if isinstance(c, Charge)
+        }
+        ids, matrix, strings, labels = self._replay()
+        keep = np.array([pid in charges for pid in ids], dtype=bool)
+        matrix = matrix[keep]
+        out: dict[str, npt.NDArray[Any]] = {}
+        for name, (index, boolean) in self._layout.numeric.items():
+            column = matrix[:, index]
+            out[name] = column == 1.0 if boolean else column.copy()
+        for name, texts in zip(self._layout.strings, strings, strict=True):
+            out[name] = _objects(texts)[keep]
+        ids = [pid for pid, kept in zip(ids, keep, strict=True) if kept]
+        stored = [charges[pid] for pid in ids]
+        outcomes = [c.outcome for c in stored]
+        out["id"] = _objects(ids)
+        out["risk_score"] = np.array(
+            [np.nan if o is None or o.risk_score is None else o.risk_score for o in outcomes],
+            dtype=np.float64,
+        )
+        out["risk_level"] = _objects([None if o is None else o.risk_level for o in outcomes])
+        out["outcome_type"] = _objects([None if o is None else o.type for o in outcomes])
+        out["amount"] = np.array([c.amount for c in stored], dtype=np.int64)
+        out["currency"] = _objects([c.currency for c in stored])
+        got = [labels.get(pid, set()) for pid in ids]
+        out["is_disputed"] = np.array(
+            [c.disputed or "dispute" in g for c, g in zip(stored, got, strict=True)], dtype=bool
+        )
+        out["has_early_fraud_warning"] = np.array(
+            ["early_fraud_warning" in g for g in got], dtype=bool
+        )
+        out["refunded_as_fraud"] = np.array(["fraudulent_refund" in g for g in got], dtype=bool)
+        out["is_refunded"] = np.array([c.amount_refunded > 0 for c in stored], dtype=bool)
+        out["is_fraud"] = (
+            out["is_disputed"] | out["has_early_fraud_warning"] | out["refunded_as_fraud"]
+        )
+        return out
+
+    def backtest(self, rules: RuleSet | str | Iterable[Rule | str] | None = None) -> Backtest:
+        """Backtest ``rules`` (as :meth:`set_rules` takes them; ``None``: the rules in force)
+        with the stored lists on :meth:`history`."""
+        rule_set = self._rule_set if rules is None else self._compile_rules(_as_rules(rules))
+        return rule_set.backtest(self.history())
 
     # --- assessment --------------------------------------------------------------------------
 
@@ -714,12 +957,13 @@ class Radar:
                     ),
                     "authorized",
                 )
+            began = time.perf_counter()
             try:
-                return self._assess(event, object, test_risk, three_d_secure_done)
+                assessment = self._assess(event, object, test_risk, three_d_secure_done)
             except Exception:
                 logger.exception("assessing payment %s failed; authorizing it", event.get("id"))
                 self.counters["assessment_failures"] += 1
-                return Assessment(
+                assessment = Assessment(
                     Outcome(
                         type="authorized",
                         network_status="approved_by_network",
@@ -729,6 +973,9 @@ class Radar:
                     ),
                     "authorized",
                 )
+            if self.assessment_observer is not None:
+                self.assessment_observer(assessment, time.perf_counter() - began)
+            return assessment
 
     def _assess(
         self,
@@ -917,7 +1164,7 @@ class Radar:
     def close(self) -> None:
         """Snapshot the velocity state and close the store."""
         with self._lock:
-            if self.store.last_event_seq() > self._snapshot_seq:
+            if self._applied_seq > self._snapshot_seq:
                 self.snapshot()
             self.store.close()
 

@@ -72,6 +72,7 @@ from radarcore.objects import (
     PaymentMethodDetailsCard,
     RadarOptions,
     RadarSession,
+    RadarSessionBrowser,
     Refund,
     Review,
     SetupIntent,
@@ -212,9 +213,12 @@ class StripeList(Generic[T]):
 
 @dataclass
 class Unit:
-    """Writes of one request: committed together, then the post-commit actions run."""
+    """Writes of one request: committed together, then the post-commit actions run.
+    ``events`` are the Stripe events the request produced (given to ``radar.event_sink``
+    before the commit)."""
 
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    events: list[tuple[str, StripeObject]] = field(default_factory=list)
 
 
 class _Service:
@@ -243,7 +247,10 @@ class _Service:
             radar._current_unit = unit
             try:
                 with self._store.transaction():
+                    radar._catch_up()
                     yield unit
+                    if unit.events and radar.event_sink is not None:
+                        radar.event_sink(unit)
             finally:
                 radar._current_unit = None
             for action in unit.after_commit:
@@ -279,7 +286,9 @@ class _Service:
                 param="idempotency_key",
             )
         fingerprint = ""
-        with self._radar._lock:
+        # The key is looked up inside the transaction: it holds the database's write lock, so
+        # two processes given the same key cannot both run the request.
+        with self._radar._lock, self._unit() as unit:
             if key is not None:
                 fingerprint = hashlib.sha256(
                     (endpoint + json.dumps(params, sort_keys=True, default=str)).encode()
@@ -287,14 +296,13 @@ class _Service:
                 stored = self._store.idempotent_response(key)
                 if stored is not None:
                     return self._replay(key, fingerprint, *stored)  # type: ignore[return-value]
-            with self._unit() as unit:
-                obj, error = run(unit)
-                if key is not None:
-                    response = {
-                        "object": obj.to_record(),
-                        "error": None if error is None else _error_record(error),
-                    }
-                    self._store.save_idempotent_response(key, fingerprint, response)
+            obj, error = run(unit)
+            if key is not None:
+                response = {
+                    "object": obj.to_record(),
+                    "error": None if error is None else _error_record(error),
+                }
+                self._store.save_idempotent_response(key, fingerprint, response)
         if error is not None:
             raise error
         return obj
@@ -329,6 +337,8 @@ def _error_from_record(record: dict[str, Any]) -> StripeError:
             record["message"],
             decline_code=record.get("decline_code"),
             http_status=status,
+            charge=record.get("charge"),
+            payment_intent=record.get("payment_intent"),
             **kwargs,
         )
     return InvalidRequestError(record["message"], http_status=status, **kwargs)
@@ -504,6 +514,21 @@ class RadarSessionService(_Service):
         "device_id": P(),
         "timezone_offset": P("int", minimum=-840, maximum=840),
         "automation": P("bool"),
+        "browser": P(
+            "object",
+            fields={
+                "languages": P("list"),
+                "timezone": P(max_length=100),
+                "screen": P(max_length=40),
+                "window": P(max_length=40),
+                "color_depth": P("int", minimum=0, maximum=128),
+                "platform": P(max_length=200),
+                "hardware_concurrency": P("int", minimum=0, maximum=4096),
+                "device_memory": P("float"),
+                "touch_points": P("int", minimum=0, maximum=1024),
+                "cookies_enabled": P("bool"),
+            },
+        ),
         "metadata": P("metadata"),
     }
 
@@ -526,8 +551,13 @@ class RadarSessionService(_Service):
                     raise InvalidRequestError(
                         f"Invalid IP address: {p['ip_address']}", param="ip_address"
                     ) from None
+            browser = p.pop("browser", None)
             session = RadarSession(
-                id=new_id("rse"), created=self._now(), livemode=self._radar.settings.livemode, **p
+                id=new_id("rse"),
+                created=self._now(),
+                livemode=self._radar.settings.livemode,
+                browser=None if browser is None else RadarSessionBrowser(**browser),
+                **p,
             )
             self._store.put(session)
             return session, None
@@ -884,6 +914,9 @@ class _PaymentFlow(_Service):
             charge.review = review.id
             self._store.put(review)
         self._store.put(charge)
+        radar.emit("charge.succeeded" if succeeded else "charge.failed", charge)
+        if review is not None:
+            radar.emit("review.opened", review)
         self._record(
             unit,
             "payment",
@@ -900,11 +933,12 @@ class _PaymentFlow(_Service):
         return charge, review, assessment
 
     @staticmethod
-    def _card_error(assessment: Assessment) -> CardError:
+    def _card_error(assessment: Assessment, charge: Charge) -> CardError:
         return CardError(
             "Your card was declined.",
             code="card_declined",
             decline_code=assessment.decline_code,
+            charge=charge.id,
         )
 
     def _session(self, p: Mapping[str, Any], param: str) -> RadarSession | None:
@@ -1155,14 +1189,14 @@ class PaymentIntentService(_PaymentFlow):
                 pi.last_payment_error = None
                 pi.review = None if review is None else review.id
             else:
-                error = self._card_error(assessment)
+                error = self._card_error(assessment, charge)
                 pi.status = "requires_payment_method"
-                pi.last_payment_error = {
-                    **error.to_dict()["error"],
-                    "charge": charge.id,
-                    "payment_method": pm.to_dict(),
-                }
+                pi.last_payment_error = {**error.to_dict()["error"], "payment_method": pm.to_dict()}
         self._store.put(pi)
+        if isinstance(error, CardError):
+            error.payment_intent = pi.to_dict()
+        if pi.status in _PI_EVENTS:
+            self._radar.emit(_PI_EVENTS[pi.status], pi)
         return pi, error
 
     def retrieve(self, id: str) -> PaymentIntent:
@@ -1185,6 +1219,8 @@ class PaymentIntentService(_PaymentFlow):
             pi.amount_received = pi.amount
             self._store.put(charge)
             self._store.put(pi)
+            self._radar.emit("charge.captured", charge)
+            self._radar.emit("payment_intent.succeeded", pi)
             return pi, None
 
         return self._idempotent(idempotency_key, f"POST /v1/payment_intents/{id}/capture", {}, run)
@@ -1217,8 +1253,9 @@ class PaymentIntentService(_PaymentFlow):
             pi.canceled_at = self._now()
             pi.cancellation_reason = p.get("cancellation_reason")
             if pi.review is not None:
-                _close_review(self._store, pi.review, "canceled")
+                _close_review(self._radar, pi.review, "canceled")
             self._store.put(pi)
+            self._radar.emit("payment_intent.canceled", pi)
             return pi, None
 
         return self._idempotent(
@@ -1232,6 +1269,14 @@ class PaymentIntentService(_PaymentFlow):
         return _list(self._store, "payment_intent", "/v1/payment_intents", p)
 
 
+_PI_EVENTS = {
+    "succeeded": "payment_intent.succeeded",
+    "requires_capture": "payment_intent.amount_capturable_updated",
+    "requires_payment_method": "payment_intent.payment_failed",
+    "requires_action": "payment_intent.requires_action",
+}
+
+
 def _list(store: Any, object_type: str, url: str, p: dict[str, Any]) -> StripeList[Any]:
     limit = p.pop("limit", 10)
     starting_after = p.pop("starting_after", None)
@@ -1239,14 +1284,15 @@ def _list(store: Any, object_type: str, url: str, p: dict[str, Any]) -> StripeLi
     return StripeList(data=data, has_more=more, url=url)
 
 
-def _close_review(store: Any, review_id: str, reason: str) -> Review | None:
-    review = store.get(review_id)
+def _close_review(radar: Radar, review_id: str, reason: str) -> Review | None:
+    review = radar.store.get(review_id)
     if not isinstance(review, Review) or not review.open:
         return None
     review.open = False
     review.closed_reason = reason  # type: ignore[assignment]
     review.reason = reason  # type: ignore[assignment]
-    store.put(review)
+    radar.store.put(review)
+    radar.emit("review.closed", review)
     return review
 
 
@@ -1487,7 +1533,7 @@ class ChargeService(_PaymentFlow):
                 three_d_secure_result=None,
             )
             assert charge is not None
-            error = None if charge.paid else self._card_error(assessment)
+            error = None if charge.paid else self._card_error(assessment, charge)
             return charge, error
 
         return self._idempotent(idempotency_key, "POST /v1/charges", request, run)
@@ -1510,6 +1556,7 @@ class ChargeService(_PaymentFlow):
             charge.captured = True
             charge.amount_captured = charge.amount
             self._store.put(charge)
+            self._radar.emit("charge.captured", charge)
             return charge, None
 
         return self._idempotent(idempotency_key, f"POST /v1/charges/{id}/capture", {}, run)
@@ -1680,7 +1727,7 @@ class RefundService(_Service):
             fraudulent = refund.reason == "fraudulent"
             if charge.review is not None:
                 _close_review(
-                    self._store, charge.review, "refunded_as_fraud" if fraudulent else "refunded"
+                    self._radar, charge.review, "refunded_as_fraud" if fraudulent else "refunded"
                 )
             if fraudulent:
                 _report_fraud(self, unit, charge)
@@ -1692,6 +1739,7 @@ class RefundService(_Service):
                 _not_actionable(self._store, charge.id)
             self._store.put(refund)
             self._store.put(charge)
+            self._radar.emit("charge.refunded", charge)
             return refund, None
 
         return self._idempotent(idempotency_key, "POST /v1/refunds", request, run)
@@ -1777,7 +1825,7 @@ class DisputeService(_Service):
             )
             charge.disputed = True
             if charge.review is not None:
-                _close_review(self._store, charge.review, "disputed")
+                _close_review(self._radar, charge.review, "disputed")
             _not_actionable(self._store, charge.id)
             if dispute.reason == "fraudulent":
                 charge.label = "fraudulent"
@@ -1787,6 +1835,7 @@ class DisputeService(_Service):
                     )
             self._store.put(dispute)
             self._store.put(charge)
+            self._radar.emit("charge.dispute.created", dispute)
             return dispute, None
 
         return self._idempotent(idempotency_key, "POST /v1/disputes", request, run)
@@ -1850,6 +1899,7 @@ class EarlyFraudWarningService(_Service):
                 )
             self._store.put(warning)
             self._store.put(charge)
+            self._radar.emit("radar.early_fraud_warning.created", warning)
             return warning, None
 
         return self._idempotent(
@@ -1881,7 +1931,7 @@ class ReviewService(_Service):
             review = self.retrieve(id)
             if not review.open:
                 raise InvalidRequestError(f"This review ({id}) is already closed.", param="review")
-            closed = _close_review(self._store, id, "approved")
+            closed = _close_review(self._radar, id, "approved")
             assert closed is not None
             return closed, None
 
@@ -1928,7 +1978,7 @@ class ValueListService(_Service):
                 metadata=p.get("metadata", {}),
             )
             self._store.put(value_list)
-            unit.after_commit.append(self._radar.reload_lists)
+            self._radar.config_changed(unit)
             return self._with_items(value_list), None
 
         return self._idempotent(idempotency_key, "POST /v1/radar/value_lists", request, run)
@@ -1981,7 +2031,7 @@ class ValueListService(_Service):
             for key, value in p.items():
                 setattr(value_list, key, value)
             self._store.put(value_list)
-            unit.after_commit.append(self._radar.reload_lists)
+            self._radar.config_changed(unit)
             return self._with_items(value_list), None
 
         return self._idempotent(None, f"POST /v1/radar/value_lists/{id}", request, run)
@@ -1994,7 +2044,7 @@ class ValueListService(_Service):
             for item in self._store.list("radar.value_list_item", limit=None, value_list=id)[0]:
                 self._store.delete(item.id)  # type: ignore[attr-defined]
             self._store.delete(id)
-            unit.after_commit.append(self._radar.reload_lists)
+            self._radar.config_changed(unit)
             return value_list, None
 
         self._idempotent(None, f"DELETE /v1/radar/value_lists/{id}", {}, run)
@@ -2082,7 +2132,7 @@ class ValueListItemService(_Service):
             livemode=self._radar.settings.livemode,
         )
         self._store.put(item)
-        unit.after_commit.append(self._radar.reload_lists)
+        self._radar.config_changed(unit)
         return item
 
     def add_default(
@@ -2103,7 +2153,7 @@ class ValueListItemService(_Service):
         def run(unit: Unit) -> tuple[ValueListItem, None]:
             item = self.retrieve(id)
             self._store.delete(id)
-            unit.after_commit.append(self._radar.reload_lists)
+            self._radar.config_changed(unit)
             return item, None
 
         self._idempotent(None, f"DELETE /v1/radar/value_list_items/{id}", {}, run)

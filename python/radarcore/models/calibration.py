@@ -124,6 +124,12 @@ class RiskCalibration:
             raise ValueError("the model's margin is NaN: no risk score")
         return int(min(100.0, max(0.0, round(score))))
 
+    @property
+    def points_per_margin(self) -> float:
+        """How many risk-score points one unit of margin is worth (before rounding and
+        clipping): what a margin contribution such as a TreeSHAP value means in points."""
+        return _POINTS_PER_LOGIT * self.slope
+
     def to_dict(self) -> dict[str, Any]:
         return {"slope": self.slope, "intercept": self.intercept}
 

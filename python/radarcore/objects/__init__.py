@@ -25,6 +25,7 @@ from radarcore.objects.fraud import (
     ListObject,
     PaymentEvaluation,
     RadarSession,
+    RadarSessionBrowser,
     Review,
     ReviewSession,
     ValueList,
@@ -51,6 +52,7 @@ from radarcore.objects.payments import (
     Shipping,
     ThreeDSecure,
 )
+from radarcore.objects.webhooks import WebhookEndpoint
 
 __all__ = [
     "OBJECT_TYPES",
@@ -79,6 +81,7 @@ __all__ = [
     "PaymentMethodDetailsCard",
     "RadarOptions",
     "RadarSession",
+    "RadarSessionBrowser",
     "Refund",
     "Review",
     "ReviewSession",
@@ -88,6 +91,7 @@ __all__ = [
     "ThreeDSecure",
     "ValueList",
     "ValueListItem",
+    "WebhookEndpoint",
     "new_id",
 ]
 
@@ -106,4 +110,5 @@ OBJECT_TYPES: dict[str, type[StripeObject]] = {
     "refund": Refund,
     "review": Review,
     "setup_intent": SetupIntent,
+    "webhook_endpoint": WebhookEndpoint,
 }

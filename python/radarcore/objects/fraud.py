@@ -9,7 +9,7 @@ RadarSession, PaymentEvaluation, and the ``list`` envelope.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from radarcore.objects._base import PRIVATE, StripeObject
 from radarcore.rules.lists import ItemType
@@ -25,6 +25,7 @@ __all__ = [
     "ListObject",
     "PaymentEvaluation",
     "RadarSession",
+    "RadarSessionBrowser",
     "Review",
     "ReviewSession",
     "ValueList",
@@ -84,6 +85,8 @@ class ReviewSession(StripeObject):
 @dataclass
 class Review(StripeObject):
     """A payment in the review queue (``open``) or taken out of it (``closed_reason``)."""
+
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"payment_intent"})
 
     id: str
     created: int
@@ -145,6 +148,8 @@ class DeletedObject(StripeObject):
 
 @dataclass
 class EarlyFraudWarning(StripeObject):
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"payment_intent"})
+
     id: str
     created: int
     charge: str
@@ -153,6 +158,27 @@ class EarlyFraudWarning(StripeObject):
     actionable: bool = True
     livemode: bool = False
     payment_intent: str | None = None
+
+
+@dataclass
+class RadarSessionBrowser(StripeObject):
+    """``RadarSession.browser``: what radarcore's ``radar.js`` read from the browser besides the
+    fields the features use (a radarcore addition; Stripe publishes no session fields).
+
+    ``screen`` and ``window`` are ``"{width}x{height}"`` in CSS pixels; ``timezone`` is the
+    IANA name (``Europe/Paris``); ``languages`` in the browser's order of preference.
+    """
+
+    languages: list[str] = field(default_factory=list)
+    timezone: str | None = None
+    screen: str | None = None
+    window: str | None = None
+    color_depth: int | None = None
+    platform: str | None = None
+    hardware_concurrency: int | None = None
+    device_memory: float | None = None
+    touch_points: int | None = None
+    cookies_enabled: bool | None = None
 
 
 @dataclass
@@ -171,6 +197,7 @@ class RadarSession(StripeObject):
     device_id: str | None = None
     timezone_offset: int | None = None
     automation: bool = False
+    browser: RadarSessionBrowser | None = None
     livemode: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
 

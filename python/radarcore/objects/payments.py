@@ -114,6 +114,8 @@ class Card(StripeObject):
 
 @dataclass
 class PaymentMethod(StripeObject):
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"card", "radar_options"})
+
     id: str
     created: int
     type: str = "card"
@@ -140,7 +142,7 @@ class OutcomeRule(StripeObject):
 class Outcome(StripeObject):
     """``Charge.outcome`` exactly as Stripe documents it (``risk_score`` absent when unscored)."""
 
-    omit_if_none: ClassVar[frozenset[str]] = frozenset({"risk_score"})
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"risk_score", "rule"})
 
     type: OutcomeType
     network_status: NetworkStatus | None = None
@@ -195,6 +197,8 @@ class PaymentMethodDetails(StripeObject):
 
 @dataclass
 class Charge(StripeObject):
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"radar_options"})
+
     id: str
     created: int
     amount: int
@@ -232,6 +236,8 @@ class Charge(StripeObject):
 @dataclass
 class PaymentIntent(StripeObject):
     """A PaymentIntent; ``radar_options`` shows the session given on create/confirm."""
+
+    omit_if_none: ClassVar[frozenset[str]] = frozenset({"amount_received"})
 
     id: str
     created: int

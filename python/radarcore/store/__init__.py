@@ -15,7 +15,14 @@
 
 from __future__ import annotations
 
-from radarcore.store._base import INDEX_COLUMNS, Event, ModelRecord, Store
+from radarcore.store._base import (
+    INDEX_COLUMNS,
+    Event,
+    ModelRecord,
+    Range,
+    Store,
+    WebhookDelivery,
+)
 from radarcore.store.memory import MemoryStore
 from radarcore.store.sql import PostgresStore, SqliteStore
 
@@ -25,8 +32,10 @@ __all__ = [
     "MemoryStore",
     "ModelRecord",
     "PostgresStore",
+    "Range",
     "SqliteStore",
     "Store",
+    "WebhookDelivery",
     "open_store",
 ]
 

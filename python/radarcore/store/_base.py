@@ -14,9 +14,13 @@ from radarcore.objects import OBJECT_TYPES, StripeObject
 
 __all__ = [
     "INDEX_COLUMNS",
+    "RANGE_COLUMNS",
     "Event",
     "ModelRecord",
+    "Range",
     "Store",
+    "WebhookDelivery",
+    "check_filters",
     "created_of",
     "decode",
     "decode_object",
@@ -37,7 +41,37 @@ INDEX_COLUMNS = (
     "value_list",
     "alias",
     "value",
+    "amount",
+    "risk_level",
+    "last4",
 )
+
+#: Integer columns a :class:`Range` may filter on.
+RANGE_COLUMNS = ("created", "amount")
+
+
+@dataclass(frozen=True)
+class Range:
+    """An inclusive range filter for :meth:`Store.list` on an integer column (``created``,
+    ``amount``); an open end is ``None``.
+
+    >>> Range(gte=100, lte=500).contains(250), Range(gte=100).contains(99)
+    (True, False)
+    """
+
+    gte: int | None = None
+    lte: int | None = None
+
+    def __post_init__(self) -> None:
+        for end in (self.gte, self.lte):
+            if end is not None and (not isinstance(end, int) or isinstance(end, bool)):
+                raise TypeError(f"range ends must be integers or None, got {end!r}")
+
+    def contains(self, value: int | None) -> bool:
+        """Whether ``value`` lies in the range (a missing value never does)."""
+        if value is None:
+            return False
+        return (self.gte is None or value >= self.gte) and (self.lte is None or value <= self.lte)
 
 
 @dataclass(frozen=True)
@@ -57,6 +91,21 @@ class Event:
 
 
 @dataclass(frozen=True)
+class WebhookDelivery:
+    """One event to send to one webhook endpoint (the outbox row).
+
+    ``payload`` is the event's JSON, encoded once when the event was written (every attempt
+    sends the same bytes); ``attempts`` counts the attempts made so far.
+    """
+
+    id: int
+    event_id: str
+    endpoint: str
+    payload: str
+    attempts: int
+
+
+@dataclass(frozen=True)
 class ModelRecord:
     """One stored risk model version: its id, when it was stored (Unix seconds) and the
     metadata kept beside the model file (for listing without reading the file)."""
@@ -66,13 +115,18 @@ class ModelRecord:
     metadata: dict[str, Any]
 
 
-def _card_fingerprint(obj: Any) -> str | None:
+def _card(obj: Any) -> Any:
     card = getattr(obj, "card", None)
     if card is None:
         details = getattr(obj, "payment_method_details", None)
         card = getattr(details, "card", None)
-    fingerprint: str | None = getattr(card, "fingerprint", None)
-    return fingerprint
+    return card
+
+
+def _risk_level(obj: Any) -> str | None:
+    outcome = getattr(obj, "outcome", None)
+    level: str | None = getattr(outcome, "risk_level", None)
+    return level
 
 
 def _email(obj: Any) -> str | None:
@@ -86,17 +140,21 @@ def _email(obj: Any) -> str | None:
 def index_of(obj: StripeObject) -> dict[str, Any]:
     """The indexed column values of ``obj`` (``None`` where the object has no such field)."""
     review_open = getattr(obj, "open", None) if obj.object == "review" else None  # type: ignore[attr-defined]
+    card = _card(obj)
     return {
         "charge": getattr(obj, "charge", None),
         "payment_intent": getattr(obj, "payment_intent", None),
         "customer": getattr(obj, "customer", None),
-        "card_fingerprint": _card_fingerprint(obj),
+        "card_fingerprint": getattr(card, "fingerprint", None),
         "email": _email(obj),
         "ip_address": getattr(obj, "ip_address", None),
         "review_open": None if review_open is None else int(review_open),
         "value_list": getattr(obj, "value_list", None),
         "alias": getattr(obj, "alias", None),
         "value": getattr(obj, "value", None),
+        "amount": getattr(obj, "amount", None),
+        "risk_level": _risk_level(obj),
+        "last4": getattr(card, "last4", None) or None,
     }
 
 
@@ -126,6 +184,16 @@ def decode(data: bytes | str) -> dict[str, Any]:
     """A document written by :func:`encode`."""
     document: dict[str, Any] = orjson.loads(data)
     return document
+
+
+def check_filters(filters: dict[str, Any]) -> None:
+    """Reject filters :meth:`Store.list` cannot apply (unknown columns, misplaced ranges)."""
+    unknown = set(filters) - set(INDEX_COLUMNS) - {"created"}
+    if unknown:
+        raise ValueError(f"cannot filter objects on {sorted(unknown)}")
+    ranged = [k for k, v in filters.items() if isinstance(v, Range) and k not in RANGE_COLUMNS]
+    if ranged:
+        raise ValueError(f"cannot filter {sorted(ranged)} by range: only {list(RANGE_COLUMNS)}")
 
 
 def object_from_record(record: dict[str, Any]) -> StripeObject:
@@ -177,7 +245,10 @@ class Store(abc.ABC):
         starting_after: str | None = None,
         **filters: Any,
     ) -> tuple[list[StripeObject], bool]:
-        """Objects of ``object_type`` matching every ``filters`` column exactly, newest first.
+        """Objects of ``object_type`` matching every ``filters`` column, newest first.
+
+        A filter value matches its column exactly (``None``: the column is missing), except a
+        :class:`Range` on one of :data:`RANGE_COLUMNS`, which matches inclusively.
 
         Returns ``(objects, has_more)``. ``starting_after`` is the id of the last object of the
         previous page. ``limit=None`` returns all.
@@ -224,6 +295,27 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def models(self) -> Sequence[ModelRecord]:
         """Every stored model version, newest first."""
+
+    @abc.abstractmethod
+    def enqueue_webhooks(self, deliveries: Sequence[tuple[str, str, str]], due: float) -> None:
+        """Add ``(event_id, endpoint_id, payload)`` deliveries, first attempt due at ``due``
+        (Unix seconds); written in the caller's transaction, like the objects they announce."""
+
+    @abc.abstractmethod
+    def claim_webhooks(self, now: float, lease: float, limit: int) -> Sequence[WebhookDelivery]:
+        """Up to ``limit`` pending deliveries due at ``now``, oldest first, each moved to
+        ``now + lease`` so no other process claims it while it is being sent."""
+
+    @abc.abstractmethod
+    def finish_webhook(
+        self, delivery_id: int, *, status: str, attempts: int, due: float, error: str | None
+    ) -> None:
+        """Record an attempt: ``status`` ``delivered``, ``failed`` (given up) or ``pending``
+        (retry at ``due``)."""
+
+    @abc.abstractmethod
+    def webhook_backlog(self) -> int:
+        """How many deliveries are pending."""
 
     @abc.abstractmethod
     def get_meta(self, key: str) -> str | None:

@@ -40,11 +40,39 @@ _PARTIAL_INDEXES = [
     )
 ]
 
+_OUTBOX_INDEX = (
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due) WHERE status = 'pending'"
+)
+
 _COLUMNS = """
     charge TEXT, payment_intent TEXT, customer TEXT, card_fingerprint TEXT, email TEXT,
     ip_address TEXT, review_open INTEGER, value_list TEXT, alias TEXT, value TEXT,
     doc TEXT NOT NULL
 """
+
+_INTEGER = {"sqlite": "INTEGER", "postgresql": "BIGINT"}
+# Existing documents fill the new columns from their own JSON (what index_of would compute).
+_SEARCH_BACKFILL = {
+    "sqlite": "UPDATE objects SET amount = json_extract(doc, '$.amount'),"
+    " risk_level = json_extract(doc, '$.outcome.risk_level'),"
+    " last4 = COALESCE(NULLIF(json_extract(doc, '$.payment_method_details.card.last4'), ''),"
+    " NULLIF(json_extract(doc, '$.card.last4'), ''))",
+    "postgresql": "UPDATE objects SET amount = (doc::jsonb ->> 'amount')::bigint,"
+    " risk_level = doc::jsonb #>> '{outcome,risk_level}',"
+    " last4 = COALESCE(NULLIF(doc::jsonb #>> '{payment_method_details,card,last4}', ''),"
+    " NULLIF(doc::jsonb #>> '{card,last4}', ''))",
+}
+
+
+def _search_columns(dialect: str) -> list[str]:
+    return [
+        f"ALTER TABLE objects ADD COLUMN amount {_INTEGER[dialect]}",
+        "ALTER TABLE objects ADD COLUMN risk_level TEXT",
+        "ALTER TABLE objects ADD COLUMN last4 TEXT",
+        _SEARCH_BACKFILL[dialect],
+        "CREATE INDEX objects_last4 ON objects (last4) WHERE last4 IS NOT NULL",
+    ]
+
 
 #: ``(version, description, {dialect: statements})``
 MIGRATIONS: list[tuple[int, str, dict[str, list[str]]]] = [
@@ -89,6 +117,31 @@ MIGRATIONS: list[tuple[int, str, dict[str, list[str]]]] = [
     ),
     (
         4,
+        "webhook outbox: one row per (event, endpoint), written with the objects it announces",
+        {
+            "sqlite": [
+                "CREATE TABLE webhook_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " event_id TEXT NOT NULL, endpoint TEXT NOT NULL, payload TEXT NOT NULL,"
+                " status TEXT NOT NULL, attempts INTEGER NOT NULL, due REAL NOT NULL,"
+                " last_error TEXT)",
+                _OUTBOX_INDEX,
+            ],
+            "postgresql": [
+                "CREATE TABLE webhook_deliveries (id BIGSERIAL PRIMARY KEY,"
+                " event_id TEXT NOT NULL, endpoint TEXT NOT NULL, payload TEXT NOT NULL,"
+                " status TEXT NOT NULL, attempts INTEGER NOT NULL, due DOUBLE PRECISION NOT NULL,"
+                " last_error TEXT)",
+                _OUTBOX_INDEX,
+            ],
+        },
+    ),
+    (
+        5,
+        "search columns: amount, risk level and card last 4 (the dashboard's payment search)",
+        {dialect: _search_columns(dialect) for dialect in ("sqlite", "postgresql")},
+    ),
+    (
+        6,
         "risk model versions (the model files and their metadata)",
         {
             "sqlite": [

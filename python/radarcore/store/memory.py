@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -11,10 +12,12 @@ from typing import Any
 
 from radarcore.objects import StripeObject
 from radarcore.store._base import (
-    INDEX_COLUMNS,
     Event,
     ModelRecord,
+    Range,
     Store,
+    WebhookDelivery,
+    check_filters,
     created_of,
     decode,
     decode_object,
@@ -23,8 +26,6 @@ from radarcore.store._base import (
 )
 
 __all__ = ["MemoryStore"]
-
-_ANY = object()
 
 # One stored object: (insertion position, created, object type, index values, encoded object).
 _Entry = tuple[int, int, str, dict[str, Any], bytes]
@@ -50,6 +51,9 @@ class MemoryStore(Store):
         self._undo: list[Callable[[], object]] | None = None
         self._meta: dict[str, str] = {}
         self._models: dict[str, tuple[ModelRecord, bytes]] = {}
+        # delivery id -> [event_id, endpoint, payload, status, attempts, due, last_error]
+        self._deliveries: dict[int, list[Any]] = {}
+        self._delivery_ids = itertools.count(1)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -103,18 +107,21 @@ class MemoryStore(Store):
         starting_after: str | None = None,
         **filters: Any,
     ) -> tuple[list[StripeObject], bool]:
-        unknown = set(filters) - set(INDEX_COLUMNS) - {"created"}
-        if unknown:
-            raise ValueError(f"cannot filter objects on {sorted(unknown)}")
-        created = filters.pop("created", _ANY)
+        check_filters(filters)
         wanted = {k: int(v) if isinstance(v, bool) else v for k, v in filters.items()}
+
+        def matches_all(entry: _Entry) -> bool:
+            for column, value in wanted.items():
+                have = entry[1] if column == "created" else entry[3][column]
+                if not (value.contains(have) if isinstance(value, Range) else have == value):
+                    return False
+            return True
+
         with self._lock:
             matches = [
                 entry
                 for entry in self._objects.values()
-                if entry[2] == object_type
-                and (created is _ANY or entry[1] == created)
-                and all(entry[3][k] == v for k, v in wanted.items())
+                if entry[2] == object_type and matches_all(entry)
             ]
             matches.sort(key=lambda e: (e[1], e[0]), reverse=True)
             after = self._objects.get(starting_after) if starting_after is not None else None
@@ -180,6 +187,41 @@ class MemoryStore(Store):
             records = [copy.deepcopy(r) for r, _ in self._models.values()]
         # dicts keep insertion order: newest first is the reverse, stable on equal times
         return sorted(reversed(records), key=lambda r: r.created, reverse=True)
+
+    def enqueue_webhooks(self, deliveries: Sequence[tuple[str, str, str]], due: float) -> None:
+        with self._lock:
+            for event_id, endpoint, payload in deliveries:
+                delivery_id = next(self._delivery_ids)
+                self._deliveries[delivery_id] = [
+                    event_id,
+                    endpoint,
+                    payload,
+                    "pending",
+                    0,
+                    due,
+                    None,
+                ]
+                self._remember(functools.partial(self._deliveries.pop, delivery_id))
+
+    def claim_webhooks(self, now: float, lease: float, limit: int) -> Sequence[WebhookDelivery]:
+        with self._lock:
+            due = sorted((row[5], i) for i, row in self._deliveries.items() if row[3] == "pending")
+            claimed = [i for at, i in due if at <= now][:limit]
+            for i in claimed:
+                self._deliveries[i][5] = now + lease
+            rows = [(i, self._deliveries[i]) for i in claimed]
+            return [WebhookDelivery(i, row[0], row[1], row[2], row[4]) for i, row in rows]
+
+    def finish_webhook(
+        self, delivery_id: int, *, status: str, attempts: int, due: float, error: str | None
+    ) -> None:
+        with self._lock:
+            row = self._deliveries[delivery_id]
+            row[3:7] = [status, attempts, due, error]
+
+    def webhook_backlog(self) -> int:
+        with self._lock:
+            return sum(1 for row in self._deliveries.values() if row[3] == "pending")
 
     def get_meta(self, key: str) -> str | None:
         return self._meta.get(key)

@@ -6,6 +6,7 @@ statements are otherwise the same.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,7 +18,10 @@ from radarcore.store._base import (
     INDEX_COLUMNS,
     Event,
     ModelRecord,
+    Range,
     Store,
+    WebhookDelivery,
+    check_filters,
     created_of,
     decode,
     decode_object,
@@ -149,14 +153,19 @@ class SqlStore(Store):
         starting_after: str | None = None,
         **filters: Any,
     ) -> tuple[list[StripeObject], bool]:
-        unknown = set(filters) - set(INDEX_COLUMNS) - {"created"}
-        if unknown:
-            raise ValueError(f"cannot filter objects on {sorted(unknown)}")
+        check_filters(filters)
         pos = self.position_column
         where = ["type = ?"]
         params: list[Any] = [object_type]
         for column, value in filters.items():
-            if value is None:
+            if isinstance(value, Range):
+                for op, end in ((">=", value.gte), ("<=", value.lte)):
+                    if end is not None:
+                        where.append(f"{column} {op} ?")
+                        params.append(end)
+                if value.gte is None and value.lte is None:
+                    where.append(f"{column} IS NOT NULL")
+            elif value is None:
                 where.append(f"{column} IS NULL")
             else:
                 where.append(f"{column} = ?")
@@ -270,6 +279,47 @@ class SqlStore(Store):
             ).fetchall()
         return [ModelRecord(str(v), int(c), decode(m)) for v, c, m in rows]
 
+    # --- webhook outbox ------------------------------------------------------------------------
+
+    def enqueue_webhooks(self, deliveries: Sequence[tuple[str, str, str]], due: float) -> None:
+        with self._lock:
+            for event_id, endpoint, payload in deliveries:
+                self._execute(
+                    "INSERT INTO webhook_deliveries (event_id, endpoint, payload, status,"
+                    " attempts, due) VALUES (?, ?, ?, 'pending', 0, ?)",
+                    (event_id, endpoint, payload, due),
+                )
+
+    def claim_webhooks(self, now: float, lease: float, limit: int) -> Sequence[WebhookDelivery]:
+        with self.transaction():
+            rows = self._execute(
+                "SELECT id, event_id, endpoint, payload, attempts FROM webhook_deliveries"
+                " WHERE status = 'pending' AND due <= ? ORDER BY due, id LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            for row in rows:
+                self._execute(
+                    "UPDATE webhook_deliveries SET due = ? WHERE id = ?", (now + lease, row[0])
+                )
+        return [WebhookDelivery(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]
+
+    def finish_webhook(
+        self, delivery_id: int, *, status: str, attempts: int, due: float, error: str | None
+    ) -> None:
+        with self._lock:
+            self._execute(
+                "UPDATE webhook_deliveries SET status = ?, attempts = ?, due = ?, last_error = ?"
+                " WHERE id = ?",
+                (status, attempts, due, error, delivery_id),
+            )
+
+    def webhook_backlog(self) -> int:
+        with self._lock:
+            row = self._execute(
+                "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"
+            ).fetchone()
+        return int(row[0])
+
     # --- metadata ------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
@@ -295,7 +345,10 @@ class SqliteStore(SqlStore):
     and syncs the files, several milliseconds on a virtual disk: at one payment per ~10 WAL
     pages the default would stall about one commit in a hundred, so the threshold is raised to
     stall one in about a thousand, for a WAL file of up to ~40 MB.
-    """
+
+    Every transaction is a write transaction (``BEGIN IMMEDIATE``). Processes sharing the file
+    queue for it on an advisory lock on ``<path>.lock`` first: a blocked ``flock`` wakes as soon
+    as the holder commits, where SQLite's own busy handler polls with sleeps of up to 100 ms."""
 
     checkpoint_pages = 10_000
 
@@ -308,19 +361,36 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.execute(f"PRAGMA wal_autocheckpoint={self.checkpoint_pages}")
+        self._lock_file = None if path == ":memory:" else open(f"{path}.lock", "a+b")  # noqa: SIM115
         super().__init__(f"sqlite:///{path}")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)
 
     def _begin(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def _commit(self) -> None:
-        self._conn.execute("COMMIT")
+        try:
+            self._conn.execute("COMMIT")
+        finally:
+            self._unlock()
 
     def _rollback(self) -> None:
-        self._conn.execute("ROLLBACK")
+        try:
+            self._conn.execute("ROLLBACK")
+        finally:
+            self._unlock()
 
     def _tables(self) -> set[str]:
         rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -328,6 +398,8 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         self._conn.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
 
 
 class PostgresStore(SqlStore):
@@ -346,7 +418,10 @@ class PostgresStore(SqlStore):
         return self._conn.execute(sql.replace("?", "%s"), params)
 
     def _begin(self) -> None:
+        # Writers queue on one advisory lock, as SQLite's writers do on its write lock: engines
+        # in several processes then see each other's event-log entries in commit order.
         self._conn.execute("BEGIN")
+        self._conn.execute("SELECT pg_advisory_xact_lock(7261697)")
 
     def _commit(self) -> None:
         self._conn.execute("COMMIT")

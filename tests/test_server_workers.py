@@ -1,0 +1,72 @@
+"""``radarcore serve --workers 2``: two processes, each with its own engine and velocity state,
+assess payments of the same card concurrently; the counters every assessment reads are those
+of every payment committed before it, whichever worker took it."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from radarcore.radar import Radar
+from server_support import SECRET, serve_subprocess
+
+N = 24
+THRESHOLD = 12
+CARD = {
+    "payment_method_data[type]": "card",
+    "payment_method_data[card][number]": "4000056655665556",
+    "payment_method_data[card][exp_month]": "12",
+    "payment_method_data[card][exp_year]": "2031",
+}
+
+
+def _pay(url: str, i: int) -> int:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {SECRET}"}) as http:
+        response = http.post(
+            "/v1/payment_intents",
+            data={"amount": str(1000 + i), "currency": "usd", "confirm": "true", **CARD},
+        )
+    assert response.status_code in (200, 402), response.text
+    return response.status_code
+
+
+def _wait_for_workers(url: str, count: int) -> None:
+    """Wait until ``count`` worker processes answer (each connection is new, so any may)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < count:
+        assert time.monotonic() < deadline, f"only workers {seen} answered"
+        seen.add(httpx.get(url + "/healthz").json()["pid"])
+
+
+def test_two_workers_share_velocity_counters(tmp_path: Path) -> None:
+    database = tmp_path / "radar.db"
+    rules = tmp_path / "rules.txt"
+    rules.write_text(f"Block if :total_charges_per_card_number_hourly: >= {THRESHOLD}\n")
+    url = f"sqlite:///{database}"
+    log = tmp_path / "serve.log"
+    env = {"RADARCORE_LOG_LEVEL": "INFO"}
+    with (
+        serve_subprocess(url, workers=2, rules=str(rules), log=log, env=env) as server,
+        ThreadPoolExecutor(8) as pool,
+    ):
+        _wait_for_workers(server.url, 2)
+        statuses = list(pool.map(lambda i: _pay(server.url, i), range(N)))
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    pids = {e["pid"] for e in lines if e.get("path") == "/v1/payment_intents"}
+    assert len(pids) == 2, "both workers assessed payments"
+    # Exactly the payments that saw THRESHOLD or more earlier charges on the card were blocked;
+    # with counters per worker, each would have seen only about half of them.
+    assert statuses.count(402) == N - THRESHOLD
+    assert statuses.count(200) == THRESHOLD
+    with Radar(url) as engine:
+        charges = engine.charges.list(limit=100).data
+        assert len(charges) == N
+        probe = {**(charges[0].event or {}), "id": "ch_probe"}
+        seen = engine.velocity_attributes(probe)
+    # the next payment of the card, assessed by an engine restored from the database, sees all
+    assert seen["total_charges_per_card_number_hourly"] == N
