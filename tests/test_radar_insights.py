@@ -3,6 +3,7 @@ attributes each payment saw, backtests on it, saved rules, and the session's bro
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -49,9 +50,11 @@ def test_explain_gives_the_velocity_value_each_payment_saw(clock: Any) -> None:
     for _ in range(4):
         ids.append(pay(engine, 1000))
         clock.advance(60)
-    model = engine._model
+    model = engine._live
     assert model is not None
-    bias = model.scale * float(model.forest.contributions_many(np.zeros((1, 1)))[0, -1])
+    scale = model.calibration.points_per_margin
+    offset = 75.0 + 10.0 / math.log(9.0) * model.calibration.intercept  # risk_score's definition
+    bias = scale * float(model.forest.contributions_many(np.zeros((1, 1)))[0, -1])
     seen = []
     for charge_id in ids:
         (factor,) = engine.explain(charge_id)
@@ -59,7 +62,7 @@ def test_explain_gives_the_velocity_value_each_payment_saw(clock: Any) -> None:
         seen.append(factor.value)
         stored = engine.charges.retrieve(charge_id).outcome
         assert stored is not None
-        assert round(factor.points + bias + model.offset) == stored.risk_score
+        assert round(factor.points + bias + offset) == stored.risk_score
     # The third payment saw two authorised payments before it: its score crossed into blocks.
     assert seen == [0.0, 1.0, 2.0, 2.0]
     assert [engine.charges.retrieve(i).outcome.type for i in ids] == [  # type: ignore[union-attr]

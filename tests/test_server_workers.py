@@ -70,3 +70,29 @@ def test_two_workers_share_velocity_counters(tmp_path: Path) -> None:
         seen = engine.velocity_attributes(probe)
     # the next payment of the card, assessed by an engine restored from the database, sees all
     assert seen["total_charges_per_card_number_hourly"] == N
+
+
+def test_every_worker_scores_with_a_promoted_model_from_its_next_payment(tmp_path: Path) -> None:
+    """A model promoted by another process on the database (``radar.models.promote``) is used by
+    both workers from their next payment on: each payment is scored wholly by one version."""
+    from radarcore import FeatureExtractor
+    from radarcore.models import RiskCalibration, RiskModel, default_model
+
+    url = f"sqlite:///{tmp_path / 'radar.db'}"
+    bundled = default_model()
+    with (
+        serve_subprocess(url, workers=2, log=tmp_path / "serve.log") as server,
+        ThreadPoolExecutor(4) as pool,
+    ):
+        _wait_for_workers(server.url, 2)
+        assert set(pool.map(lambda i: _pay(server.url, i), range(4))) <= {200, 402}
+        with Radar(url) as admin:
+            assert admin.model_versions == (bundled.version, None)
+            shifted = RiskCalibration(bundled.calibration.slope, bundled.calibration.intercept + 5)
+            promoted = RiskModel(bundled.forest, shifted, FeatureExtractor().schema.names)
+            admin.models.create(promoted)
+            admin.models.promote(promoted.version)
+        list(pool.map(lambda i: _pay(server.url, i), range(4, 12)))
+    with Radar(url) as engine:
+        versions = [e.payload.get("model") for e in engine.store.events() if e.kind == "payment"]
+    assert versions == [bundled.version] * 4 + [promoted.version] * 8

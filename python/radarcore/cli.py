@@ -362,7 +362,9 @@ def run_score(args: argparse.Namespace) -> int:
 
             distributed: Any = importlib.import_module("dask.distributed")
             if args.dask == "local":
-                cluster = stack.enter_context(distributed.LocalCluster(processes=True))
+                cluster = stack.enter_context(
+                    distributed.LocalCluster(processes=True, dashboard_address=":0")
+                )
                 client = stack.enter_context(distributed.Client(cluster))
             else:
                 client = stack.enter_context(distributed.Client(args.dask))

@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from radarcore.errors import InvalidRequestError, StripeError
-from radarcore.radar import Radar
+from radarcore.radar import DEFAULT_MODEL, Radar
 from radarcore.server import dashboard, forms
 from radarcore.server.api import OPERATIONS, Context, Operation, expand
 from radarcore.server.config import ServerConfig
@@ -301,17 +301,8 @@ def routes() -> list[BaseRoute]:
 
 def _open_radar(config: ServerConfig) -> Radar:
     rules = None if config.rules is None else Path(config.rules).read_text("utf-8")
-    if config.model is not None and config.model.endswith(".rcm"):
-        from radarcore.models import RiskModel
-
-        bundle = RiskModel.load(config.model)
-        return Radar(
-            config.database_url,
-            model=bundle.forest,
-            calibration=bundle.calibration,
-            rules=rules,
-        )
-    return Radar(config.database_url, model=config.model, rules=rules)
+    model = DEFAULT_MODEL if config.model is None else config.model
+    return Radar(config.database_url, model=model, rules=rules)
 
 
 def create_app(config: ServerConfig | None = None, *, radar: Radar | None = None) -> Starlette:

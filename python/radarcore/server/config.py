@@ -23,8 +23,9 @@ def _keys(text: str | None, prefix: str, variable: str) -> tuple[str, ...]:
 class ServerConfig:
     """How the server runs.
 
-    ``model``: a model file (``.rcm`` bundle or ``.rcf`` forest); ``rules``: a file of custom
-    Radar rules, one per line (evaluated with Radar's default rules).
+    ``model``: a model file (``.rcm`` bundle or ``.rcf`` forest), stored as a version and made
+    live; ``None``: the database's live model version, or the bundled default model.
+    ``rules``: a file of custom Radar rules, one per line (evaluated with Radar's default rules).
     ``secret_keys``/``publishable_keys``: the accepted API keys; when both are empty, test keys
     are generated on first start, stored in the database and printed. ``max_body_bytes`` caps a
     request body (Stripe's limit is not published; 64 KiB holds any request of the subset).
