@@ -32,8 +32,8 @@ constexpr std::int64_t kBlockRows = 256;
 constexpr int kLanes = 8;
 // Lanes per call of a walk; a multiple of both the scalar and the AVX-512 width.
 constexpr int kWalkLanes = 32;
-// Trees per QuickScorer run: their leaf words for one row group take 64 bytes each.
-constexpr std::int64_t kQuickRunTrees = 64;
+// Trees per QuickScorer run: their state for one row group takes up to 512 bytes each.
+constexpr std::int64_t kQuickRunTrees = 32;
 
 using Node = Forest::Node;
 
@@ -167,8 +167,7 @@ __attribute__((target("avx512f"))) void WalkQueueAvx512(const Node* nodes, std::
 #endif
 
 detail::QuickScorerIsa QuickIsa(Kernel kernel) {
-  return kernel == Kernel::kAuto && DetectCpu().avx512f ? detail::QuickScorerIsa::kAvx512
-                                                         : detail::QuickScorerIsa::kAvx2;
+  return kernel == Kernel::kAuto ? detail::QuickScorer::Best() : detail::QuickScorerIsa::kAvx2;
 }
 
 // Walks `lanes` (a multiple of kLanes) lanes of one kind of tree to their leaves with the
@@ -313,9 +312,9 @@ Forest::Forest(ForestSpec spec) : spec_(std::move(spec)) {
 }
 
 // Consecutive trees that QuickScorer can take (numerical None/NaN splits, at most 64 leaves, no
-// NaN threshold) form runs of at most kQuickRunTrees, whose leaf words stay in the L1 cache;
-// the other trees are walked. The plan keeps tree order, so margins add up in the same order
-// on every path.
+// NaN threshold, no feature with more distinct thresholds over those trees than it ranks) form
+// runs of at most kQuickRunTrees, whose state stays in the L1 cache; the other trees are
+// walked. The plan keeps tree order, so margins add up in the same order on every path.
 void Forest::PlanBatch() {
   const ForestSpec& s = spec_;
   const std::size_t n_nodes = s.left_child.size();
@@ -327,38 +326,65 @@ void Forest::PlanBatch() {
     nan_left[n] = (node.feature_flags & kNanLeft) != 0 ? 1 : 0;
   }
   const std::int64_t n_trees = NumTrees();
-  auto quick = [&](std::int64_t t) {
-    if (!detail::QuickScorer::Supported() || tree_general_[Idx(t)] != 0) return false;
-    std::int64_t leaves = 0;
+  auto splits = [&](std::int64_t t, auto&& fn) {
     for (std::int64_t n = s.tree_offsets[Idx(t)]; n < s.tree_offsets[Idx(t) + 1]; ++n) {
-      if (s.left_child[Idx(n)] == -1) {
-        ++leaves;
-      } else if (std::isnan(threshold[Idx(n)])) {
-        return false;
-      }
+      if (s.left_child[Idx(n)] != -1) fn(Idx(n));
     }
-    return leaves <= detail::kQuickScorerMaxLeaves;
   };
-  std::vector<detail::QuickScorerTree> run;
+  std::vector<std::uint8_t> quick(Idx(n_trees), 0);
+  for (std::int64_t t = 0; t < n_trees; ++t) {
+    if (!detail::QuickScorer::Supported() || tree_general_[Idx(t)] != 0) continue;
+    std::int64_t internal = 0;
+    bool nan_threshold = false;
+    splits(t, [&](std::size_t n) {
+      ++internal;
+      nan_threshold = nan_threshold || std::isnan(threshold[n]);
+    });
+    quick[Idx(t)] = !nan_threshold && internal < detail::kQuickScorerMaxLeaves ? 1 : 0;
+  }
+  // Features with too many distinct thresholds send every tree that splits on them to the walker
+  // (fewer trees only lower the other features' counts).
+  std::vector<std::vector<double>> values(Idx(s.n_features));
+  for (std::int64_t t = 0; t < n_trees; ++t) {
+    if (quick[Idx(t)] != 0) splits(t, [&](std::size_t n) {
+        values[Idx(s.split_feature[n])].push_back(threshold[n]);
+      });
+  }
+  std::vector<std::uint8_t> too_many(Idx(s.n_features), 0);
+  for (std::size_t f = 0; f < values.size(); ++f) {
+    std::sort(values[f].begin(), values[f].end());
+    const auto distinct = std::unique(values[f].begin(), values[f].end()) - values[f].begin();
+    too_many[f] = distinct > detail::kQuickScorerMaxThresholds ? 1 : 0;
+  }
+  for (std::int64_t t = 0; t < n_trees; ++t) {
+    if (quick[Idx(t)] != 0) splits(t, [&](std::size_t n) {
+        if (too_many[Idx(s.split_feature[n])] != 0) quick[Idx(t)] = 0;
+      });
+  }
+  std::vector<std::vector<detail::QuickScorerTree>> runs;
   for (std::int64_t t = 0; t < n_trees;) {
-    const bool first_quick = quick(t);
+    const bool first_quick = quick[Idx(t)] != 0;
     std::int64_t e = t + 1;
-    while (e < n_trees && quick(e) == first_quick && (!first_quick || e - t < kQuickRunTrees)) ++e;
+    while (e < n_trees && (quick[Idx(e)] != 0) == first_quick &&
+           (!first_quick || e - t < kQuickRunTrees)) {
+      ++e;
+    }
     std::int64_t quick_run = -1;
     if (first_quick) {
-      run.clear();
+      quick_run = static_cast<std::int64_t>(runs.size());
+      runs.emplace_back();
       for (std::int64_t u = t; u < e; ++u) {
         const std::size_t b = Idx(s.tree_offsets[Idx(u)]);
-        run.push_back(detail::QuickScorerTree{
+        runs.back().push_back(detail::QuickScorerTree{
             s.left_child.data() + b, s.right_child.data() + b, s.split_feature.data() + b,
             threshold.data() + b, nan_left.data() + b, s.leaf_value.data() + b,
             s.tree_offsets[Idx(u) + 1] - s.tree_offsets[Idx(u)]});
       }
-      quick_run = quick_.AddRun(run);
     }
     plan_.push_back(PlanStep{t, e, quick_run});
     t = e;
   }
+  quick_ = detail::QuickScorer(runs);
 }
 
 // Nodes of each tree are renumbered breadth-first so that siblings sit side by side; a leaf
@@ -466,9 +492,12 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
   // One spare feature slot keeps the buffer non-empty for forests without features.
   std::vector<double> buffer(Idx(kBlockRows * (nf + 1)), 0.0);
   std::vector<double> margin(Idx(kBlockRows * ng));
-  // QuickScorer input: groups of kQuickScorerLanes rows, each feature-major.
-  std::vector<double> transposed(quick ? Idx(kBlockRows * nf) : 0);
-  std::vector<std::uint64_t> state(quick ? Idx(quick_.MaxRunSize() * kQuickScorerLanes) : 0);
+  // QuickScorer state: the ranks of each row group of the block, one run's planes, exit leaves.
+  constexpr std::int64_t kGroups = kBlockRows / kQuickScorerLanes;
+  static_assert(kBlockRows % kQuickScorerLanes == 0, "a block holds whole row groups");
+  std::vector<detail::QuickScorerLine> ranks(quick ? Idx(kGroups * quick_.RankLines()) : 0);
+  std::vector<detail::QuickScorerLine> planes(quick ? Idx(quick_.MaxRunPlanes()) : 0);
+  std::vector<detail::QuickScorerLine> leaf(quick ? Idx(quick_.MaxRunSize()) : 0);
   const double* rows[kBlockRows];
   std::uint32_t idx[kBlockRows];
   for (std::int64_t b = begin; b < end; b += kBlockRows) {
@@ -481,10 +510,8 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
       for (std::int64_t g = 0; g < ng; ++g) margin[Idx(r * ng + g)] = spec_.base_score[Idx(g)];
     }
     if (quick) {
-      for (std::int64_t r = 0; r < groups * kQuickScorerLanes; ++r) {
-        double* group = transposed.data() + (r / kQuickScorerLanes) * nf * kQuickScorerLanes;
-        const std::int64_t lane = r % kQuickScorerLanes;
-        for (std::int64_t f = 0; f < nf; ++f) group[f * kQuickScorerLanes + lane] = rows[r][f];
+      for (std::int64_t g = 0; g < groups; ++g) {
+        quick_.Rank(rows + g * kQuickScorerLanes, ranks.data() + g * quick_.RankLines());
       }
     }
     const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
@@ -492,16 +519,16 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
       if (quick && step.quick_run >= 0) {
         const std::int64_t n_trees = step.end_tree - step.first_tree;
         for (std::int64_t g = 0; g < groups; ++g) {
-          quick_.Score(isa, step.quick_run, transposed.data() + g * nf * kQuickScorerLanes,
-                       state.data());
+          quick_.Score(isa, step.quick_run, ranks.data() + g * quick_.RankLines(), planes.data(),
+                       leaf.data());
           const std::int64_t in_group =
               std::min<std::int64_t>(kQuickScorerLanes, count - g * kQuickScorerLanes);
           double* group_margin = margin.data() + g * kQuickScorerLanes * ng;
           for (std::int64_t t = 0; t < n_trees; ++t) {
             double* acc = group_margin + spec_.tree_group[Idx(step.first_tree + t)];
-            const std::uint64_t* words = state.data() + t * kQuickScorerLanes;
+            const std::uint8_t* exits = leaf[Idx(t)].lane;
             for (std::int64_t l = 0; l < in_group; ++l) {
-              acc[l * ng] += quick_.LeafValue(step.quick_run, t, words[l]);
+              acc[l * ng] += quick_.LeafValue(step.quick_run, t, exits[l]);
             }
           }
         }

@@ -1,6 +1,9 @@
 #include "forest/quick_scorer.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
+#include <map>
 
 #include "common/cpu.hpp"
 
@@ -14,7 +17,6 @@ namespace radarcore::detail {
 namespace {
 
 constexpr int kLanes = kQuickScorerLanes;
-static_assert(kLanes % 8 == 0, "a row group fills whole AVX-512 and AVX2 vectors");
 
 std::size_t Idx(std::int64_t i) { return static_cast<std::size_t>(i); }
 
@@ -22,14 +24,15 @@ struct Split {
   std::int32_t feature;
   double threshold;
   bool nan_left;
-  std::uint64_t clear;
-  std::uint32_t slot;
+  std::int32_t lo;  // the left subtree's leaves [lo, hi)
+  std::int32_t hi;
+  std::int64_t tree;  // within its run
 };
 
 // Numbers the leaves of one tree left to right (depth-first, left child first) and records, for
-// every internal node, the leaves of its left subtree as a bit mask.
-void CollectSplits(const QuickScorerTree& tree, std::uint32_t slot, std::vector<Split>& splits,
-                   std::vector<double>& leaves) {
+// every internal node, the leaves of its left subtree; returns the number of leaves.
+std::int32_t CollectSplits(const QuickScorerTree& tree, std::int64_t slot,
+                           std::vector<Split>& splits, std::vector<double>& leaves) {
   struct Frame {
     std::int32_t node;
     bool expanded;
@@ -58,16 +61,22 @@ void CollectSplits(const QuickScorerTree& tree, std::uint32_t slot, std::vector<
     }
     first_leaf[n] = first_leaf[Idx(left)];
     end_leaf[n] = end_leaf[Idx(right)];
-    const std::int32_t lo = first_leaf[Idx(left)];
-    const std::int32_t hi = end_leaf[Idx(left)];
-    const std::uint64_t below_hi = hi == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << hi) - 1;
-    const std::uint64_t below_lo = (std::uint64_t{1} << lo) - 1;
     splits.push_back(Split{tree.split_feature[n], tree.threshold[n], tree.nan_left[n] != 0,
-                           below_hi & ~below_lo, slot});
+                           first_leaf[Idx(left)], end_leaf[Idx(left)], slot});
   }
+  return next_leaf;
 }
 
 #if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
+// The exit leaf of a byte is its lowest set bit: two nibble tables give its index (a zero nibble
+// gives 0, so the low and high lookups can be or-ed).
+alignas(64) constexpr std::uint8_t kLowNibbleBit[64] = {
+    0, 0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0};
+alignas(64) constexpr std::uint8_t kHighNibbleBit[64] = {
+    0, 4, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 4, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0,
+    0, 4, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 4, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0};
+
 // GCC 12's AVX-512 headers start intrinsics from _mm512_undefined_*(), which its own
 // -Wuninitialized then reports at every call site.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -75,141 +84,149 @@ void CollectSplits(const QuickScorerTree& tree, std::uint32_t slot, std::vector<
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-__attribute__((target("avx512f"))) void ScoreAvx512(const QuickScorer::Feature* begin,
-                                                    const QuickScorer::Feature* end,
-                                                    const double* threshold,
-                                                    const std::uint64_t* clear,
-                                                    const std::uint32_t* slot,
-                                                    const std::uint64_t* nan_clear,
-                                                    const std::uint32_t* nan_slot,
-                                                    const double* xt, std::uint64_t* state) {
-  constexpr int kVectors = kLanes / 8;
-  for (const QuickScorer::Feature* p = begin; p != end; ++p) {
-    const QuickScorer::Feature f = *p;  // a local copy: stores to state cannot alias it
-    __m512d x[kVectors];
-    __mmask8 nan[kVectors];
-    unsigned any_nan = 0;
-    for (int v = 0; v < kVectors; ++v) {
-      x[v] = _mm512_loadu_pd(xt + f.feature * kLanes + 8 * v);
-      nan[v] = _mm512_cmp_pd_mask(x[v], x[v], _CMP_UNORD_Q);
-      any_nan |= nan[v];
+__attribute__((target("avx512f,avx512bw"))) void ScoreAvx512(
+    const QuickScorer::Entry* begin, const QuickScorer::Entry* end, const std::uint8_t* tree_planes,
+    std::int64_t n_trees, const QuickScorerLine* ranks, QuickScorerLine* planes,
+    QuickScorerLine* leaf) {
+  for (const QuickScorer::Entry* e = begin; e != end; ++e) {
+    const __m512i r = _mm512_load_si512(ranks + e->ranks);
+    const __mmask64 right =
+        _mm512_cmpgt_epu8_mask(r, _mm512_set1_epi8(static_cast<char>(e->threshold)));
+    QuickScorerLine* p = planes + e->plane;
+    const __m512i s = _mm512_load_si512(p);
+    const __m512i cleared = _mm512_andnot_si512(_mm512_set1_epi8(static_cast<char>(e->clear)), s);
+    _mm512_store_si512(p, _mm512_mask_blend_epi8(right, s, cleared));
+  }
+  const __m512i low_table = _mm512_load_si512(kLowNibbleBit);
+  const __m512i high_table = _mm512_load_si512(kHighNibbleBit);
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
+  const __m512i zero = _mm512_setzero_si512();
+  for (std::int64_t t = 0; t < n_trees; ++t) {
+    const int n = tree_planes[t];
+    __m512i exit = zero;
+    for (int k = n - 1; k >= 0; --k) {
+      const __m512i s = _mm512_load_si512(planes + k);
+      const __mmask64 set = _mm512_test_epi8_mask(s, s);
+      const __m512i lowest = _mm512_and_si512(s, _mm512_sub_epi8(zero, s));
+      const __m512i bit = _mm512_or_si512(
+          _mm512_shuffle_epi8(low_table, _mm512_and_si512(lowest, nibble)),
+          _mm512_shuffle_epi8(high_table,
+                              _mm512_and_si512(_mm512_srli_epi16(lowest, 4), nibble)));
+      exit = _mm512_mask_blend_epi8(set, exit,
+                                    _mm512_add_epi8(bit, _mm512_set1_epi8(static_cast<char>(8 * k))));
     }
-    for (std::int64_t i = f.begin; i < f.end; ++i) {
-      const __m512d t = _mm512_set1_pd(threshold[i]);
-      __mmask8 right[kVectors];
-      unsigned any = 0;
-      for (int v = 0; v < kVectors; ++v) {
-        right[v] = _mm512_cmp_pd_mask(x[v], t, _CMP_GT_OQ);
-        any |= right[v];
-      }
-      if (any == 0) break;
-      const __m512i c = _mm512_set1_epi64(static_cast<long long>(clear[i]));
-      std::uint64_t* word = state + slot[i] * kLanes;
-      for (int v = 0; v < kVectors; ++v) {
-        const __m512i s = _mm512_loadu_si512(word + 8 * v);
-        _mm512_storeu_si512(word + 8 * v, _mm512_mask_andnot_epi64(s, right[v], c, s));
-      }
-    }
-    if (any_nan == 0) continue;
-    for (std::int64_t i = f.nan_begin; i < f.nan_end; ++i) {
-      const __m512i c = _mm512_set1_epi64(static_cast<long long>(nan_clear[i]));
-      std::uint64_t* word = state + nan_slot[i] * kLanes;
-      for (int v = 0; v < kVectors; ++v) {
-        const __m512i s = _mm512_loadu_si512(word + 8 * v);
-        _mm512_storeu_si512(word + 8 * v, _mm512_mask_andnot_epi64(s, nan[v], c, s));
-      }
-    }
+    _mm512_store_si512(leaf + t, exit);
+    planes += n;
   }
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 
-__attribute__((target("avx2"))) void ScoreAvx2(const QuickScorer::Feature* begin,
-                                               const QuickScorer::Feature* end,
-                                               const double* threshold,
-                                               const std::uint64_t* clear,
-                                               const std::uint32_t* slot,
-                                               const std::uint64_t* nan_clear,
-                                               const std::uint32_t* nan_slot, const double* xt,
-                                               std::uint64_t* state) {
-  constexpr int kVectors = kLanes / 4;
-  for (const QuickScorer::Feature* p = begin; p != end; ++p) {
-    const QuickScorer::Feature f = *p;  // a local copy: stores to state cannot alias it
-    __m256d x[kVectors];
-    __m256i nan[kVectors];
-    __m256i any_nan = _mm256_setzero_si256();
-    for (int v = 0; v < kVectors; ++v) {
-      x[v] = _mm256_loadu_pd(xt + f.feature * kLanes + 4 * v);
-      nan[v] = _mm256_castpd_si256(_mm256_cmp_pd(x[v], x[v], _CMP_UNORD_Q));
-      any_nan = _mm256_or_si256(any_nan, nan[v]);
+__attribute__((target("avx2"))) void ScoreAvx2(const QuickScorer::Entry* begin,
+                                               const QuickScorer::Entry* end,
+                                               const std::uint8_t* tree_planes,
+                                               std::int64_t n_trees, const QuickScorerLine* ranks,
+                                               QuickScorerLine* planes, QuickScorerLine* leaf) {
+  // AVX2 compares signed bytes: flipping the top bit of both sides orders them as unsigned.
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (const QuickScorer::Entry* e = begin; e != end; ++e) {
+    const auto* r = reinterpret_cast<const __m256i*>(ranks + e->ranks);
+    auto* p = reinterpret_cast<__m256i*>(planes + e->plane);
+    const __m256i t = _mm256_set1_epi8(static_cast<char>(e->threshold ^ 0x80));
+    const __m256i c = _mm256_set1_epi8(static_cast<char>(e->clear));
+    for (int h = 0; h < 2; ++h) {
+      const __m256i right = _mm256_cmpgt_epi8(_mm256_xor_si256(_mm256_load_si256(r + h), flip), t);
+      _mm256_store_si256(p + h, _mm256_andnot_si256(_mm256_and_si256(right, c),
+                                                    _mm256_load_si256(p + h)));
     }
-    for (std::int64_t i = f.begin; i < f.end; ++i) {
-      const __m256d t = _mm256_set1_pd(threshold[i]);
-      __m256i right[kVectors];
-      __m256i any = _mm256_setzero_si256();
-      for (int v = 0; v < kVectors; ++v) {
-        right[v] = _mm256_castpd_si256(_mm256_cmp_pd(x[v], t, _CMP_GT_OQ));
-        any = _mm256_or_si256(any, right[v]);
+  }
+  const __m256i low_table = _mm256_load_si256(reinterpret_cast<const __m256i*>(kLowNibbleBit));
+  const __m256i high_table = _mm256_load_si256(reinterpret_cast<const __m256i*>(kHighNibbleBit));
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  const __m256i zero = _mm256_setzero_si256();
+  for (std::int64_t t = 0; t < n_trees; ++t) {
+    const int n = tree_planes[t];
+    for (int h = 0; h < 2; ++h) {
+      __m256i exit = zero;
+      for (int k = n - 1; k >= 0; --k) {
+        const __m256i s = _mm256_load_si256(reinterpret_cast<const __m256i*>(planes + k) + h);
+        const __m256i lowest = _mm256_and_si256(s, _mm256_sub_epi8(zero, s));
+        const __m256i bit = _mm256_or_si256(
+            _mm256_shuffle_epi8(low_table, _mm256_and_si256(lowest, nibble)),
+            _mm256_shuffle_epi8(high_table,
+                                _mm256_and_si256(_mm256_srli_epi16(lowest, 4), nibble)));
+        exit = _mm256_blendv_epi8(_mm256_add_epi8(bit, _mm256_set1_epi8(static_cast<char>(8 * k))),
+                                  exit, _mm256_cmpeq_epi8(s, zero));
       }
-      if (_mm256_testz_si256(any, any) != 0) break;
-      const __m256i c = _mm256_set1_epi64x(static_cast<long long>(clear[i]));
-      auto* word = reinterpret_cast<__m256i*>(state + slot[i] * kLanes);
-      for (int v = 0; v < kVectors; ++v) {
-        _mm256_storeu_si256(word + v, _mm256_andnot_si256(_mm256_and_si256(right[v], c),
-                                                          _mm256_loadu_si256(word + v)));
-      }
+      _mm256_store_si256(reinterpret_cast<__m256i*>(leaf + t) + h, exit);
     }
-    if (_mm256_testz_si256(any_nan, any_nan) != 0) continue;
-    for (std::int64_t i = f.nan_begin; i < f.nan_end; ++i) {
-      const __m256i c = _mm256_set1_epi64x(static_cast<long long>(nan_clear[i]));
-      auto* word = reinterpret_cast<__m256i*>(state + nan_slot[i] * kLanes);
-      for (int v = 0; v < kVectors; ++v) {
-        _mm256_storeu_si256(word + v, _mm256_andnot_si256(_mm256_and_si256(nan[v], c),
-                                                          _mm256_loadu_si256(word + v)));
-      }
-    }
+    planes += n;
   }
 }
 #endif
 
 }  // namespace
 
-std::int64_t QuickScorer::AddRun(const std::vector<QuickScorerTree>& trees) {
-  std::vector<Split> splits;
-  for (std::size_t t = 0; t < trees.size(); ++t) {
-    leaf_base_.push_back(static_cast<std::int64_t>(leaf_value_.size()));
-    CollectSplits(trees[t], static_cast<std::uint32_t>(t), splits, leaf_value_);
+QuickScorer::QuickScorer(const std::vector<std::vector<QuickScorerTree>>& runs) {
+  std::vector<std::vector<Split>> run_splits(runs.size());
+  std::map<std::int32_t, std::vector<double>> thresholds;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    Run run{static_cast<std::int64_t>(leaf_base_.size()),
+            static_cast<std::int64_t>(runs[r].size()), 0, 0, 0};
+    for (std::size_t t = 0; t < runs[r].size(); ++t) {
+      leaf_base_.push_back(static_cast<std::int64_t>(leaf_value_.size()));
+      const std::int32_t leaves =
+          CollectSplits(runs[r][t], static_cast<std::int64_t>(t), run_splits[r], leaf_value_);
+      tree_planes_.push_back(static_cast<std::uint8_t>((leaves + 7) / 8));
+      run.n_planes += tree_planes_.back();
+    }
+    for (const Split& s : run_splits[r]) thresholds[s.feature].push_back(s.threshold);
+    runs_.push_back(run);
+    max_run_size_ = std::max(max_run_size_, run.n_trees);
+    max_run_planes_ = std::max(max_run_planes_, run.n_planes);
   }
-  leaf_value_.resize(leaf_value_.size() + kQuickScorerMaxLeaves, 0.0);
-  std::stable_sort(splits.begin(), splits.end(), [](const Split& a, const Split& b) {
-    return a.feature != b.feature ? a.feature < b.feature : a.threshold < b.threshold;
-  });
-  Run run{static_cast<std::int64_t>(leaf_base_.size() - trees.size()),
-          static_cast<std::int64_t>(trees.size()), static_cast<std::int64_t>(features_.size()), 0};
-  for (std::size_t i = 0; i < splits.size();) {
-    std::size_t j = i;
-    while (j < splits.size() && splits[j].feature == splits[i].feature) ++j;
-    Feature feature{splits[i].feature, static_cast<std::int64_t>(threshold_.size()), 0,
-                    static_cast<std::int64_t>(nan_clear_.size()), 0};
-    for (std::size_t k = i; k < j; ++k) {
-      threshold_.push_back(splits[k].threshold);
-      clear_.push_back(splits[k].clear);
-      slot_.push_back(splits[k].slot);
-      if (!splits[k].nan_left) {
-        nan_clear_.push_back(splits[k].clear);
-        nan_slot_.push_back(splits[k].slot);
+  std::map<std::int32_t, std::uint32_t> feature_line;
+  for (auto& [feature, values] : thresholds) {
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    feature_line[feature] = static_cast<std::uint32_t>(2 * features_.size());
+    features_.push_back(Feature{feature, static_cast<std::int64_t>(thresholds_.size())});
+    thresholds_.insert(thresholds_.end(), values.begin(), values.end());
+    thresholds_.resize(thresholds_.size() + kQuickScorerMaxThresholds - values.size(),
+                       std::numeric_limits<double>::infinity());
+  }
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    Run& run = runs_[r];
+    // Plane of each tree's first leaves within the run's state.
+    std::vector<std::int64_t> first_plane;
+    std::int64_t plane = 0;
+    for (std::int64_t t = 0; t < run.n_trees; ++t) {
+      first_plane.push_back(plane);
+      plane += tree_planes_[Idx(run.first_tree + t)];
+    }
+    // Splits by feature, thresholds ascending: consecutive updates mostly touch different
+    // trees, so they do not wait on each other's stores.
+    std::vector<Split>& splits = run_splits[r];
+    std::stable_sort(splits.begin(), splits.end(), [](const Split& a, const Split& b) {
+      return a.feature != b.feature ? a.feature < b.feature : a.threshold < b.threshold;
+    });
+    run.entries_begin = static_cast<std::int64_t>(entries_.size());
+    for (const Split& s : splits) {
+      const std::vector<double>& values = thresholds[s.feature];
+      const auto rank = static_cast<std::uint8_t>(
+          std::lower_bound(values.begin(), values.end(), s.threshold) - values.begin());
+      const std::uint32_t line = feature_line[s.feature] + (s.nan_left ? 0 : 1);
+      for (std::int32_t k = s.lo / 8; k <= (s.hi - 1) / 8; ++k) {
+        const std::int32_t lo = std::max(s.lo, 8 * k) - 8 * k;
+        const std::int32_t hi = std::min(s.hi, 8 * k + 8) - 8 * k;
+        entries_.push_back(Entry{line, static_cast<std::uint16_t>(first_plane[Idx(s.tree)] + k),
+                                 rank,
+                                 static_cast<std::uint8_t>(((1u << hi) - 1) & ~((1u << lo) - 1))});
       }
     }
-    feature.end = static_cast<std::int64_t>(threshold_.size());
-    feature.nan_end = static_cast<std::int64_t>(nan_clear_.size());
-    features_.push_back(feature);
-    i = j;
+    run.entries_end = static_cast<std::int64_t>(entries_.size());
   }
-  run.features_end = static_cast<std::int64_t>(features_.size());
-  runs_.push_back(run);
-  max_run_size_ = std::max(max_run_size_, run.n_trees);
-  return static_cast<std::int64_t>(runs_.size()) - 1;
 }
 
 std::int64_t QuickScorer::RunSize(std::int64_t run) const { return runs_[Idx(run)].n_trees; }
@@ -222,18 +239,42 @@ bool QuickScorer::Supported() {
 #endif
 }
 
-void QuickScorer::Score(QuickScorerIsa isa, std::int64_t run, const double* xt,
-                        std::uint64_t* state) const {
+QuickScorerIsa QuickScorer::Best() {
+  const CpuFeatures& cpu = DetectCpu();
+  return cpu.avx512f && cpu.avx512bw ? QuickScorerIsa::kAvx512 : QuickScorerIsa::kAvx2;
+}
+
+void QuickScorer::Rank(const double* const* rows, QuickScorerLine* ranks) const {
+  for (std::size_t f = 0; f < features_.size(); ++f) {
+    const double* t = thresholds_.data() + features_[f].thresholds_begin;
+    const std::int32_t column = features_[f].index;
+    std::uint8_t* nan_left = ranks[2 * f].lane;
+    std::uint8_t* nan_right = ranks[2 * f + 1].lane;
+    for (int l = 0; l < kLanes; ++l) {
+      const double x = rows[l][column];
+      // Branch-free binary search over the kQuickScorerMaxThresholds (padded) thresholds.
+      unsigned r = 0;
+      for (unsigned step = 128; step != 0; step >>= 1) {
+        r += static_cast<unsigned>(t[r + step - 1] < x) * step;
+      }
+      nan_left[l] = static_cast<std::uint8_t>(r);
+      nan_right[l] = x != x ? std::uint8_t{255} : static_cast<std::uint8_t>(r);
+    }
+  }
+}
+
+void QuickScorer::Score(QuickScorerIsa isa, std::int64_t run, const QuickScorerLine* ranks,
+                        QuickScorerLine* planes, QuickScorerLine* leaf) const {
   const Run& r = runs_[Idx(run)];
-  std::fill(state, state + r.n_trees * kLanes, ~std::uint64_t{0});
+  std::memset(planes, 0xFF, Idx(r.n_planes) * sizeof(QuickScorerLine));
 #if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
   auto* score = isa == QuickScorerIsa::kAvx512 ? &ScoreAvx512 : &ScoreAvx2;
-  score(features_.data() + r.features_begin, features_.data() + r.features_end,
-        threshold_.data(), clear_.data(), slot_.data(), nan_clear_.data(), nan_slot_.data(), xt,
-        state);
+  score(entries_.data() + r.entries_begin, entries_.data() + r.entries_end,
+        tree_planes_.data() + r.first_tree, r.n_trees, ranks, planes, leaf);
 #else
   (void)isa;
-  (void)xt;
+  (void)ranks;
+  (void)leaf;
 #endif
 }
 

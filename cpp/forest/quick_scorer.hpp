@@ -1,15 +1,20 @@
-// QuickScorer (Lucchese et al., SIGIR 2015) for the batch path of Forest: the trees of a run are
-// scored for kQuickScorerLanes rows at once without walking them.
+// QuickScorer (Lucchese et al., SIGIR 2015) for the batch path of Forest, with leaf bitvectors
+// kept in byte planes as in RapidScorer (Ye et al., KDD 2018): the trees of a run are scored for
+// kQuickScorerLanes rows at once without walking them.
 //
-// Each tree of a run keeps, per row, a 64-bit word with one bit per leaf in left-to-right order,
-// all set at first. Every split at which the row goes right clears the leaves of its left
-// subtree; the exit leaf is then the lowest bit still set. The splits are visited feature by
-// feature with their thresholds in ascending order, so for a value x the splits it goes right
-// at (x > threshold) are a prefix of the list and the scan stops at the first one it does not:
-// no branch depends on tree structure and consecutive updates are independent. A NaN value goes
-// left at every split of that prefix scan (an ordered compare is false), and a second list per
-// feature holds the splits where NaN goes right instead, applied to the rows whose value is NaN.
-// Results are exact: the decision at every split is the walker's `x <= threshold` in double.
+// Each tree keeps, per row, one bit per leaf in left-to-right order, all set at first. Every
+// split at which the row goes right clears the leaves of its left subtree; the exit leaf is then
+// the lowest bit still set. The bits of a tree are stored as planes of bytes, plane k holding
+// leaves 8k..8k+7 of all kQuickScorerLanes rows, one byte per row: a split's left subtree is a
+// contiguous range of leaves, so it touches one or two planes, not the whole bitvector, and one
+// byte compare decides it for every row of the group at once.
+//
+// Values are compared as ranks: each feature's thresholds over the whole scorer, sorted and
+// unique (at most kQuickScorerMaxThresholds), and a value's rank is how many of them are below
+// it, found by binary search in double. A row goes right at the split with the j-th threshold
+// exactly when its rank exceeds j, which is the walker's `!(x <= threshold)` for every non-NaN
+// value. A NaN ranks 0 (left at every split) where the split sends NaN left and 255 (right at
+// every split) where it sends NaN right, so each feature has two rank rows.
 //
 // Internal to cpp/forest; Forest decides which trees qualify and owns the instance.
 #pragma once
@@ -19,10 +24,13 @@
 
 namespace radarcore::detail {
 
-// Rows scored together; their values are fed feature-major: xt[feature * kQuickScorerLanes + lane].
-constexpr int kQuickScorerLanes = 16;
-// The most leaves a tree may have (one bit each in a 64-bit word).
+// Rows scored together: one byte each in a 64-byte plane.
+constexpr int kQuickScorerLanes = 64;
+// The most leaves a tree may have (eight planes).
 constexpr int kQuickScorerMaxLeaves = 64;
+// The most distinct thresholds a feature may have over the scorer's trees (ranks fit a byte,
+// with 255 left for a NaN that goes right).
+constexpr int kQuickScorerMaxThresholds = 255;
 
 // Which instruction set a scoring call uses; both give identical results.
 enum class QuickScorerIsa : std::uint8_t { kAvx2, kAvx512 };
@@ -40,64 +48,84 @@ struct QuickScorerTree {
   std::int64_t n_nodes;
 };
 
+// A 64-byte aligned line: one plane, or one rank row, of kQuickScorerLanes bytes.
+struct alignas(64) QuickScorerLine {
+  std::uint8_t lane[kQuickScorerLanes];
+};
+
 class QuickScorer {
  public:
   QuickScorer() = default;
 
-  // Adds a run of consecutive trees of the forest (each with at most kQuickScorerMaxLeaves
-  // leaves); returns its index. The run's trees are scored together by Score.
-  std::int64_t AddRun(const std::vector<QuickScorerTree>& trees);
+  // Scores runs of consecutive trees of the forest, each run together; every tree has at most
+  // kQuickScorerMaxLeaves leaves, and every feature at most kQuickScorerMaxThresholds distinct
+  // thresholds over all of them.
+  explicit QuickScorer(const std::vector<std::vector<QuickScorerTree>>& runs);
 
   // Whether this CPU can run Score: x86-64 with AVX2. Elsewhere trees are walked, which measured
   // faster than a portable QuickScorer.
   static bool Supported();
+  // The instruction set Score uses where AVX-512 is allowed: AVX-512 (F and BW) or AVX2.
+  static QuickScorerIsa Best();
 
   std::int64_t NumRuns() const { return static_cast<std::int64_t>(runs_.size()); }
   std::int64_t RunSize(std::int64_t run) const;
   std::int64_t MaxRunSize() const { return max_run_size_; }
+  // Lines of state Score needs for its largest run, and of ranks Rank writes.
+  std::int64_t MaxRunPlanes() const { return max_run_planes_; }
+  std::int64_t RankLines() const { return 2 * static_cast<std::int64_t>(features_.size()); }
 
-  // Scores kQuickScorerLanes rows (feature-major values xt) through the trees of run, leaving
-  // in state[tree_in_run * kQuickScorerLanes + lane] each tree's leaf word for each row. Only
-  // where Supported(); kAvx512 needs AVX-512F.
-  void Score(QuickScorerIsa isa, std::int64_t run, const double* xt, std::uint64_t* state) const;
+  // The ranks of kQuickScorerLanes rows (rows[lane] points at a row's values by feature index).
+  void Rank(const double* const* rows, QuickScorerLine* ranks) const;
 
-  // The value of the leaf a leaf word of tree tree_in_run of run names.
-  double LeafValue(std::int64_t run, std::int64_t tree_in_run, std::uint64_t word) const {
-    // Bit 63 keeps the index in range whatever the word; a real exit leaf is always lower or it.
+  // Scores the rows ranked in ranks through the trees of run, leaving in
+  // leaf[tree_in_run].lane[lane] the exit leaf (0-based, left to right) of each tree for each
+  // row; planes is scratch of MaxRunPlanes() lines. Only where Supported(); kAvx512 only where
+  // Best() is kAvx512.
+  void Score(QuickScorerIsa isa, std::int64_t run, const QuickScorerLine* ranks,
+             QuickScorerLine* planes, QuickScorerLine* leaf) const;
+
+  // The value of leaf `leaf` (as Score numbers it) of tree tree_in_run of run.
+  double LeafValue(std::int64_t run, std::int64_t tree_in_run, std::uint8_t leaf) const {
     return leaf_value_[static_cast<std::size_t>(
         leaf_base_[static_cast<std::size_t>(runs_[static_cast<std::size_t>(run)].first_tree +
                                             tree_in_run)] +
-        __builtin_ctzll(word | (std::uint64_t{1} << 63)))];
+        leaf)];
   }
 
-  // The splits on one feature within a run: [begin, end) ascending by threshold in the split
-  // arrays, [nan_begin, nan_end) the splits where NaN goes right.
-  struct Feature {
-    std::int32_t feature;
-    std::int64_t begin;
-    std::int64_t end;
-    std::int64_t nan_begin;
-    std::int64_t nan_end;
+  // One plane update: the rows whose rank in rank row `ranks` exceeds `threshold` clear the
+  // bits `clear` of plane `plane` (both as line indices).
+  struct Entry {
+    std::uint32_t ranks;
+    std::uint16_t plane;
+    std::uint8_t threshold;
+    std::uint8_t clear;
   };
 
  private:
   struct Run {
-    std::int64_t first_tree;  // into leaf_base_
+    std::int64_t first_tree;  // into leaf_base_ and tree_planes_
     std::int64_t n_trees;
-    std::int64_t features_begin;  // into features_
-    std::int64_t features_end;
+    std::int64_t n_planes;
+    std::int64_t entries_begin;  // into entries_
+    std::int64_t entries_end;
+  };
+  // A feature some split uses: its index in the rows and its sorted distinct thresholds,
+  // padded with +inf to kQuickScorerMaxThresholds.
+  struct Feature {
+    std::int32_t index;
+    std::int64_t thresholds_begin;  // into thresholds_
   };
 
   std::vector<Run> runs_;
   std::vector<Feature> features_;
-  std::vector<double> threshold_;
-  std::vector<std::uint64_t> clear_;  // the left subtree's leaves, cleared when the row goes right
-  std::vector<std::uint32_t> slot_;   // tree within its run
-  std::vector<std::uint64_t> nan_clear_;
-  std::vector<std::uint32_t> nan_slot_;
-  std::vector<std::int64_t> leaf_base_;  // per tree added: its leaves in leaf_value_
-  std::vector<double> leaf_value_;       // leaves left to right, then kQuickScorerMaxLeaves zeros
+  std::vector<double> thresholds_;
+  std::vector<Entry> entries_;
+  std::vector<std::uint8_t> tree_planes_;  // per tree: its planes (leaves / 8, rounded up)
+  std::vector<std::int64_t> leaf_base_;    // per tree: its leaves in leaf_value_
+  std::vector<double> leaf_value_;         // leaves left to right
   std::int64_t max_run_size_ = 0;
+  std::int64_t max_run_planes_ = 0;
 };
 
 }  // namespace radarcore::detail
