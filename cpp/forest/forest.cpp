@@ -511,7 +511,7 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
     }
     if (quick) {
       for (std::int64_t g = 0; g < groups; ++g) {
-        quick_.Rank(rows + g * kQuickScorerLanes, ranks.data() + g * quick_.RankLines());
+        quick_.Rank(isa, rows + g * kQuickScorerLanes, ranks.data() + g * quick_.RankLines());
       }
     }
     const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;

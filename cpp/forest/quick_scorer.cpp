@@ -17,6 +17,10 @@ namespace radarcore::detail {
 namespace {
 
 constexpr int kLanes = kQuickScorerLanes;
+// Each feature's thresholds, padded with +inf: 16 blocks of 16, the last of each block a pivot.
+constexpr int kPadded = 256;
+constexpr int kBlock = 16;
+static_assert(kQuickScorerMaxThresholds < kPadded, "the last pivot is always +inf");
 
 std::size_t Idx(std::int64_t i) { return static_cast<std::size_t>(i); }
 
@@ -164,6 +168,58 @@ __attribute__((target("avx2"))) void ScoreAvx2(const QuickScorer::Entry* begin,
     planes += n;
   }
 }
+
+// A value's rank among a feature's padded thresholds t (ascending): the pivots t[16i + 15] tell
+// its block c (how many pivots are below it), then the 16 thresholds of block c the rest; every
+// threshold of the blocks before c is below it and none after. NaN is below nothing.
+__attribute__((target("avx512f"))) void RankAvx512(const double* t, const double* const* rows,
+                                                   std::int32_t column, std::uint8_t* nan_left,
+                                                   std::uint8_t* nan_right) {
+  const __m512i pivot_index =
+      _mm512_setr_epi64(15, 31, 47, 63, 79, 95, 111, 127);
+  const __m512d pivots_low = _mm512_i64gather_pd(pivot_index, t, 8);
+  const __m512d pivots_high = _mm512_i64gather_pd(pivot_index, t + 128, 8);
+  for (int l = 0; l < kLanes; ++l) {
+    const double value = rows[l][column];
+    const __m512d x = _mm512_set1_pd(value);
+    const unsigned block = static_cast<unsigned>(
+        __builtin_popcount(static_cast<unsigned>(_mm512_cmp_pd_mask(pivots_low, x, _CMP_LT_OQ)) |
+                           (static_cast<unsigned>(_mm512_cmp_pd_mask(pivots_high, x, _CMP_LT_OQ))
+                            << 8)));
+    const double* b = t + kBlock * block;
+    const unsigned below = static_cast<unsigned>(__builtin_popcount(
+        static_cast<unsigned>(_mm512_cmp_pd_mask(_mm512_loadu_pd(b), x, _CMP_LT_OQ)) |
+        (static_cast<unsigned>(_mm512_cmp_pd_mask(_mm512_loadu_pd(b + 8), x, _CMP_LT_OQ)) << 8)));
+    const auto r = static_cast<std::uint8_t>(kBlock * block + below);
+    nan_left[l] = r;
+    nan_right[l] = value != value ? std::uint8_t{255} : r;
+  }
+}
+
+__attribute__((target("avx2,popcnt"))) unsigned CountBelowAvx2(const double* t, __m256d x) {
+  unsigned mask = 0;
+  for (int v = 0; v < 4; ++v) {
+    mask |= static_cast<unsigned>(
+                _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(t + 4 * v), x, _CMP_LT_OQ)))
+            << (4 * v);
+  }
+  return static_cast<unsigned>(__builtin_popcount(mask));
+}
+
+__attribute__((target("avx2,popcnt"))) void RankAvx2(const double* t, const double* const* rows,
+                                                     std::int32_t column, std::uint8_t* nan_left,
+                                                     std::uint8_t* nan_right) {
+  alignas(32) double pivots[kBlock];
+  for (int i = 0; i < kBlock; ++i) pivots[i] = t[kBlock * i + kBlock - 1];
+  for (int l = 0; l < kLanes; ++l) {
+    const double value = rows[l][column];
+    const __m256d x = _mm256_set1_pd(value);
+    const unsigned block = CountBelowAvx2(pivots, x);
+    const auto r = static_cast<std::uint8_t>(kBlock * block + CountBelowAvx2(t + kBlock * block, x));
+    nan_left[l] = r;
+    nan_right[l] = value != value ? std::uint8_t{255} : r;
+  }
+}
 #endif
 
 }  // namespace
@@ -193,7 +249,7 @@ QuickScorer::QuickScorer(const std::vector<std::vector<QuickScorerTree>>& runs) 
     feature_line[feature] = static_cast<std::uint32_t>(2 * features_.size());
     features_.push_back(Feature{feature, static_cast<std::int64_t>(thresholds_.size())});
     thresholds_.insert(thresholds_.end(), values.begin(), values.end());
-    thresholds_.resize(thresholds_.size() + kQuickScorerMaxThresholds - values.size(),
+    thresholds_.resize(thresholds_.size() + kPadded - values.size(),
                        std::numeric_limits<double>::infinity());
   }
   for (std::size_t r = 0; r < runs.size(); ++r) {
@@ -244,23 +300,19 @@ QuickScorerIsa QuickScorer::Best() {
   return cpu.avx512f && cpu.avx512bw ? QuickScorerIsa::kAvx512 : QuickScorerIsa::kAvx2;
 }
 
-void QuickScorer::Rank(const double* const* rows, QuickScorerLine* ranks) const {
+void QuickScorer::Rank(QuickScorerIsa isa, const double* const* rows,
+                       QuickScorerLine* ranks) const {
+#if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
+  auto* rank = isa == QuickScorerIsa::kAvx512 ? &RankAvx512 : &RankAvx2;
   for (std::size_t f = 0; f < features_.size(); ++f) {
-    const double* t = thresholds_.data() + features_[f].thresholds_begin;
-    const std::int32_t column = features_[f].index;
-    std::uint8_t* nan_left = ranks[2 * f].lane;
-    std::uint8_t* nan_right = ranks[2 * f + 1].lane;
-    for (int l = 0; l < kLanes; ++l) {
-      const double x = rows[l][column];
-      // Branch-free binary search over the kQuickScorerMaxThresholds (padded) thresholds.
-      unsigned r = 0;
-      for (unsigned step = 128; step != 0; step >>= 1) {
-        r += static_cast<unsigned>(t[r + step - 1] < x) * step;
-      }
-      nan_left[l] = static_cast<std::uint8_t>(r);
-      nan_right[l] = x != x ? std::uint8_t{255} : static_cast<std::uint8_t>(r);
-    }
+    rank(thresholds_.data() + features_[f].thresholds_begin, rows, features_[f].index,
+         ranks[2 * f].lane, ranks[2 * f + 1].lane);
   }
+#else
+  (void)isa;
+  (void)rows;
+  (void)ranks;
+#endif
 }
 
 void QuickScorer::Score(QuickScorerIsa isa, std::int64_t run, const QuickScorerLine* ranks,

@@ -75,8 +75,9 @@ class QuickScorer {
   std::int64_t MaxRunPlanes() const { return max_run_planes_; }
   std::int64_t RankLines() const { return 2 * static_cast<std::int64_t>(features_.size()); }
 
-  // The ranks of kQuickScorerLanes rows (rows[lane] points at a row's values by feature index).
-  void Rank(const double* const* rows, QuickScorerLine* ranks) const;
+  // The ranks of kQuickScorerLanes rows (rows[lane] points at a row's values by feature index)
+  // into RankLines() lines. Only where Supported(); kAvx512 only where Best() is kAvx512.
+  void Rank(QuickScorerIsa isa, const double* const* rows, QuickScorerLine* ranks) const;
 
   // Scores the rows ranked in ranks through the trees of run, leaving in
   // leaf[tree_in_run].lane[lane] the exit leaf (0-based, left to right) of each tree for each
@@ -111,7 +112,7 @@ class QuickScorer {
     std::int64_t entries_end;
   };
   // A feature some split uses: its index in the rows and its sorted distinct thresholds,
-  // padded with +inf to kQuickScorerMaxThresholds.
+  // padded with +inf to 256.
   struct Feature {
     std::int32_t index;
     std::int64_t thresholds_begin;  // into thresholds_
