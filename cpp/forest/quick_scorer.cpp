@@ -175,10 +175,10 @@ __attribute__((target("avx2"))) void ScoreAvx2(const QuickScorer::Entry* begin,
 __attribute__((target("avx512f"))) void RankAvx512(const double* t, const double* const* rows,
                                                    std::int32_t column, std::uint8_t* nan_left,
                                                    std::uint8_t* nan_right) {
-  const __m512i pivot_index =
-      _mm512_setr_epi64(15, 31, 47, 63, 79, 95, 111, 127);
-  const __m512d pivots_low = _mm512_i64gather_pd(pivot_index, t, 8);
-  const __m512d pivots_high = _mm512_i64gather_pd(pivot_index, t + 128, 8);
+  alignas(64) double pivots[kBlock];
+  for (int i = 0; i < kBlock; ++i) pivots[i] = t[kBlock * i + kBlock - 1];
+  const __m512d pivots_low = _mm512_load_pd(pivots);
+  const __m512d pivots_high = _mm512_load_pd(pivots + 8);
   for (int l = 0; l < kLanes; ++l) {
     const double value = rows[l][column];
     const __m512d x = _mm512_set1_pd(value);
