@@ -190,9 +190,11 @@ void TestValidation() {
 
 // A deterministic pseudo-random forest with NaN-aware (and some zero-missing) splits, deep enough
 // that walks end at different steps: trees of 21 leaves, of exactly 64 (the most QuickScorer
-// takes) and of 75 (walked), in runs longer than one QuickScorer run. Every kernel must agree
-// exactly with the portable walker, in batch and row by row, for both split rules.
-void TestKernelsAgree(radarcore::SplitRule rule) {
+// takes) and of 75 (walked), in runs longer than one QuickScorer run, with thresholds drawn from
+// `distinct` values per feature (255 is the most QuickScorer ranks; with 256 the trees are
+// walked) and inputs that often equal a threshold. Every kernel must agree exactly with the
+// portable walker, in batch and row by row, for both split rules.
+void TestKernelsAgree(radarcore::SplitRule rule, std::uint32_t distinct) {
   std::uint64_t state = 42;
   auto next = [&state] {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
@@ -218,7 +220,7 @@ void TestKernelsAgree(radarcore::SplitRule rule) {
       s.left_child[n] = left;
       s.right_child[n] = left + 1;
       s.split_feature[n] = static_cast<std::int32_t>(next() % 5);
-      s.threshold[n] = static_cast<double>(next() % 200) / 100.0 - 1.0;
+      s.threshold[n] = static_cast<double>(next() % distinct) / 100.0 - 1.0;
       s.default_left[n] = static_cast<std::uint8_t>(next() % 2);
       s.missing_type[n] = static_cast<std::uint8_t>(next() % 2 == 0 ? 0 : 2);
       for (int c = 0; c < 2; ++c) {
@@ -240,7 +242,7 @@ void TestKernelsAgree(radarcore::SplitRule rule) {
         : kind == 4 ? std::numeric_limits<double>::infinity()
         : kind == 5 ? -std::numeric_limits<double>::infinity()
         : kind == 6 ? 0.0
-                    : static_cast<double>(next() % 240) / 100.0 - 1.2;
+                    : static_cast<double>(next() % (distinct + 40)) / 100.0 - 1.2;
   }
   const MatrixView<double> view{x.data(), rows, 5, 5, 1};
   std::vector<double> scalar(rows);
@@ -278,8 +280,10 @@ void TestKernelsAgree(radarcore::SplitRule rule) {
 }  // namespace
 
 int main() {
-  TestKernelsAgree(radarcore::SplitRule::kLightGbm);
-  TestKernelsAgree(radarcore::SplitRule::kXgboost);
+  for (const std::uint32_t distinct : {200u, 255u, 256u}) {
+    TestKernelsAgree(radarcore::SplitRule::kLightGbm, distinct);
+    TestKernelsAgree(radarcore::SplitRule::kXgboost, distinct);
+  }
   TestLightGbmSemantics();
   TestXgboostSemantics();
   TestBatchEqualsOne();
