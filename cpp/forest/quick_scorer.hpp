@@ -62,8 +62,9 @@ class QuickScorer {
   // thresholds over all of them.
   explicit QuickScorer(const std::vector<std::vector<QuickScorerTree>>& runs);
 
-  // Whether this CPU can run Score: x86-64 with AVX2. Elsewhere trees are walked, which measured
-  // faster than a portable QuickScorer.
+  // Whether this CPU can run Score: x86-64 with AVX2. Elsewhere (ARM64 included) trees are
+  // walked; the earlier 64-bit-word QuickScorer measured slower than the walker there, and this
+  // byte-plane one has no portable version yet.
   static bool Supported();
   // The instruction set Score uses where AVX-512 is allowed: AVX-512 (F and BW) or AVX2.
   static QuickScorerIsa Best();
