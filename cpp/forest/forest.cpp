@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -312,8 +314,8 @@ Forest::Forest(ForestSpec spec) : spec_(std::move(spec)) {
 }
 
 // Consecutive trees that QuickScorer can take (numerical None/NaN splits, at most 64 leaves, no
-// NaN threshold, no feature with more distinct thresholds over those trees than it ranks) form
-// runs of at most kQuickRunTrees, whose state stays in the L1 cache; the other trees are
+// NaN threshold) form runs of at most kQuickRunTrees, whose state stays in the L1 cache, and
+// with at most kQuickScorerMaxThresholds distinct thresholds per feature; the other trees are
 // walked. The plan keeps tree order, so margins add up in the same order on every path.
 void Forest::PlanBatch() {
   const ForestSpec& s = spec_;
@@ -342,31 +344,32 @@ void Forest::PlanBatch() {
     });
     quick[Idx(t)] = !nan_threshold && internal < detail::kQuickScorerMaxLeaves ? 1 : 0;
   }
-  // Features with too many distinct thresholds send every tree that splits on them to the walker
-  // (fewer trees only lower the other features' counts).
-  std::vector<std::vector<double>> values(Idx(s.n_features));
-  for (std::int64_t t = 0; t < n_trees; ++t) {
-    if (quick[Idx(t)] != 0) splits(t, [&](std::size_t n) {
-        values[Idx(s.split_feature[n])].push_back(threshold[n]);
-      });
-  }
-  std::vector<std::uint8_t> too_many(Idx(s.n_features), 0);
-  for (std::size_t f = 0; f < values.size(); ++f) {
-    std::sort(values[f].begin(), values[f].end());
-    const auto distinct = std::unique(values[f].begin(), values[f].end()) - values[f].begin();
-    too_many[f] = distinct > detail::kQuickScorerMaxThresholds ? 1 : 0;
-  }
-  for (std::int64_t t = 0; t < n_trees; ++t) {
-    if (quick[Idx(t)] != 0) splits(t, [&](std::size_t n) {
-        if (too_many[Idx(s.split_feature[n])] != 0) quick[Idx(t)] = 0;
-      });
-  }
   std::vector<std::vector<detail::QuickScorerTree>> runs;
   for (std::int64_t t = 0; t < n_trees;) {
     const bool first_quick = quick[Idx(t)] != 0;
     std::int64_t e = t + 1;
+    // A run also ends before a tree that would give one of its features more distinct
+    // thresholds than QuickScorer ranks.
+    std::map<std::int32_t, std::set<double>> run_thresholds;
+    auto fits = [&](std::int64_t u) {
+      std::map<std::int32_t, std::set<double>> added;
+      splits(u, [&](std::size_t n) {
+        if (run_thresholds[s.split_feature[n]].count(threshold[n]) == 0) {
+          added[s.split_feature[n]].insert(threshold[n]);
+        }
+      });
+      for (const auto& [feature, values] : added) {
+        if (run_thresholds[feature].size() + values.size() >
+            static_cast<std::size_t>(detail::kQuickScorerMaxThresholds)) {
+          return false;
+        }
+      }
+      for (const auto& [feature, values] : added) run_thresholds[feature].insert(values.begin(), values.end());
+      return true;
+    };
+    if (first_quick) fits(t);
     while (e < n_trees && (quick[Idx(e)] != 0) == first_quick &&
-           (!first_quick || e - t < kQuickRunTrees)) {
+           (!first_quick || (e - t < kQuickRunTrees && fits(e)))) {
       ++e;
     }
     std::int64_t quick_run = -1;
@@ -495,7 +498,7 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
   // QuickScorer state: the ranks of each row group of the block, one run's planes, exit leaves.
   constexpr std::int64_t kGroups = kBlockRows / kQuickScorerLanes;
   static_assert(kBlockRows % kQuickScorerLanes == 0, "a block holds whole row groups");
-  std::vector<detail::QuickScorerLine> ranks(quick ? Idx(kGroups * quick_.RankLines()) : 0);
+  std::vector<detail::QuickScorerLine> ranks(quick ? Idx(kGroups * quick_.MaxRankLines()) : 0);
   std::vector<detail::QuickScorerLine> planes(quick ? Idx(quick_.MaxRunPlanes()) : 0);
   std::vector<detail::QuickScorerLine> leaf(quick ? Idx(quick_.MaxRunSize()) : 0);
   const double* rows[kBlockRows];
@@ -509,18 +512,22 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
       rows[r] = buffer.data() + std::min(r, count - 1) * nf;
       for (std::int64_t g = 0; g < ng; ++g) margin[Idx(r * ng + g)] = spec_.base_score[Idx(g)];
     }
-    if (quick) {
-      for (std::int64_t g = 0; g < groups; ++g) {
-        quick_.Rank(isa, rows + g * kQuickScorerLanes, ranks.data() + g * quick_.RankLines());
-      }
-    }
+    std::int64_t ranked = -1;  // the domain ranks holds
     const std::int64_t lanes = (count + kWalkLanes - 1) / kWalkLanes * kWalkLanes;
     for (const PlanStep& step : plan_) {
       if (quick && step.quick_run >= 0) {
         const std::int64_t n_trees = step.end_tree - step.first_tree;
+        const std::int64_t domain = quick_.RunDomain(step.quick_run);
+        if (domain != ranked) {
+          for (std::int64_t g = 0; g < groups; ++g) {
+            quick_.Rank(isa, domain, rows + g * kQuickScorerLanes,
+                        ranks.data() + g * quick_.MaxRankLines());
+          }
+          ranked = domain;
+        }
         for (std::int64_t g = 0; g < groups; ++g) {
-          quick_.Score(isa, step.quick_run, ranks.data() + g * quick_.RankLines(), planes.data(),
-                       leaf.data());
+          quick_.Score(isa, step.quick_run, ranks.data() + g * quick_.MaxRankLines(),
+                       planes.data(), leaf.data());
           const std::int64_t in_group =
               std::min<std::int64_t>(kQuickScorerLanes, count - g * kQuickScorerLanes);
           double* group_margin = margin.data() + g * kQuickScorerLanes * ng;

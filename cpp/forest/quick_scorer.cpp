@@ -1,9 +1,11 @@
 #include "forest/quick_scorer.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <stdexcept>
 
 #include "common/cpu.hpp"
 
@@ -225,11 +227,18 @@ __attribute__((target("avx2,popcnt"))) void RankAvx2(const double* t, const doub
 }  // namespace
 
 QuickScorer::QuickScorer(const std::vector<std::vector<QuickScorerTree>>& runs) {
+  using Thresholds = std::map<std::int32_t, std::vector<double>>;  // feature -> sorted, distinct
+  auto merge = [](std::vector<double>& into, const std::vector<double>& from) {
+    std::vector<double> merged;
+    std::set_union(into.begin(), into.end(), from.begin(), from.end(),
+                   std::back_inserter(merged));
+    into = std::move(merged);
+  };
   std::vector<std::vector<Split>> run_splits(runs.size());
-  std::map<std::int32_t, std::vector<double>> thresholds;
+  std::vector<Thresholds> domain_thresholds;
   for (std::size_t r = 0; r < runs.size(); ++r) {
     Run run{static_cast<std::int64_t>(leaf_base_.size()),
-            static_cast<std::int64_t>(runs[r].size()), 0, 0, 0};
+            static_cast<std::int64_t>(runs[r].size()), 0, 0, 0, 0};
     for (std::size_t t = 0; t < runs[r].size(); ++t) {
       leaf_base_.push_back(static_cast<std::int64_t>(leaf_value_.size()));
       const std::int32_t leaves =
@@ -237,20 +246,49 @@ QuickScorer::QuickScorer(const std::vector<std::vector<QuickScorerTree>>& runs) 
       tree_planes_.push_back(static_cast<std::uint8_t>((leaves + 7) / 8));
       run.n_planes += tree_planes_.back();
     }
-    for (const Split& s : run_splits[r]) thresholds[s.feature].push_back(s.threshold);
+    Thresholds own;
+    for (const Split& s : run_splits[r]) own[s.feature].push_back(s.threshold);
+    for (auto& [feature, values] : own) {
+      std::sort(values.begin(), values.end());
+      values.erase(std::unique(values.begin(), values.end()), values.end());
+      if (values.size() > kQuickScorerMaxThresholds) {
+        throw std::invalid_argument("QuickScorer: a run has too many thresholds on a feature");
+      }
+    }
+    // A run joins the previous runs' ranks while every feature still fits.
+    bool fits = !domain_thresholds.empty();
+    for (const auto& [feature, values] : own) {
+      if (!fits) break;
+      const auto found = domain_thresholds.back().find(feature);
+      if (found == domain_thresholds.back().end()) continue;
+      std::vector<double> merged = found->second;
+      merge(merged, values);
+      fits = merged.size() <= kQuickScorerMaxThresholds;
+    }
+    if (fits) {
+      for (const auto& [feature, values] : own) merge(domain_thresholds.back()[feature], values);
+    } else {
+      domain_thresholds.push_back(std::move(own));
+    }
+    run.domain = static_cast<std::int64_t>(domain_thresholds.size()) - 1;
     runs_.push_back(run);
     max_run_size_ = std::max(max_run_size_, run.n_trees);
     max_run_planes_ = std::max(max_run_planes_, run.n_planes);
   }
-  std::map<std::int32_t, std::uint32_t> feature_line;
-  for (auto& [feature, values] : thresholds) {
-    std::sort(values.begin(), values.end());
-    values.erase(std::unique(values.begin(), values.end()), values.end());
-    feature_line[feature] = static_cast<std::uint32_t>(2 * features_.size());
-    features_.push_back(Feature{feature, static_cast<std::int64_t>(thresholds_.size())});
-    thresholds_.insert(thresholds_.end(), values.begin(), values.end());
-    thresholds_.resize(thresholds_.size() + kPadded - values.size(),
-                       std::numeric_limits<double>::infinity());
+  // Each feature's rank lines within its domain.
+  std::vector<std::map<std::int32_t, std::uint32_t>> feature_line(domain_thresholds.size());
+  for (std::size_t d = 0; d < domain_thresholds.size(); ++d) {
+    const auto begin = static_cast<std::int64_t>(features_.size());
+    for (const auto& [feature, values] : domain_thresholds[d]) {
+      feature_line[d][feature] =
+          static_cast<std::uint32_t>(2 * (static_cast<std::int64_t>(features_.size()) - begin));
+      features_.push_back(Feature{feature, static_cast<std::int64_t>(thresholds_.size())});
+      thresholds_.insert(thresholds_.end(), values.begin(), values.end());
+      thresholds_.resize(thresholds_.size() + kPadded - values.size(),
+                         std::numeric_limits<double>::infinity());
+    }
+    domains_.push_back(Domain{begin, static_cast<std::int64_t>(features_.size())});
+    max_rank_lines_ = std::max(max_rank_lines_, RankLines(static_cast<std::int64_t>(d)));
   }
   for (std::size_t r = 0; r < runs.size(); ++r) {
     Run& run = runs_[r];
@@ -267,12 +305,13 @@ QuickScorer::QuickScorer(const std::vector<std::vector<QuickScorerTree>>& runs) 
     std::stable_sort(splits.begin(), splits.end(), [](const Split& a, const Split& b) {
       return a.feature != b.feature ? a.feature < b.feature : a.threshold < b.threshold;
     });
+    const Thresholds& thresholds = domain_thresholds[Idx(run.domain)];
     run.entries_begin = static_cast<std::int64_t>(entries_.size());
     for (const Split& s : splits) {
-      const std::vector<double>& values = thresholds[s.feature];
+      const std::vector<double>& values = thresholds.at(s.feature);
       const auto rank = static_cast<std::uint8_t>(
           std::lower_bound(values.begin(), values.end(), s.threshold) - values.begin());
-      const std::uint32_t line = feature_line[s.feature] + (s.nan_left ? 0 : 1);
+      const std::uint32_t line = feature_line[Idx(run.domain)][s.feature] + (s.nan_left ? 0 : 1);
       for (std::int32_t k = s.lo / 8; k <= (s.hi - 1) / 8; ++k) {
         const std::int32_t lo = std::max(s.lo, 8 * k) - 8 * k;
         const std::int32_t hi = std::min(s.hi, 8 * k + 8) - 8 * k;
@@ -284,6 +323,13 @@ QuickScorer::QuickScorer(const std::vector<std::vector<QuickScorerTree>>& runs) 
     run.entries_end = static_cast<std::int64_t>(entries_.size());
   }
 }
+
+std::int64_t QuickScorer::RankLines(std::int64_t domain) const {
+  const Domain& d = domains_[Idx(domain)];
+  return 2 * (d.features_end - d.features_begin);
+}
+
+std::int64_t QuickScorer::RunDomain(std::int64_t run) const { return runs_[Idx(run)].domain; }
 
 std::int64_t QuickScorer::RunSize(std::int64_t run) const { return runs_[Idx(run)].n_trees; }
 
@@ -300,18 +346,22 @@ QuickScorerIsa QuickScorer::Best() {
   return cpu.avx512f && cpu.avx512bw ? QuickScorerIsa::kAvx512 : QuickScorerIsa::kAvx2;
 }
 
-void QuickScorer::Rank(QuickScorerIsa isa, const double* const* rows,
+void QuickScorer::Rank(QuickScorerIsa isa, std::int64_t domain, const double* const* rows,
                        QuickScorerLine* ranks) const {
+  const Domain& d = domains_[Idx(domain)];
 #if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
   auto* rank = isa == QuickScorerIsa::kAvx512 ? &RankAvx512 : &RankAvx2;
-  for (std::size_t f = 0; f < features_.size(); ++f) {
-    rank(thresholds_.data() + features_[f].thresholds_begin, rows, features_[f].index,
-         ranks[2 * f].lane, ranks[2 * f + 1].lane);
+  for (std::int64_t f = d.features_begin; f < d.features_end; ++f) {
+    const Feature& feature = features_[Idx(f)];
+    const std::int64_t line = 2 * (f - d.features_begin);
+    rank(thresholds_.data() + feature.thresholds_begin, rows, feature.index, ranks[line].lane,
+         ranks[line + 1].lane);
   }
 #else
   (void)isa;
   (void)rows;
   (void)ranks;
+  (void)d;
 #endif
 }
 

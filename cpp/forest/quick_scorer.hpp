@@ -9,9 +9,9 @@
 // contiguous range of leaves, so it touches one or two planes, not the whole bitvector, and one
 // byte compare decides it for every row of the group at once.
 //
-// Values are compared as ranks: each feature's thresholds over the whole scorer, sorted and
-// unique (at most kQuickScorerMaxThresholds), and a value's rank is how many of them are below
-// it, found by binary search in double. A row goes right at the split with the j-th threshold
+// Values are compared as ranks: consecutive runs share a rank domain while every feature has at
+// most kQuickScorerMaxThresholds distinct thresholds over them, and a value's rank is how many
+// of its feature's sorted distinct thresholds in the domain are below it, found in double. A row goes right at the split with the j-th threshold
 // exactly when its rank exceeds j, which is the walker's `!(x <= threshold)` for every non-NaN
 // value. A NaN ranks 0 (left at every split) where the split sends NaN left and 255 (right at
 // every split) where it sends NaN right, so each feature has two rank rows.
@@ -28,8 +28,8 @@ namespace radarcore::detail {
 constexpr int kQuickScorerLanes = 64;
 // The most leaves a tree may have (eight planes).
 constexpr int kQuickScorerMaxLeaves = 64;
-// The most distinct thresholds a feature may have over the scorer's trees (ranks fit a byte,
-// with 255 left for a NaN that goes right).
+// The most distinct thresholds a feature may have within one rank domain, and so within one run
+// (ranks fit a byte, with 255 left for a NaN that goes right).
 constexpr int kQuickScorerMaxThresholds = 255;
 
 // Which instruction set a scoring call uses; both give identical results.
@@ -59,7 +59,7 @@ class QuickScorer {
 
   // Scores runs of consecutive trees of the forest, each run together; every tree has at most
   // kQuickScorerMaxLeaves leaves, and every feature at most kQuickScorerMaxThresholds distinct
-  // thresholds over all of them.
+  // thresholds within a run (std::invalid_argument otherwise).
   explicit QuickScorer(const std::vector<std::vector<QuickScorerTree>>& runs);
 
   // Whether this CPU can run Score: x86-64 with AVX2. Elsewhere (ARM64 included) trees are
@@ -72,15 +72,21 @@ class QuickScorer {
   std::int64_t NumRuns() const { return static_cast<std::int64_t>(runs_.size()); }
   std::int64_t RunSize(std::int64_t run) const;
   std::int64_t MaxRunSize() const { return max_run_size_; }
-  // Lines of state Score needs for its largest run, and of ranks Rank writes.
+  // Lines of state Score needs for its largest run.
   std::int64_t MaxRunPlanes() const { return max_run_planes_; }
-  std::int64_t RankLines() const { return 2 * static_cast<std::int64_t>(features_.size()); }
+  // The rank domain whose ranks Score reads for run; the lines of ranks Rank writes for a domain,
+  // and the most for any.
+  std::int64_t RunDomain(std::int64_t run) const;
+  std::int64_t RankLines(std::int64_t domain) const;
+  std::int64_t MaxRankLines() const { return max_rank_lines_; }
 
-  // The ranks of kQuickScorerLanes rows (rows[lane] points at a row's values by feature index)
-  // into RankLines() lines. Only where Supported(); kAvx512 only where Best() is kAvx512.
-  void Rank(QuickScorerIsa isa, const double* const* rows, QuickScorerLine* ranks) const;
+  // The ranks in domain of kQuickScorerLanes rows (rows[lane] points at a row's values by
+  // feature index) into RankLines(domain) lines. Only where Supported(); kAvx512 only where
+  // Best() is kAvx512.
+  void Rank(QuickScorerIsa isa, std::int64_t domain, const double* const* rows,
+            QuickScorerLine* ranks) const;
 
-  // Scores the rows ranked in ranks through the trees of run, leaving in
+  // Scores the rows ranked in ranks (in the run's domain) through the trees of run, leaving in
   // leaf[tree_in_run].lane[lane] the exit leaf (0-based, left to right) of each tree for each
   // row; planes is scratch of MaxRunPlanes() lines. Only where Supported(); kAvx512 only where
   // Best() is kAvx512.
@@ -109,17 +115,23 @@ class QuickScorer {
     std::int64_t first_tree;  // into leaf_base_ and tree_planes_
     std::int64_t n_trees;
     std::int64_t n_planes;
+    std::int64_t domain;
     std::int64_t entries_begin;  // into entries_
     std::int64_t entries_end;
   };
-  // A feature some split uses: its index in the rows and its sorted distinct thresholds,
-  // padded with +inf to 256.
+  // A feature some split of a domain uses: its index in the rows and its sorted distinct
+  // thresholds in the domain, padded with +inf to 256.
   struct Feature {
     std::int32_t index;
     std::int64_t thresholds_begin;  // into thresholds_
   };
+  struct Domain {
+    std::int64_t features_begin;  // into features_
+    std::int64_t features_end;
+  };
 
   std::vector<Run> runs_;
+  std::vector<Domain> domains_;
   std::vector<Feature> features_;
   std::vector<double> thresholds_;
   std::vector<Entry> entries_;
@@ -128,6 +140,7 @@ class QuickScorer {
   std::vector<double> leaf_value_;         // leaves left to right
   std::int64_t max_run_size_ = 0;
   std::int64_t max_run_planes_ = 0;
+  std::int64_t max_rank_lines_ = 0;
 };
 
 }  // namespace radarcore::detail

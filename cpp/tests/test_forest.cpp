@@ -191,8 +191,9 @@ void TestValidation() {
 // A deterministic pseudo-random forest with NaN-aware (and some zero-missing) splits, deep enough
 // that walks end at different steps: trees of 21 leaves, of exactly 64 (the most QuickScorer
 // takes) and of 75 (walked), in runs longer than one QuickScorer run, with thresholds drawn from
-// `distinct` values per feature (255 is the most QuickScorer ranks; with 256 the trees are
-// walked) and inputs that often equal a threshold. Every kernel must agree exactly with the
+// `distinct` values per feature (255 is the most one QuickScorer rank domain or run holds; past
+// that, trees of 64 leaves and a feature taking half the splits, so that runs split into several
+// domains and end early) and inputs that often equal a threshold. Every kernel must agree exactly with the
 // portable walker, in batch and row by row, for both split rules.
 void TestKernelsAgree(radarcore::SplitRule rule, std::uint32_t distinct) {
   std::uint64_t state = 42;
@@ -207,7 +208,8 @@ void TestKernelsAgree(radarcore::SplitRule rule, std::uint32_t distinct) {
   s.tree_offsets = {0};
   for (int t = 0; t < 300; ++t) {
     const std::int64_t begin = s.tree_offsets.back();
-    const std::size_t leaves = t % 7 == 3 ? 75 : t % 7 == 5 ? 64 : 21;
+    // Past 255 values every tree has 64 leaves, so that runs also end on feature 0's thresholds.
+    const std::size_t leaves = distinct > 255 ? 64 : t % 7 == 3 ? 75 : t % 7 == 5 ? 64 : 21;
     std::vector<std::int32_t> frontier{0};
     AddNode(s, -1, -1, 0, 0.0, 0.0);
     while (s.left_child.size() - static_cast<std::size_t>(begin) < 2 * leaves - 1) {
@@ -219,7 +221,9 @@ void TestKernelsAgree(radarcore::SplitRule rule, std::uint32_t distinct) {
           static_cast<std::int32_t>(s.left_child.size() - static_cast<std::size_t>(begin));
       s.left_child[n] = left;
       s.right_child[n] = left + 1;
-      s.split_feature[n] = static_cast<std::int32_t>(next() % 5);
+      // Past 255 values half the splits take feature 0.
+      s.split_feature[n] =
+          distinct > 255 && next() % 2 == 0 ? 0 : static_cast<std::int32_t>(next() % 5);
       s.threshold[n] = static_cast<double>(next() % distinct) / 100.0 - 1.0;
       s.default_left[n] = static_cast<std::uint8_t>(next() % 2);
       s.missing_type[n] = static_cast<std::uint8_t>(next() % 2 == 0 ? 0 : 2);
@@ -280,7 +284,7 @@ void TestKernelsAgree(radarcore::SplitRule rule, std::uint32_t distinct) {
 }  // namespace
 
 int main() {
-  for (const std::uint32_t distinct : {200u, 255u, 256u}) {
+  for (const std::uint32_t distinct : {200u, 255u, 256u, 2000u}) {
     TestKernelsAgree(radarcore::SplitRule::kLightGbm, distinct);
     TestKernelsAgree(radarcore::SplitRule::kXgboost, distinct);
   }
