@@ -160,18 +160,32 @@ void VelocityState::Count(const Entity* entity, int64_t t, EntityCounts* out) {
   const int64_t hourly_start = now5 - (kWindowSpecs[kHourly].buckets - 1);
   const int64_t daily_start = (t / 3600 - (kWindowSpecs[kDaily].buckets - 1)) * 12;
   const int64_t weekly_start = (t / 3600 - (kWindowSpecs[kWeekly].buckets - 1)) * 12;
+  // The windows nest, so each bucket is added (four counters in one vector add) to the narrowest
+  // window it counts in, and the wider windows are sums of the narrower ones. Accumulating in
+  // locals keeps the sums in registers (stores to *out could alias the buckets).
+  using Counts4 = uint32_t __attribute__((vector_size(16)));
+  Counts4 hourly{};
+  Counts4 daily_only{};
+  Counts4 weekly_only{};
   for (uint32_t i = entity->buckets.size(); i > 0; --i) {
     const Bucket& b = entity->buckets[i - 1];
     const int64_t unit = b.unit;
     if (unit < weekly_start) break;
-    for (size_t c = 0; c < 4; ++c) out->charges[kWeekly][c] += b.counts[c];
-    if (unit >= daily_start) {
-      for (size_t c = 0; c < 4; ++c) out->charges[kDaily][c] += b.counts[c];
-    }
-    if (unit >= hourly_start) {
-      for (size_t c = 0; c < 4; ++c) out->charges[kHourly][c] += b.counts[c];
+    Counts4 counts;
+    std::memcpy(&counts, b.counts.data(), sizeof counts);
+    if (unit < daily_start) {
+      weekly_only += counts;
+    } else if (unit < hourly_start) {
+      daily_only += counts;
+    } else {
+      hourly += counts;
     }
   }
+  const Counts4 daily = hourly + daily_only;
+  const Counts4 weekly = daily + weekly_only;
+  std::memcpy(out->charges[kHourly].data(), &hourly, sizeof hourly);
+  std::memcpy(out->charges[kDaily].data(), &daily, sizeof daily);
+  std::memcpy(out->charges[kWeekly].data(), &weekly, sizeof weekly);
   if (entity->items.empty()) return;
   std::array<int64_t, kNumWindows> start{};
   for (int w = 0; w < kNumWindows; ++w) start[static_cast<size_t>(w)] = WindowStart(t, w);
