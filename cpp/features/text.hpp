@@ -84,8 +84,8 @@ class TextBuffer {
   void SetEnd(const char* end) { size_ = static_cast<size_t>(end - data_.get()); }
   void Append(std::string_view s) {
     char* w = Reserve(s.size());
-    if (!s.empty()) std::memcpy(w, s.data(), s.size());
-    SetEnd(w + s.size());
+    for (char c : s) *w++ = c;  // short strings (separators): a call to memcpy costs more
+    SetEnd(w);
   }
 
  private:
@@ -97,10 +97,33 @@ class TextBuffer {
 // Appends `s` (already trimmed) with inner runs of whitespace collapsed to one space, lower-cased
 // when `lower`. Writes through a pointer into space sized for the worst case, so the loop does
 // no capacity checks.
+// True when no byte of the word is below 0x21 (space, tabs, line breaks, other controls) and,
+// when `lower`, none is an upper-case ASCII letter; may be false for such words too (a caller
+// then takes the byte-by-byte path, which is always right). Bit tricks from "Bit Twiddling
+// Hacks" (hasless, hasbetween), exact in that direction for bounds up to 128.
+inline bool PlainWord(uint64_t x, bool lower) {
+  constexpr uint64_t kOnes = ~uint64_t{0} / 255;
+  constexpr uint64_t kHigh = kOnes * 128;
+  const uint64_t below_space = (x - kOnes * 0x21) & ~x & kHigh;
+  const uint64_t low7 = x & (kOnes * 127);
+  const uint64_t upper = (kOnes * (127 + 'Z' + 1) - low7) & ~x & (low7 + kOnes * (127 - ('A' - 1))) & kHigh;
+  return (below_space | (lower ? upper : 0)) == 0;
+}
+
 inline void AppendNormalised(TextBuffer* out, std::string_view s, bool lower) {
   char* w = out->Reserve(s.size());
+  // Most values need no change (already trimmed, lower case, single spaces): copy them eight
+  // bytes at a time while the words are plain.
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word = 0;
+    std::memcpy(&word, s.data() + i, sizeof word);
+    if (!PlainWord(word, lower)) break;
+    std::memcpy(w, &word, sizeof word);
+    w += 8;
+  }
   bool pending_space = false;
-  for (char c : s) {
+  for (char c : s.substr(i)) {
     if (IsSpace(c)) {
       pending_space = true;
       continue;
