@@ -157,10 +157,9 @@ bool ParseEmail(std::string_view email, TextBuffer* normalised) {
   return text.find(' ') == std::string_view::npos;
 }
 
-// Appends `separator` then `part` trimmed with inner whitespace collapsed, when `part` is not
+// Appends `separator` then `part` (trimmed) with inner whitespace collapsed, when `part` is not
 // empty; returns whether it wrote anything.
 bool AppendPart(TextBuffer* out, std::string_view part, std::string_view separator, bool lower) {
-  part = Trim(part);
   if (part.empty()) return false;
   out->Append(separator);
   AppendNormalised(out, part, lower);

@@ -151,6 +151,13 @@ int64_t VelocityState::Advance(int64_t t) {
   return clock_;
 }
 
+namespace {
+
+// Four uint32 lanes (GCC/Clang vector extension: SSE2 on x86-64, NEON on ARM64).
+using Counts4 = uint32_t __attribute__((vector_size(16)));
+
+}  // namespace
+
 void VelocityState::Count(const Entity* entity, int64_t t, EntityCounts* out) {
   *out = EntityCounts{};
   if (entity == nullptr) return;
@@ -163,7 +170,6 @@ void VelocityState::Count(const Entity* entity, int64_t t, EntityCounts* out) {
   // The windows nest, so each bucket is added (four counters in one vector add) to the narrowest
   // window it counts in, and the wider windows are sums of the narrower ones. Accumulating in
   // locals keeps the sums in registers (stores to *out could alias the buckets).
-  using Counts4 = uint32_t __attribute__((vector_size(16)));
   Counts4 hourly{};
   Counts4 daily_only{};
   Counts4 weekly_only{};
@@ -187,12 +193,21 @@ void VelocityState::Count(const Entity* entity, int64_t t, EntityCounts* out) {
   std::memcpy(out->charges[kDaily].data(), &daily, sizeof daily);
   std::memcpy(out->charges[kWeekly].data(), &weekly, sizeof weekly);
   if (entity->items.empty()) return;
-  std::array<int64_t, kNumWindows> start{};
-  for (int w = 0; w < kNumWindows; ++w) start[static_cast<size_t>(w)] = WindowStart(t, w);
+  // Item times are uint32 seconds, so the four bounded windows are tested in one unsigned
+  // vector compare (a window starting before 0 counts every item); all_time counts them all.
+  static_assert(kAllTime == 4 && kNumWindows == 5, "the vector compare covers windows 0-3");
+  Counts4 start;
+  for (int w = 0; w < kAllTime; ++w) {
+    start[w] = static_cast<uint32_t>(std::max<int64_t>(0, WindowStart(t, w)));
+  }
   for (const Item& item : entity->items) {
     auto& counts = out->families[item.family];
-    const int64_t time = item.time;
-    for (size_t w = 0; w < kNumWindows; ++w) counts[w] += time >= start[w] ? 1u : 0u;
+    Counts4 sums;
+    std::memcpy(&sums, counts.data(), sizeof sums);
+    const Counts4 time = Counts4{} + item.time;
+    sums -= reinterpret_cast<Counts4>(time >= start);  // true is all ones, i.e. -1
+    std::memcpy(counts.data(), &sums, sizeof sums);
+    ++counts[kAllTime];
   }
 }
 
