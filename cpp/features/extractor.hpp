@@ -93,6 +93,11 @@ class FeatureExtractor {
             const std::array<const Entity*, kNumEntityKinds>& entities, double* row) const;
   void Apply(const PackedEvent& event, Outcome outcome, int64_t t, const Entities& entities);
 
+  // ExtractMany's per-row buffers, reused while batches stay under kKeptBatchRows rows.
+  static constexpr size_t kKeptBatchRows = size_t{1} << 17;
+  std::vector<PackedEvent> packed_;
+  std::vector<Keys> keys_;
+
   EventPacker packer_;
   VelocityState state_;
 };

@@ -149,26 +149,26 @@ void CheckCoordinate(double value, FloatField f, double bound) {
   }
 }
 
-bool ParseEmail(std::string_view email, std::string* normalised) {
+bool ParseEmail(std::string_view email, TextBuffer* normalised) {
   NormaliseInto(email, normalised);
-  const size_t at = normalised->rfind('@');
-  if (at == std::string::npos || at == 0 || at + 1 == normalised->size()) return false;
-  return normalised->find(' ') == std::string::npos;
+  const std::string_view text = normalised->view();
+  const size_t at = text.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == text.size()) return false;
+  return text.find(' ') == std::string_view::npos;
 }
 
-// Appends `separator` then `part` trimmed with inner whitespace collapsed, when `part` is not
+// Appends `separator` then `part` (trimmed) with inner whitespace collapsed, when `part` is not
 // empty; returns whether it wrote anything.
-bool AppendPart(std::string* out, std::string_view part, std::string_view separator, bool lower) {
-  part = Trim(part);
+bool AppendPart(TextBuffer* out, std::string_view part, std::string_view separator, bool lower) {
   if (part.empty()) return false;
-  out->append(separator);
+  out->Append(separator);
   AppendNormalised(out, part, lower);
   return true;
 }
 
 // "line1 line2 city, state postal_code country" with missing parts left out; empty when every
 // part is missing.
-void BuildAddress(const RawEvent& raw, bool shipping, bool lower, std::string* out) {
+void BuildAddress(const RawEvent& raw, bool shipping, bool lower, TextBuffer* out) {
   const int base = shipping ? kFieldShippingLine1 : kFieldBillingLine1;
   auto part = [&](int offset) { return Present(raw, static_cast<StringField>(base + offset)); };
   out->clear();
@@ -226,8 +226,9 @@ EventPacker::EventPacker(const PackerTables& tables)
     : currencies_(tables.currencies), currency_by_code_(26 * 26 * 26 + 1, -1) {
   for (size_t i = 0; i < currencies_.size(); ++i) {
     CurrencyRate& rate = currencies_[i];
-    std::string code;
-    NormaliseInto(rate.code, &code);
+    TextBuffer normalised;
+    NormaliseInto(rate.code, &normalised);
+    const std::string code(normalised.view());
     if (LetterCode(code, 3) == 0) {
       throw SchemaError("currency table: '" + rate.code + "' is not a 3-letter code");
     }
@@ -248,10 +249,10 @@ EventPacker::EventPacker(const PackerTables& tables)
     }
     amount_currency_index_[k] = index;
   }
-  std::string buffer;
+  TextBuffer buffer;
   for (const std::string& domain : tables.disposable_domains) {
     NormaliseInto(domain, &buffer);
-    if (!buffer.empty()) disposable_.insert(HashBytes(buffer));
+    if (!buffer.empty()) disposable_.insert(HashBytes(buffer.view()));
   }
   for (const std::string& entry : tables.anonymous_ips) anonymous_ips_.Add(entry);
 }
@@ -264,9 +265,9 @@ int32_t EventPacker::CurrencyIndex(std::string_view code) const {
 std::optional<std::string> EventPacker::NormalisedEmail(const RawEvent& raw) {
   const std::string_view email = Present(raw, kFieldEmail);
   if (email.empty()) return std::nullopt;
-  std::string out;
+  TextBuffer out;
   if (!ParseEmail(email, &out)) return std::nullopt;
-  return out;
+  return std::string(out.view());
 }
 
 std::optional<std::string> EventPacker::EmailDomain(const RawEvent& raw) {
@@ -276,10 +277,10 @@ std::optional<std::string> EventPacker::EmailDomain(const RawEvent& raw) {
 }
 
 std::optional<std::string> EventPacker::Address(const RawEvent& raw, bool shipping) {
-  std::string out;
+  TextBuffer out;
   BuildAddress(raw, shipping, false, &out);
   if (out.empty()) return std::nullopt;
-  return out;
+  return std::string(out.view());
 }
 
 bool EventPacker::IsCard(const RawEvent& raw) {
@@ -289,7 +290,7 @@ bool EventPacker::IsCard(const RawEvent& raw) {
 
 void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scratch) const {
   PackedEvent e;
-  std::string& buffer = scratch->buffer;
+  TextBuffer& buffer = scratch->buffer;
 
   const std::string_view id = Present(raw, kFieldId);
   if (id.empty()) Fail(kFieldId, "required field is missing");
@@ -363,9 +364,9 @@ void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scrat
     if (!ParseEmail(email, &buffer)) {
       Fail(kFieldEmail, "malformed email address '" + std::string(email) + "'");
     }
-    e.email = HashBytes(buffer);
-    std::string_view domain(buffer);
-    domain.remove_prefix(buffer.rfind('@') + 1);
+    e.email = HashBytes(buffer.view());
+    std::string_view domain = buffer.view();
+    domain.remove_prefix(domain.rfind('@') + 1);
     while (!domain.empty()) {
       if (disposable_.count(HashBytes(domain)) != 0) {
         e.is_disposable_email = true;
@@ -380,8 +381,8 @@ void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scrat
   const std::string_view name = Present(raw, kFieldName);
   if (!name.empty()) {
     NormaliseInto(name, &scratch->buffer2);
-    e.name = HashBytes(scratch->buffer2);
-    if (!email.empty()) e.email_name_similarity = EmailNameSimilarity(buffer, name);
+    e.name = HashBytes(scratch->buffer2.view());
+    if (!email.empty()) e.email_name_similarity = EmailNameSimilarity(buffer.view(), name);
   }
 
   const std::string_view ip = Present(raw, kFieldIpAddress);
@@ -405,7 +406,7 @@ void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scrat
   for (const bool shipping : {false, true}) {
     BuildAddress(raw, shipping, true, &scratch->buffer2);
     if (scratch->buffer2.empty()) continue;
-    (shipping ? e.shipping_address : e.billing_address) = HashBytes(scratch->buffer2);
+    (shipping ? e.shipping_address : e.billing_address) = HashBytes(scratch->buffer2.view());
   }
   const std::string_view billing_country = Present(raw, kFieldBillingCountry);
   if (!billing_country.empty()) e.billing_country_code = LetterCode(billing_country, 2);

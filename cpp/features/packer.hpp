@@ -13,6 +13,7 @@
 
 #include "features/event.hpp"
 #include "features/ip_address.hpp"
+#include "features/text.hpp"
 
 namespace radarcore {
 
@@ -36,8 +37,8 @@ struct PackerTables {
 
 // Per-thread scratch space reused across Pack calls (buffers and a user-agent cache).
 struct PackScratch {
-  std::string buffer;
-  std::string buffer2;
+  TextBuffer buffer;
+  TextBuffer buffer2;
   struct UaCodes {
     int32_t browser = 0;
     int32_t os = 0;

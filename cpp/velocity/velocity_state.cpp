@@ -151,6 +151,13 @@ int64_t VelocityState::Advance(int64_t t) {
   return clock_;
 }
 
+namespace {
+
+// Four uint32 lanes (GCC/Clang vector extension: SSE2 on x86-64, NEON on ARM64).
+using Counts4 = uint32_t __attribute__((vector_size(16)));
+
+}  // namespace
+
 void VelocityState::Count(const Entity* entity, int64_t t, EntityCounts* out) {
   *out = EntityCounts{};
   if (entity == nullptr) return;
@@ -160,25 +167,47 @@ void VelocityState::Count(const Entity* entity, int64_t t, EntityCounts* out) {
   const int64_t hourly_start = now5 - (kWindowSpecs[kHourly].buckets - 1);
   const int64_t daily_start = (t / 3600 - (kWindowSpecs[kDaily].buckets - 1)) * 12;
   const int64_t weekly_start = (t / 3600 - (kWindowSpecs[kWeekly].buckets - 1)) * 12;
+  // The windows nest, so each bucket is added (four counters in one vector add) to the narrowest
+  // window it counts in, and the wider windows are sums of the narrower ones. Accumulating in
+  // locals keeps the sums in registers (stores to *out could alias the buckets).
+  Counts4 hourly{};
+  Counts4 daily_only{};
+  Counts4 weekly_only{};
   for (uint32_t i = entity->buckets.size(); i > 0; --i) {
     const Bucket& b = entity->buckets[i - 1];
     const int64_t unit = b.unit;
     if (unit < weekly_start) break;
-    for (size_t c = 0; c < 4; ++c) out->charges[kWeekly][c] += b.counts[c];
-    if (unit >= daily_start) {
-      for (size_t c = 0; c < 4; ++c) out->charges[kDaily][c] += b.counts[c];
-    }
-    if (unit >= hourly_start) {
-      for (size_t c = 0; c < 4; ++c) out->charges[kHourly][c] += b.counts[c];
+    Counts4 counts;
+    std::memcpy(&counts, b.counts.data(), sizeof counts);
+    if (unit < daily_start) {
+      weekly_only += counts;
+    } else if (unit < hourly_start) {
+      daily_only += counts;
+    } else {
+      hourly += counts;
     }
   }
+  const Counts4 daily = hourly + daily_only;
+  const Counts4 weekly = daily + weekly_only;
+  std::memcpy(out->charges[kHourly].data(), &hourly, sizeof hourly);
+  std::memcpy(out->charges[kDaily].data(), &daily, sizeof daily);
+  std::memcpy(out->charges[kWeekly].data(), &weekly, sizeof weekly);
   if (entity->items.empty()) return;
-  std::array<int64_t, kNumWindows> start{};
-  for (int w = 0; w < kNumWindows; ++w) start[static_cast<size_t>(w)] = WindowStart(t, w);
+  // Item times are uint32 seconds, so the four bounded windows are tested in one unsigned
+  // vector compare (a window starting before 0 counts every item); all_time counts them all.
+  static_assert(kAllTime == 4 && kNumWindows == 5, "the vector compare covers windows 0-3");
+  Counts4 start;
+  for (int w = 0; w < kAllTime; ++w) {
+    start[w] = static_cast<uint32_t>(std::max<int64_t>(0, WindowStart(t, w)));
+  }
   for (const Item& item : entity->items) {
     auto& counts = out->families[item.family];
-    const int64_t time = item.time;
-    for (size_t w = 0; w < kNumWindows; ++w) counts[w] += time >= start[w] ? 1u : 0u;
+    Counts4 sums;
+    std::memcpy(&sums, counts.data(), sizeof sums);
+    const Counts4 time = Counts4{} + item.time;
+    sums -= reinterpret_cast<Counts4>(time >= start);  // true is all ones, i.e. -1
+    std::memcpy(counts.data(), &sums, sizeof sums);
+    ++counts[kAllTime];
   }
 }
 
@@ -224,7 +253,13 @@ void VelocityState::AddCharge(Entity* entity, int64_t t, int outcome_counter, bo
   if (entity->buckets.empty() || entity->buckets.back().unit != unit) {
     // Compacting only when the array is full keeps the cost amortised O(1) and the memory
     // bounded; Count reads compacted and uncompacted buckets alike.
-    if (entity->buckets.size() == entity->buckets.capacity()) Compact(entity, t);
+    if (entity->buckets.size() == entity->buckets.capacity()) {
+      Compact(entity, t);
+      // A busy entity's buckets are mostly still live: when compacting freed less than a
+      // quarter, move to the next size class now rather than compact again at the next unit.
+      const uint32_t capacity = entity->buckets.capacity();
+      if (entity->buckets.size() * 4 > capacity * 3) entity->buckets.Reserve(capacity + 1, &arrays_);
+    }
     entity->buckets.push_back(Bucket{unit, {0, 0, 0, 0}}, &arrays_);
   }
   Bucket& bucket = entity->buckets.back();

@@ -245,9 +245,10 @@ class EntityArena {
 };
 
 // Counts an entity holds at one query time, every window at once.
+// Count writes every field; no default initialisers, so arrays of these are not zeroed twice.
 struct EntityCounts {
-  std::array<std::array<uint32_t, 4>, kNumWindows> charges{};  // [window][OutcomeCounter]
-  std::array<std::array<uint32_t, kNumWindows>, kNumFamilies> families{};
+  std::array<std::array<uint32_t, 4>, kNumWindows> charges;  // [window][OutcomeCounter]
+  std::array<std::array<uint32_t, kNumWindows>, kNumFamilies> families;
 };
 
 struct VelocityConfig {
