@@ -12,6 +12,7 @@ from typing import Any
 
 from radarcore.objects import StripeObject
 from radarcore.store._base import (
+    INDEX_COLUMNS,
     Event,
     ModelRecord,
     Range,
@@ -27,8 +28,10 @@ from radarcore.store._base import (
 
 __all__ = ["MemoryStore"]
 
-# One stored object: (insertion position, created, object type, index values, encoded object).
-_Entry = tuple[int, int, str, dict[str, Any], bytes]
+# One stored object: (insertion position, created, object type, index values in INDEX_COLUMNS
+# order, encoded object). Only strings, numbers and bytes: the collector stops tracking it.
+_Entry = tuple[int, int, str, tuple[Any, ...], bytes]
+_COLUMN = {column: i for i, column in enumerate(INDEX_COLUMNS)}
 
 
 class MemoryStore(Store):
@@ -108,11 +111,14 @@ class MemoryStore(Store):
         **filters: Any,
     ) -> tuple[list[StripeObject], bool]:
         check_filters(filters)
-        wanted = {k: int(v) if isinstance(v, bool) else v for k, v in filters.items()}
+        wanted = [
+            (-1 if k == "created" else _COLUMN[k], int(v) if isinstance(v, bool) else v)
+            for k, v in filters.items()
+        ]
 
         def matches_all(entry: _Entry) -> bool:
-            for column, value in wanted.items():
-                have = entry[1] if column == "created" else entry[3][column]
+            for column, value in wanted:
+                have = entry[1] if column < 0 else entry[3][column]
                 if not (value.contains(have) if isinstance(value, Range) else have == value):
                     return False
             return True

@@ -124,12 +124,11 @@ class SqlStore(Store):
     # --- objects -------------------------------------------------------------------------------
 
     def put(self, obj: StripeObject) -> None:
-        index = index_of(obj)
         params = (
             obj.id,  # type: ignore[attr-defined]
             obj.object,  # type: ignore[attr-defined]
             created_of(obj),
-            *(index[c] for c in INDEX_COLUMNS),
+            *index_of(obj),
             encode(obj).decode(),
         )
         with self._lock:
