@@ -169,6 +169,7 @@ def _index_plan(cls: type[StripeObject]) -> tuple[Callable[[Any], Any], ...]:
     names = cls._layout().name_set
     readers: list[Callable[[Any], Any]] = []
     for column in INDEX_COLUMNS:
+        reader: Callable[[Any], Any]
         if column == "review_open":
             reader = _review_open if getattr(cls, "object", None) == "review" else _none
         elif column in _INDEX_READERS:
