@@ -513,6 +513,8 @@ class Radar:
         self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
         self.counters: Counter[str] = Counter()
         self._sessions: dict[str, RadarSession] = {}  # read by payments; sessions never change
+        # PaymentMethods and Customers payments read: id -> (stored document, decoded object)
+        self._read_only: dict[str, tuple[bytes | str, StripeObject]] = {}
         self._lock = threading.RLock()
         self._current_unit: services.Unit | None = None
         self._features = FeatureExtractor()

@@ -85,6 +85,7 @@ from radarcore.objects import (
 )
 from radarcore.rules import ValueList as RuleValueList
 from radarcore.rules.lists import DEFAULT_LIST_KINDS, ITEM_TYPES
+from radarcore.store._base import decode_object
 
 if TYPE_CHECKING:
     from radarcore.radar import Assessment, Radar
@@ -112,6 +113,7 @@ T = TypeVar("T", bound=StripeObject)
 
 _MAX_AMOUNT = 99_999_999
 _SESSION_CACHE_SIZE = 4096
+_READ_ONLY_CACHE_SIZE = 4096
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 
 # --- parameter specs ---------------------------------------------------------------------------
@@ -231,6 +233,27 @@ class _Service:
 
     def _get(self, object_id: str, cls: type[T], noun: str, param: str) -> T:
         obj = self._store.get(object_id) if isinstance(object_id, str) else None
+        if not isinstance(obj, cls):
+            raise _missing(noun, str(object_id), param)
+        return obj
+
+    def _read_only(self, object_id: str, cls: type[T], noun: str, param: str) -> T:
+        """:meth:`_get` for a payment that only reads the object (never changes it, never hands
+        it to the caller): the object decoded for an earlier payment while its stored document
+        is the same, which saves decoding it again. The read itself still goes to the store, so
+        a change by any process (or a rolled-back one) is seen."""
+        document = self._store.document(object_id) if isinstance(object_id, str) else None
+        if document is None:
+            raise _missing(noun, str(object_id), param)
+        cache = self._radar._read_only
+        cached = cache.get(object_id)
+        if cached is not None and cached[0] == document:
+            obj = cached[1]
+        else:
+            obj = decode_object(document)
+            if len(cache) >= _READ_ONLY_CACHE_SIZE:
+                del cache[next(iter(cache))]
+            cache[object_id] = (document, obj)
         if not isinstance(obj, cls):
             raise _missing(noun, str(object_id), param)
         return obj
@@ -609,8 +632,9 @@ class PaymentMethodService(_Service):
 
         return self._idempotent(None, "POST /v1/payment_methods/attach", {}, run)
 
-    def resolve(self, id: str, param: str) -> PaymentMethod:
-        """A stored PaymentMethod, or a new one for Stripe's test ids (``pm_card_visa``)."""
+    def resolve(self, id: str, param: str, *, read_only: bool = False) -> PaymentMethod:
+        """A stored PaymentMethod, or a new one for Stripe's test ids (``pm_card_visa``);
+        ``read_only``: for a payment that will not change it (see :meth:`_read_only`)."""
         number = TEST_PAYMENT_METHODS.get(id)
         if number is not None:
             pm = self.build(
@@ -619,6 +643,8 @@ class PaymentMethodService(_Service):
             )
             self._store.put(pm)
             return pm
+        if read_only:
+            return self._read_only(id, PaymentMethod, "PaymentMethod", param)
         return self._get(id, PaymentMethod, "PaymentMethod", param)
 
     def build(self, p: Mapping[str, Any], *, path: str | None) -> PaymentMethod:
@@ -961,9 +987,10 @@ class _PaymentFlow(_Service):
         return session
 
     def _customer(self, customer_id: str | None) -> Customer | None:
+        """The Customer a payment reads (see :meth:`_read_only`)."""
         if customer_id is None:
             return None
-        return self._get(customer_id, Customer, "customer", "customer")
+        return self._read_only(customer_id, Customer, "customer", "customer")
 
 
 class PaymentIntentService(_PaymentFlow):
@@ -1091,7 +1118,9 @@ class PaymentIntentService(_PaymentFlow):
                 session = self._read_session(pi.radar_options.session, "radar_options[session]")
             pm = self._payment_method(p)
             if pm is None and pi.payment_method is not None:
-                pm = self._radar.payment_methods.retrieve(pi.payment_method)
+                pm = self._read_only(
+                    pi.payment_method, PaymentMethod, "PaymentMethod", "payment_method"
+                )
             if pm is None:
                 raise InvalidRequestError(
                     "You cannot confirm this PaymentIntent because it's missing a payment "
@@ -1127,7 +1156,9 @@ class PaymentIntentService(_PaymentFlow):
 
     def _payment_method(self, p: Mapping[str, Any]) -> PaymentMethod | None:
         if "payment_method" in p:
-            return self._radar.payment_methods.resolve(p["payment_method"], "payment_method")
+            return self._radar.payment_methods.resolve(
+                p["payment_method"], "payment_method", read_only=True
+            )
         if "payment_method_data" in p:
             pm = self._radar.payment_methods.build(
                 p["payment_method_data"], path="payment_method_data"

@@ -260,8 +260,14 @@ class Store(abc.ABC):
         """Insert ``obj`` or replace the stored object with the same id."""
 
     @abc.abstractmethod
+    def document(self, object_id: str) -> bytes | str | None:
+        """The stored document of the object with this id as :func:`encode` wrote it (equal
+        documents hold equal objects), or ``None``."""
+
     def get(self, object_id: str) -> StripeObject | None:
         """The stored object with this id, or ``None``."""
+        document = self.document(object_id)
+        return None if document is None else decode_object(document)
 
     @abc.abstractmethod
     def delete(self, object_id: str) -> bool:

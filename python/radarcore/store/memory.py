@@ -90,10 +90,10 @@ class MemoryStore(Store):
             else:
                 self._remember(lambda: self._objects.__setitem__(obj_id, previous))
 
-    def get(self, object_id: str) -> StripeObject | None:
+    def document(self, object_id: str) -> bytes | None:
         with self._lock:
             entry = self._objects.get(object_id)
-        return None if entry is None else decode_object(entry[4])
+        return None if entry is None else entry[4]
 
     def delete(self, object_id: str) -> bool:
         with self._lock:
