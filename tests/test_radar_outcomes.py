@@ -462,10 +462,17 @@ def test_payments_decode_a_payment_method_again_only_when_its_document_changed(
     assert len(decoded) == 1
     changed = radar.payment_methods.retrieve(pm.id)
     changed.billing_details.email = "new@example.com"
-    with pytest.raises(RuntimeError), radar.store.transaction():
-        radar.store.put(changed)
-        assert email() == "new@example.com"
-        raise RuntimeError("rolled back")
+    seen: list[object] = []
+
+    def change_then_fail() -> None:
+        with radar.store.transaction():
+            radar.store.put(changed)
+            seen.append(email())
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError, match="rolled back"):
+        change_then_fail()
+    assert seen == ["new@example.com"]
     assert email() == "jane@example.com"
     radar.store.put(changed)
     assert [email(), email()] == ["new@example.com", "new@example.com"]
