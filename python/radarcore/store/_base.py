@@ -149,10 +149,6 @@ def _review_open(obj: Any) -> int | None:
     return None if obj.open is None else int(obj.open)
 
 
-def _none(obj: Any) -> None:
-    return None
-
-
 # Per column: (the fields of an object it reads, how it reads them from an object with one).
 _INDEX_READERS: dict[str, tuple[frozenset[str], Callable[[Any], Any]]] = {
     "card_fingerprint": (frozenset({"card", "payment_method_details"}), _fingerprint),
@@ -160,23 +156,23 @@ _INDEX_READERS: dict[str, tuple[frozenset[str], Callable[[Any], Any]]] = {
     "risk_level": (frozenset({"outcome"}), _risk_level),
     "last4": (frozenset({"card", "payment_method_details"}), _last4),
 }
-_INDEX_PLANS: dict[type, tuple[Callable[[Any], Any], ...]] = {}
+_INDEX_PLANS: dict[type, tuple[Callable[[Any], Any] | None, ...]] = {}
 
 
-def _index_plan(cls: type[StripeObject]) -> tuple[Callable[[Any], Any], ...]:
+def _index_plan(cls: type[StripeObject]) -> tuple[Callable[[Any], Any] | None, ...]:
     """One reader per :data:`INDEX_COLUMNS` entry for objects of ``cls``: its field, or the
     nested value the column holds, or ``None`` for the columns the class has no field for."""
     names = cls._layout().name_set
-    readers: list[Callable[[Any], Any]] = []
+    readers: list[Callable[[Any], Any] | None] = []
     for column in INDEX_COLUMNS:
-        reader: Callable[[Any], Any]
+        reader: Callable[[Any], Any] | None
         if column == "review_open":
-            reader = _review_open if getattr(cls, "object", None) == "review" else _none
+            reader = _review_open if getattr(cls, "object", None) == "review" else None
         elif column in _INDEX_READERS:
             fields, read = _INDEX_READERS[column]
-            reader = read if names & fields else _none
+            reader = read if names & fields else None
         else:
-            reader = attrgetter(column) if column in names else _none
+            reader = attrgetter(column) if column in names else None
         readers.append(reader)
     plan = _INDEX_PLANS[cls] = tuple(readers)
     return plan
@@ -186,7 +182,7 @@ def index_of(obj: StripeObject) -> tuple[Any, ...]:
     """The indexed column values of ``obj``, in :data:`INDEX_COLUMNS` order (``None`` where the
     object has no such field)."""
     plan = _INDEX_PLANS.get(type(obj)) or _index_plan(type(obj))
-    return tuple([read(obj) for read in plan])
+    return tuple([None if read is None else read(obj) for read in plan])
 
 
 def created_of(obj: StripeObject) -> int:

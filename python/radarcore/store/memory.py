@@ -28,10 +28,13 @@ from radarcore.store._base import (
 
 __all__ = ["MemoryStore"]
 
-# One stored object: (insertion position, created, object type, index values in INDEX_COLUMNS
-# order, encoded object). Only strings, numbers and bytes: the collector stops tracking it.
-_Entry = tuple[int, int, str, tuple[Any, ...], bytes]
-_COLUMN = {column: i for i, column in enumerate(INDEX_COLUMNS)}
+# One stored object: (insertion position, created, object type, encoded object, then the index
+# values in INDEX_COLUMNS order), one flat tuple of strings, numbers and bytes: the collector
+# stops tracking it at its first pass, and a payment leaves one new tracked object per object
+# written, not two (fewer young collections).
+_Entry = tuple[Any, ...]
+_DOCUMENT = 3
+_COLUMN = {column: 4 + i for i, column in enumerate(INDEX_COLUMNS)}
 
 
 class MemoryStore(Store):
@@ -48,7 +51,9 @@ class MemoryStore(Store):
         self._lock = threading.RLock()
         self._objects: dict[str, _Entry] = {}
         self._positions = itertools.count(1)
-        self._events: list[tuple[str, int, str, bytes]] = []
+        # The event log, flat: kind, created, payment, encoded payload, then the next entry's
+        # (no tuple per entry for the collector to count).
+        self._events: list[Any] = []
         self._snapshot: tuple[int, bytes] | None = None
         self._idempotency: dict[str, tuple[str, bytes]] = {}
         self._undo: list[Callable[[], object]] | None = None
@@ -84,7 +89,7 @@ class MemoryStore(Store):
         with self._lock:
             previous = self._objects.get(obj_id)
             position = previous[0] if previous else next(self._positions)
-            self._objects[obj_id] = (position, created_of(obj), obj.object, index_of(obj), data)  # type: ignore[attr-defined]
+            self._objects[obj_id] = (position, created_of(obj), obj.object, data, *index_of(obj))  # type: ignore[attr-defined]
             if previous is None:
                 self._remember(lambda: self._objects.pop(obj_id))
             else:
@@ -93,7 +98,7 @@ class MemoryStore(Store):
     def document(self, object_id: str) -> bytes | None:
         with self._lock:
             entry = self._objects.get(object_id)
-        return None if entry is None else entry[4]
+        return None if entry is None else entry[_DOCUMENT]
 
     def delete(self, object_id: str) -> bool:
         with self._lock:
@@ -118,7 +123,7 @@ class MemoryStore(Store):
 
         def matches_all(entry: _Entry) -> bool:
             for column, value in wanted:
-                have = entry[1] if column < 0 else entry[3][column]
+                have = entry[1] if column < 0 else entry[column]
                 if not (value.contains(have) if isinstance(value, Range) else have == value):
                     return False
             return True
@@ -135,23 +140,24 @@ class MemoryStore(Store):
                 matches = [e for e in matches if (e[1], e[0]) < (after[1], after[0])]
         page = matches if limit is None else matches[:limit]
         has_more = limit is not None and len(matches) > limit
-        return [decode_object(e[4]) for e in page], has_more
+        return [decode_object(e[_DOCUMENT]) for e in page], has_more
 
     def append_event(self, kind: str, created: int, payment: str, payload: dict[str, Any]) -> int:
         data = encode(payload)
         with self._lock:
-            self._events.append((kind, created, payment, data))
-            self._remember(self._events.pop)
-            return len(self._events)
+            self._events += kind, created, payment, data
+            self._remember(functools.partial(self._events.__delitem__, slice(-4, None)))
+            return len(self._events) // 4
 
     def events(self, after_seq: int = 0) -> Iterator[Event]:
         with self._lock:
-            tail = self._events[after_seq:]
-        for seq, (kind, created, payment, data) in enumerate(tail, after_seq + 1):
-            yield Event(seq, kind, created, payment, decode(data))
+            tail = self._events[4 * after_seq :]
+        for i in range(0, len(tail), 4):
+            kind, created, payment, data = tail[i : i + 4]
+            yield Event(after_seq + 1 + i // 4, kind, created, payment, decode(data))
 
     def last_event_seq(self) -> int:
-        return len(self._events)
+        return len(self._events) // 4
 
     def save_snapshot(self, seq: int, state: bytes) -> None:
         with self._lock:
