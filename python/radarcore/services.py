@@ -751,6 +751,14 @@ class PaymentMethodService(_Service):
         )
 
 
+# Address fields and the event fields they fill: (field, billing_<field>, shipping_<field>).
+_ADDRESS_EVENT_KEYS = tuple(
+    (key, f"billing_{key}", f"shipping_{key}")
+    for key in ("line1", "line2", "city", "state", "postal_code", "country")
+)
+_NO_SHIPPING = dict.fromkeys(shipping_key for _, _, shipping_key in _ADDRESS_EVENT_KEYS)
+
+
 def build_event(
     radar: Radar,
     *,
@@ -795,9 +803,15 @@ def build_event(
     )
     event["name"] = billing.name or (customer.name if customer is not None else None)
     event["phone"] = billing.phone or (customer.phone if customer is not None else None)
-    for key in ("line1", "line2", "city", "state", "postal_code", "country"):
-        event[f"billing_{key}"] = getattr(billing.address, key)
-        event[f"shipping_{key}"] = None if shipping is None else getattr(shipping.address, key)
+    address = billing.address.__dict__
+    for key, billing_key, _ in _ADDRESS_EVENT_KEYS:
+        event[billing_key] = address[key]
+    if shipping is None:
+        event.update(_NO_SHIPPING)
+    else:
+        address = shipping.address.__dict__
+        for key, _, shipping_key in _ADDRESS_EVENT_KEYS:
+            event[shipping_key] = address[key]
     card = pm.card if pm is not None else None
     if card is not None:
         event.update(
