@@ -28,8 +28,9 @@ import hashlib
 import ipaddress
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
@@ -223,6 +224,65 @@ class Unit:
     events: list[tuple[str, StripeObject]] = field(default_factory=list)
 
 
+class _UnitScope:
+    """A writing request's unit, re-entrant: the outermost one holds the engine's lock, opens
+    the store's transaction and catches up with what other engines committed; at the end it
+    gives the request's events to ``radar.event_sink``, commits (or, when the block raised,
+    rolls back) and then runs the post-commit actions. Nested ones join it. (A class rather
+    than a generator context manager: one is entered per request.)"""
+
+    __slots__ = ("_radar", "_transaction", "_unit")
+
+    def __init__(self, radar: Radar) -> None:
+        self._radar = radar
+        self._transaction: AbstractContextManager[None] | None = None
+        self._unit: Unit | None = None
+
+    def __enter__(self) -> Unit:
+        radar = self._radar
+        radar._lock.acquire()
+        current = radar._current_unit
+        if current is not None:
+            return current
+        try:
+            unit = radar._current_unit = Unit()
+            transaction = radar.store.transaction()
+            transaction.__enter__()
+            try:
+                radar._catch_up()
+            except BaseException:
+                transaction.__exit__(*sys.exc_info())
+                raise
+        except BaseException:
+            radar._current_unit = None
+            radar._lock.release()
+            raise
+        self._transaction, self._unit = transaction, unit
+        return unit
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: Any) -> None:
+        radar = self._radar
+        try:
+            transaction, unit = self._transaction, self._unit
+            if transaction is None or unit is None:
+                return
+            try:
+                if exc_type is None and unit.events and radar.event_sink is not None:
+                    try:
+                        radar.event_sink(unit)
+                    except BaseException:
+                        transaction.__exit__(*sys.exc_info())
+                        raise
+                transaction.__exit__(exc_type, *exc)
+            finally:
+                radar._current_unit = None
+            if exc_type is None:
+                for action in unit.after_commit:
+                    action()
+        finally:
+            radar._lock.release()
+
+
 class _Service:
     def __init__(self, radar: Radar) -> None:
         self._radar = radar
@@ -258,26 +318,8 @@ class _Service:
             raise _missing(noun, str(object_id), param)
         return obj
 
-    @contextmanager
-    def _unit(self) -> Iterator[Unit]:
-        radar = self._radar
-        with radar._lock:
-            current = radar._current_unit
-            if current is not None:
-                yield current
-                return
-            unit = Unit()
-            radar._current_unit = unit
-            try:
-                with self._store.transaction():
-                    radar._catch_up()
-                    yield unit
-                    if unit.events and radar.event_sink is not None:
-                        radar.event_sink(unit)
-            finally:
-                radar._current_unit = None
-            for action in unit.after_commit:
-                action()
+    def _unit(self) -> AbstractContextManager[Unit]:
+        return _UnitScope(self._radar)
 
     def _record(
         self,

@@ -7,7 +7,7 @@ import functools
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from radarcore.objects import StripeObject
@@ -63,21 +63,8 @@ class MemoryStore(Store):
         self._deliveries: dict[int, list[Any]] = {}
         self._delivery_ids = itertools.count(1)
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            if self._undo is not None:
-                yield
-                return
-            self._undo = []
-            try:
-                yield
-            except BaseException:
-                for action in reversed(self._undo):
-                    action()
-                raise
-            finally:
-                self._undo = None
+    def transaction(self) -> AbstractContextManager[None]:
+        return _Transaction(self)
 
     def _remember(self, action: Callable[[], object]) -> None:
         if self._undo is not None:
@@ -250,3 +237,33 @@ class MemoryStore(Store):
     def close(self) -> None:
         with self._lock:
             self._objects.clear()
+
+
+class _Transaction:
+    """``MemoryStore.transaction()``: holds the store's lock; the outermost one keeps the undo
+    log and, when its block raises, undoes the writes in reverse order. (A class rather than a
+    generator context manager: one is entered per request.)"""
+
+    __slots__ = ("_outer", "_store")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._outer = False
+
+    def __enter__(self) -> None:
+        store = self._store
+        store._lock.acquire()
+        self._outer = store._undo is None
+        if self._outer:
+            store._undo = []
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        store = self._store
+        try:
+            if self._outer:
+                undo, store._undo = store._undo, None
+                if exc_type is not None:
+                    for action in reversed(undo or ()):
+                        action()
+        finally:
+            store._lock.release()
