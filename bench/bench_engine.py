@@ -72,18 +72,23 @@ def luhn(prefix: str) -> str:
 
 
 class Timer:
-    """Accumulates the time spent in wrapped callables."""
+    """Accumulates the time spent in wrapped callables (a wrapped call made inside another is
+    counted once, in the outer one)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self._depth = 0
 
     def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
+            self._depth += 1
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.seconds += time.perf_counter() - start
+                self._depth -= 1
+                if not self._depth:
+                    self.seconds += time.perf_counter() - start
 
         return timed
 
@@ -109,6 +114,7 @@ def instrument(radar: Radar) -> tuple[Timer, Timer]:
     for name in (
         "put",
         "get",
+        "document",
         "list",
         "append_event",
         "save_snapshot",

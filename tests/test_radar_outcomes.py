@@ -438,3 +438,42 @@ def test_payments_read_a_radar_session_from_the_store_once(radar: Radar) -> None
         assert pi.radar_options.session == session.id
         assert radar.charges.retrieve(pi.latest_charge).event["ip_address"] == "203.0.113.7"
     assert reads.count(session.id) == 1
+
+
+def test_payments_decode_a_payment_method_again_only_when_its_document_changed(
+    radar: Radar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Payments keep the PaymentMethod they read while its stored document is the same; any
+    change (another process's, an update), or a rolled-back one, is read afresh."""
+    from radarcore import services
+
+    pm = radar.payment_methods.create(
+        type="card", card=CARD, billing_details={"email": "jane@example.com"}
+    )
+    decoded: list[object] = []
+    decode = services.decode_object
+    monkeypatch.setattr(services, "decode_object", lambda doc: decoded.append(doc) or decode(doc))
+
+    def email() -> object:
+        pi = pay(radar, 5_000, payment_method=pm.id)
+        return radar.charges.retrieve(pi.latest_charge).event["email"]
+
+    assert [email(), email()] == ["jane@example.com", "jane@example.com"]
+    assert len(decoded) == 1
+    changed = radar.payment_methods.retrieve(pm.id)
+    changed.billing_details.email = "new@example.com"
+    seen: list[object] = []
+
+    def change_then_fail() -> None:
+        with radar.store.transaction():
+            radar.store.put(changed)
+            seen.append(email())
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError, match="rolled back"):
+        change_then_fail()
+    assert seen == ["new@example.com"]
+    assert email() == "jane@example.com"
+    radar.store.put(changed)
+    assert [email(), email()] == ["new@example.com", "new@example.com"]
+    assert len(decoded) == 4

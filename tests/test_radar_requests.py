@@ -284,3 +284,53 @@ def test_params_dict_and_keywords_read_the_same(radar: Radar) -> None:
     a = radar.customers.create({"email": "a@example.com"}, name="A")
     assert (a.email, a.name) == ("a@example.com", "A")
     assert radar.customers.retrieve(a.id) == a
+
+
+def test_a_failing_event_sink_rolls_the_request_back(radar: Radar) -> None:
+    """The request's events go to ``event_sink`` inside its transaction: when the sink fails
+    nothing is written, the velocity state is unchanged, and the engine takes the next request."""
+    pm = radar.payment_methods.create(type="card", card=CARD)
+    before = everything(radar)
+    received: list[list[str]] = []
+
+    def failing_sink(unit: Any) -> None:
+        received.append([kind for kind, _ in unit.events])
+        raise RuntimeError("sink down")
+
+    radar.event_sink = failing_sink
+    with pytest.raises(RuntimeError, match="sink down"):
+        radar.payment_intents.create(
+            amount=5_000, currency="usd", payment_method=pm.id, confirm=True
+        )
+    assert received == [["charge.succeeded", "payment_intent.succeeded"]]
+    assert everything(radar) == before
+    radar.event_sink = None
+    pi = radar.payment_intents.create(
+        amount=5_000, currency="usd", payment_method=pm.id, confirm=True
+    )
+    assert pi.status == "succeeded"
+    assert everything(radar) != before
+
+
+def test_nested_units_commit_once_with_the_outer_one(radar: Radar) -> None:
+    """``radar.unit()`` is re-entrant: writes inside a nested unit commit with the outer one,
+    and roll back with it."""
+    before = everything(radar)
+
+    def pay_then_fail() -> None:
+        with radar.unit():
+            radar.payment_methods.create(type="card", card=CARD)
+            with radar.unit():
+                radar.customers.create(email="nested@example.com")
+            raise RuntimeError("outer fails")
+
+    with pytest.raises(RuntimeError, match="outer fails"):
+        pay_then_fail()
+    assert everything(radar) == before
+    with radar.unit():
+        radar.payment_methods.create(type="card", card=CARD)
+        with radar.unit():
+            radar.customers.create(email="nested@example.com")
+    objects = everything(radar)[0]
+    assert len(objects["payment_method"]) == len(before[0]["payment_method"]) + 1
+    assert len(objects["customer"]) == len(before[0]["customer"]) + 1

@@ -363,3 +363,68 @@ def test_upgrade_fills_the_search_columns_of_stored_charges(
 
     assert len(upgraded.list("charge", amount=Range(gte=1234, lte=1234))[0]) == 1
     upgraded.close()
+
+
+def _reference_index(obj: object) -> dict[str, object]:
+    """The indexed columns read field by field (the oracle of ``index_of``'s per-class plans)."""
+    card = getattr(obj, "card", None) or getattr(
+        getattr(obj, "payment_method_details", None), "card", None
+    )
+    billing = getattr(obj, "billing_details", None)
+    opened = getattr(obj, "open", None) if getattr(obj, "object", None) == "review" else None
+    return {
+        "charge": getattr(obj, "charge", None),
+        "payment_intent": getattr(obj, "payment_intent", None),
+        "customer": getattr(obj, "customer", None),
+        "card_fingerprint": getattr(card, "fingerprint", None),
+        "email": getattr(obj, "email", None)
+        or getattr(obj, "receipt_email", None)
+        or getattr(billing, "email", None),
+        "ip_address": getattr(obj, "ip_address", None),
+        "review_open": None if opened is None else int(opened),
+        "value_list": getattr(obj, "value_list", None),
+        "alias": getattr(obj, "alias", None),
+        "value": getattr(obj, "value", None),
+        "amount": getattr(obj, "amount", None),
+        "risk_level": getattr(getattr(obj, "outcome", None), "risk_level", None),
+        "last4": getattr(card, "last4", None) or None,
+    }
+
+
+def test_index_of_reads_every_object_type_as_its_fields_say() -> None:
+    from radarcore.radar import Radar, RadarSettings
+    from radarcore.store import INDEX_COLUMNS
+    from radarcore.store._base import index_of
+
+    radar = Radar("memory://", settings=RadarSettings(fingerprint_key=b"k" * 32))
+    customer = radar.customers.create(email="c@example.com")
+    session = radar.radar_sessions.create(ip_address="203.0.113.9", user_agent="UA")
+    pm = radar.payment_methods.create(
+        type="card",
+        card={"number": "4000000000009235", "exp_month": 1, "exp_year": 2031},
+        billing_details={"email": "b@example.com"},
+    )
+    radar.payment_methods.attach(pm.id, customer=customer.id)
+    pi = radar.payment_intents.create(
+        amount=1200,
+        currency="usd",
+        payment_method=pm.id,
+        customer=customer.id,
+        confirm=True,
+        radar_options={"session": session.id},
+    )
+    charge_id = pi.latest_charge
+    assert charge_id is not None
+    radar.early_fraud_warnings.create(charge=charge_id, fraud_type="card_never_received")
+    radar.refunds.create(charge=charge_id, reason="fraudulent")
+    reviews = radar.store.list("review", limit=None)[0]
+    assert reviews, "the elevated-risk test card opens a review"
+    kinds = set()
+    for entry in radar.store._objects:  # type: ignore[attr-defined]
+        obj = radar.store.get(entry)
+        assert obj is not None
+        kinds.add(obj.object)  # type: ignore[attr-defined]
+        reference = _reference_index(obj)
+        assert dict(zip(INDEX_COLUMNS, index_of(obj), strict=True)) == reference, obj
+    assert {"charge", "payment_intent", "payment_method", "review", "customer"} <= kinds
+    assert {"radar.value_list_item", "radar.early_fraud_warning", "refund"} <= kinds

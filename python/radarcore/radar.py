@@ -329,6 +329,16 @@ class _RuleInputs:
         for slot in self.program.string_slots:
             position = layout.strings.get(slot.source, -1)
             self.strings.append((-1 if slot.source in _ENGINE_ATTRIBUTES else position, slot))
+        # What the mapping gives for a name nothing fills (not computed, not the engine's,
+        # not metadata): always missing, so not looked up per payment.
+        self.missing = {
+            i: slot_value(slot, None)
+            for i, (j, slot) in enumerate(self.strings)
+            if j < 0
+            and slot.source not in _ENGINE_ATTRIBUTES
+            and slot.source not in layout.numeric
+            and not slot.source.startswith("::")
+        }
 
     def values(
         self, row: Any, strings: list[str | None], attributes: _Attributes
@@ -345,12 +355,15 @@ class _RuleInputs:
             dtype=np.float64,
         )
         texts: list[Any] = []
-        for j, slot in self.strings:
-            if j < 0:
-                texts.append(slot_value(slot, attributes.get(slot.source)))
-            else:
+        missing = self.missing
+        for i, (j, slot) in enumerate(self.strings):
+            if j >= 0:
                 text = strings[j]
                 texts.append(text.casefold() if slot.fold and text is not None else text)
+            elif i in missing:
+                texts.append(missing[i])
+            else:
+                texts.append(slot_value(slot, attributes.get(slot.source)))
         return numeric, texts
 
 
@@ -513,6 +526,8 @@ class Radar:
         self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
         self.counters: Counter[str] = Counter()
         self._sessions: dict[str, RadarSession] = {}  # read by payments; sessions never change
+        # PaymentMethods and Customers payments read: id -> (stored document, decoded object)
+        self._read_only: dict[str, tuple[bytes | str, StripeObject]] = {}
         self._lock = threading.RLock()
         self._current_unit: services.Unit | None = None
         self._features = FeatureExtractor()

@@ -28,8 +28,9 @@ import hashlib
 import ipaddress
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
@@ -85,6 +86,7 @@ from radarcore.objects import (
 )
 from radarcore.rules import ValueList as RuleValueList
 from radarcore.rules.lists import DEFAULT_LIST_KINDS, ITEM_TYPES
+from radarcore.store._base import decode_object
 
 if TYPE_CHECKING:
     from radarcore.radar import Assessment, Radar
@@ -112,6 +114,7 @@ T = TypeVar("T", bound=StripeObject)
 
 _MAX_AMOUNT = 99_999_999
 _SESSION_CACHE_SIZE = 4096
+_READ_ONLY_CACHE_SIZE = 4096
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 
 # --- parameter specs ---------------------------------------------------------------------------
@@ -221,6 +224,65 @@ class Unit:
     events: list[tuple[str, StripeObject]] = field(default_factory=list)
 
 
+class _UnitScope:
+    """A writing request's unit, re-entrant: the outermost one holds the engine's lock, opens
+    the store's transaction and catches up with what other engines committed; at the end it
+    gives the request's events to ``radar.event_sink``, commits (or, when the block raised,
+    rolls back) and then runs the post-commit actions. Nested ones join it. (A class rather
+    than a generator context manager: one is entered per request.)"""
+
+    __slots__ = ("_radar", "_transaction", "_unit")
+
+    def __init__(self, radar: Radar) -> None:
+        self._radar = radar
+        self._transaction: AbstractContextManager[None] | None = None
+        self._unit: Unit | None = None
+
+    def __enter__(self) -> Unit:
+        radar = self._radar
+        radar._lock.acquire()
+        current = radar._current_unit
+        if current is not None:
+            return current
+        try:
+            unit = radar._current_unit = Unit()
+            transaction = radar.store.transaction()
+            transaction.__enter__()
+            try:
+                radar._catch_up()
+            except BaseException:
+                transaction.__exit__(*sys.exc_info())
+                raise
+        except BaseException:
+            radar._current_unit = None
+            radar._lock.release()
+            raise
+        self._transaction, self._unit = transaction, unit
+        return unit
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: Any) -> None:
+        radar = self._radar
+        try:
+            transaction, unit = self._transaction, self._unit
+            if transaction is None or unit is None:
+                return
+            try:
+                if exc_type is None and unit.events and radar.event_sink is not None:
+                    try:
+                        radar.event_sink(unit)
+                    except BaseException:
+                        transaction.__exit__(*sys.exc_info())
+                        raise
+                transaction.__exit__(exc_type, *exc)
+            finally:
+                radar._current_unit = None
+            if exc_type is None:
+                for action in unit.after_commit:
+                    action()
+        finally:
+            radar._lock.release()
+
+
 class _Service:
     def __init__(self, radar: Radar) -> None:
         self._radar = radar
@@ -235,26 +297,29 @@ class _Service:
             raise _missing(noun, str(object_id), param)
         return obj
 
-    @contextmanager
-    def _unit(self) -> Iterator[Unit]:
-        radar = self._radar
-        with radar._lock:
-            current = radar._current_unit
-            if current is not None:
-                yield current
-                return
-            unit = Unit()
-            radar._current_unit = unit
-            try:
-                with self._store.transaction():
-                    radar._catch_up()
-                    yield unit
-                    if unit.events and radar.event_sink is not None:
-                        radar.event_sink(unit)
-            finally:
-                radar._current_unit = None
-            for action in unit.after_commit:
-                action()
+    def _read_only(self, object_id: str, cls: type[T], noun: str, param: str) -> T:
+        """:meth:`_get` for a payment that only reads the object (never changes it, never hands
+        it to the caller): the object decoded for an earlier payment while its stored document
+        is the same, which saves decoding it again. The read itself still goes to the store, so
+        a change by any process (or a rolled-back one) is seen."""
+        document = self._store.document(object_id) if isinstance(object_id, str) else None
+        if document is None:
+            raise _missing(noun, str(object_id), param)
+        cache = self._radar._read_only
+        cached = cache.get(object_id)
+        if cached is not None and cached[0] == document:
+            obj = cached[1]
+        else:
+            obj = decode_object(document)
+            if len(cache) >= _READ_ONLY_CACHE_SIZE:
+                del cache[next(iter(cache))]
+            cache[object_id] = (document, obj)
+        if not isinstance(obj, cls):
+            raise _missing(noun, str(object_id), param)
+        return obj
+
+    def _unit(self) -> AbstractContextManager[Unit]:
+        return _UnitScope(self._radar)
 
     def _record(
         self,
@@ -609,8 +674,9 @@ class PaymentMethodService(_Service):
 
         return self._idempotent(None, "POST /v1/payment_methods/attach", {}, run)
 
-    def resolve(self, id: str, param: str) -> PaymentMethod:
-        """A stored PaymentMethod, or a new one for Stripe's test ids (``pm_card_visa``)."""
+    def resolve(self, id: str, param: str, *, read_only: bool = False) -> PaymentMethod:
+        """A stored PaymentMethod, or a new one for Stripe's test ids (``pm_card_visa``);
+        ``read_only``: for a payment that will not change it (see :meth:`_read_only`)."""
         number = TEST_PAYMENT_METHODS.get(id)
         if number is not None:
             pm = self.build(
@@ -619,6 +685,8 @@ class PaymentMethodService(_Service):
             )
             self._store.put(pm)
             return pm
+        if read_only:
+            return self._read_only(id, PaymentMethod, "PaymentMethod", param)
         return self._get(id, PaymentMethod, "PaymentMethod", param)
 
     def build(self, p: Mapping[str, Any], *, path: str | None) -> PaymentMethod:
@@ -725,6 +793,14 @@ class PaymentMethodService(_Service):
         )
 
 
+# Address fields and the event fields they fill: (field, billing_<field>, shipping_<field>).
+_ADDRESS_EVENT_KEYS = tuple(
+    (key, f"billing_{key}", f"shipping_{key}")
+    for key in ("line1", "line2", "city", "state", "postal_code", "country")
+)
+_NO_SHIPPING = dict.fromkeys(shipping_key for _, _, shipping_key in _ADDRESS_EVENT_KEYS)
+
+
 def build_event(
     radar: Radar,
     *,
@@ -769,9 +845,15 @@ def build_event(
     )
     event["name"] = billing.name or (customer.name if customer is not None else None)
     event["phone"] = billing.phone or (customer.phone if customer is not None else None)
-    for key in ("line1", "line2", "city", "state", "postal_code", "country"):
-        event[f"billing_{key}"] = getattr(billing.address, key)
-        event[f"shipping_{key}"] = None if shipping is None else getattr(shipping.address, key)
+    address = billing.address.__dict__
+    for key, billing_key, _ in _ADDRESS_EVENT_KEYS:
+        event[billing_key] = address[key]
+    if shipping is None:
+        event.update(_NO_SHIPPING)
+    else:
+        address = shipping.address.__dict__
+        for key, _, shipping_key in _ADDRESS_EVENT_KEYS:
+            event[shipping_key] = address[key]
     card = pm.card if pm is not None else None
     if card is not None:
         event.update(
@@ -961,9 +1043,10 @@ class _PaymentFlow(_Service):
         return session
 
     def _customer(self, customer_id: str | None) -> Customer | None:
+        """The Customer a payment reads (see :meth:`_read_only`)."""
         if customer_id is None:
             return None
-        return self._get(customer_id, Customer, "customer", "customer")
+        return self._read_only(customer_id, Customer, "customer", "customer")
 
 
 class PaymentIntentService(_PaymentFlow):
@@ -1091,7 +1174,9 @@ class PaymentIntentService(_PaymentFlow):
                 session = self._read_session(pi.radar_options.session, "radar_options[session]")
             pm = self._payment_method(p)
             if pm is None and pi.payment_method is not None:
-                pm = self._radar.payment_methods.retrieve(pi.payment_method)
+                pm = self._read_only(
+                    pi.payment_method, PaymentMethod, "PaymentMethod", "payment_method"
+                )
             if pm is None:
                 raise InvalidRequestError(
                     "You cannot confirm this PaymentIntent because it's missing a payment "
@@ -1127,7 +1212,9 @@ class PaymentIntentService(_PaymentFlow):
 
     def _payment_method(self, p: Mapping[str, Any]) -> PaymentMethod | None:
         if "payment_method" in p:
-            return self._radar.payment_methods.resolve(p["payment_method"], "payment_method")
+            return self._radar.payment_methods.resolve(
+                p["payment_method"], "payment_method", read_only=True
+            )
         if "payment_method_data" in p:
             pm = self._radar.payment_methods.build(
                 p["payment_method_data"], path="payment_method_data"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -123,9 +124,16 @@ def _card(obj: Any) -> Any:
     return card
 
 
+def _fingerprint(obj: Any) -> str | None:
+    return getattr(_card(obj), "fingerprint", None)
+
+
+def _last4(obj: Any) -> str | None:
+    return getattr(_card(obj), "last4", None) or None
+
+
 def _risk_level(obj: Any) -> str | None:
-    outcome = getattr(obj, "outcome", None)
-    level: str | None = getattr(outcome, "risk_level", None)
+    level: str | None = getattr(obj.outcome, "risk_level", None)
     return level
 
 
@@ -137,25 +145,44 @@ def _email(obj: Any) -> str | None:
     return email
 
 
-def index_of(obj: StripeObject) -> dict[str, Any]:
-    """The indexed column values of ``obj`` (``None`` where the object has no such field)."""
-    review_open = getattr(obj, "open", None) if obj.object == "review" else None  # type: ignore[attr-defined]
-    card = _card(obj)
-    return {
-        "charge": getattr(obj, "charge", None),
-        "payment_intent": getattr(obj, "payment_intent", None),
-        "customer": getattr(obj, "customer", None),
-        "card_fingerprint": getattr(card, "fingerprint", None),
-        "email": _email(obj),
-        "ip_address": getattr(obj, "ip_address", None),
-        "review_open": None if review_open is None else int(review_open),
-        "value_list": getattr(obj, "value_list", None),
-        "alias": getattr(obj, "alias", None),
-        "value": getattr(obj, "value", None),
-        "amount": getattr(obj, "amount", None),
-        "risk_level": _risk_level(obj),
-        "last4": getattr(card, "last4", None) or None,
-    }
+def _review_open(obj: Any) -> int | None:
+    return None if obj.open is None else int(obj.open)
+
+
+# Per column: (the fields of an object it reads, how it reads them from an object with one).
+_INDEX_READERS: dict[str, tuple[frozenset[str], Callable[[Any], Any]]] = {
+    "card_fingerprint": (frozenset({"card", "payment_method_details"}), _fingerprint),
+    "email": (frozenset({"email", "receipt_email", "billing_details"}), _email),
+    "risk_level": (frozenset({"outcome"}), _risk_level),
+    "last4": (frozenset({"card", "payment_method_details"}), _last4),
+}
+_INDEX_PLANS: dict[type, tuple[Callable[[Any], Any] | None, ...]] = {}
+
+
+def _index_plan(cls: type[StripeObject]) -> tuple[Callable[[Any], Any] | None, ...]:
+    """One reader per :data:`INDEX_COLUMNS` entry for objects of ``cls``: its field, or the
+    nested value the column holds, or ``None`` for the columns the class has no field for."""
+    names = cls._layout().name_set
+    readers: list[Callable[[Any], Any] | None] = []
+    for column in INDEX_COLUMNS:
+        reader: Callable[[Any], Any] | None
+        if column == "review_open":
+            reader = _review_open if getattr(cls, "object", None) == "review" else None
+        elif column in _INDEX_READERS:
+            fields, read = _INDEX_READERS[column]
+            reader = read if names & fields else None
+        else:
+            reader = attrgetter(column) if column in names else None
+        readers.append(reader)
+    plan = _INDEX_PLANS[cls] = tuple(readers)
+    return plan
+
+
+def index_of(obj: StripeObject) -> tuple[Any, ...]:
+    """The indexed column values of ``obj``, in :data:`INDEX_COLUMNS` order (``None`` where the
+    object has no such field)."""
+    plan = _INDEX_PLANS.get(type(obj)) or _index_plan(type(obj))
+    return tuple([None if read is None else read(obj) for read in plan])
 
 
 def created_of(obj: StripeObject) -> int:
@@ -229,8 +256,14 @@ class Store(abc.ABC):
         """Insert ``obj`` or replace the stored object with the same id."""
 
     @abc.abstractmethod
+    def document(self, object_id: str) -> bytes | str | None:
+        """The stored document of the object with this id as :func:`encode` wrote it (equal
+        documents hold equal objects), or ``None``."""
+
     def get(self, object_id: str) -> StripeObject | None:
         """The stored object with this id, or ``None``."""
+        document = self.document(object_id)
+        return None if document is None else decode_object(document)
 
     @abc.abstractmethod
     def delete(self, object_id: str) -> bool:

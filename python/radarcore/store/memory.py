@@ -7,11 +7,12 @@ import functools
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from radarcore.objects import StripeObject
 from radarcore.store._base import (
+    INDEX_COLUMNS,
     Event,
     ModelRecord,
     Range,
@@ -27,8 +28,13 @@ from radarcore.store._base import (
 
 __all__ = ["MemoryStore"]
 
-# One stored object: (insertion position, created, object type, index values, encoded object).
-_Entry = tuple[int, int, str, dict[str, Any], bytes]
+# One stored object: (insertion position, created, object type, encoded object, then the index
+# values in INDEX_COLUMNS order), one flat tuple of strings, numbers and bytes: the collector
+# stops tracking it at its first pass, and a payment leaves one new tracked object per object
+# written, not two (fewer young collections).
+_Entry = tuple[Any, ...]
+_DOCUMENT = 3
+_COLUMN = {column: 4 + i for i, column in enumerate(INDEX_COLUMNS)}
 
 
 class MemoryStore(Store):
@@ -45,7 +51,9 @@ class MemoryStore(Store):
         self._lock = threading.RLock()
         self._objects: dict[str, _Entry] = {}
         self._positions = itertools.count(1)
-        self._events: list[tuple[str, int, str, bytes]] = []
+        # The event log, flat: kind, created, payment, encoded payload, then the next entry's
+        # (no tuple per entry for the collector to count).
+        self._events: list[Any] = []
         self._snapshot: tuple[int, bytes] | None = None
         self._idempotency: dict[str, tuple[str, bytes]] = {}
         self._undo: list[Callable[[], object]] | None = None
@@ -55,21 +63,8 @@ class MemoryStore(Store):
         self._deliveries: dict[int, list[Any]] = {}
         self._delivery_ids = itertools.count(1)
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            if self._undo is not None:
-                yield
-                return
-            self._undo = []
-            try:
-                yield
-            except BaseException:
-                for action in reversed(self._undo):
-                    action()
-                raise
-            finally:
-                self._undo = None
+    def transaction(self) -> AbstractContextManager[None]:
+        return _Transaction(self)
 
     def _remember(self, action: Callable[[], object]) -> None:
         if self._undo is not None:
@@ -81,16 +76,16 @@ class MemoryStore(Store):
         with self._lock:
             previous = self._objects.get(obj_id)
             position = previous[0] if previous else next(self._positions)
-            self._objects[obj_id] = (position, created_of(obj), obj.object, index_of(obj), data)  # type: ignore[attr-defined]
+            self._objects[obj_id] = (position, created_of(obj), obj.object, data, *index_of(obj))  # type: ignore[attr-defined]
             if previous is None:
                 self._remember(lambda: self._objects.pop(obj_id))
             else:
                 self._remember(lambda: self._objects.__setitem__(obj_id, previous))
 
-    def get(self, object_id: str) -> StripeObject | None:
+    def document(self, object_id: str) -> bytes | None:
         with self._lock:
             entry = self._objects.get(object_id)
-        return None if entry is None else decode_object(entry[4])
+        return None if entry is None else entry[_DOCUMENT]
 
     def delete(self, object_id: str) -> bool:
         with self._lock:
@@ -108,11 +103,14 @@ class MemoryStore(Store):
         **filters: Any,
     ) -> tuple[list[StripeObject], bool]:
         check_filters(filters)
-        wanted = {k: int(v) if isinstance(v, bool) else v for k, v in filters.items()}
+        wanted = [
+            (-1 if k == "created" else _COLUMN[k], int(v) if isinstance(v, bool) else v)
+            for k, v in filters.items()
+        ]
 
         def matches_all(entry: _Entry) -> bool:
-            for column, value in wanted.items():
-                have = entry[1] if column == "created" else entry[3][column]
+            for column, value in wanted:
+                have = entry[1] if column < 0 else entry[column]
                 if not (value.contains(have) if isinstance(value, Range) else have == value):
                     return False
             return True
@@ -129,23 +127,24 @@ class MemoryStore(Store):
                 matches = [e for e in matches if (e[1], e[0]) < (after[1], after[0])]
         page = matches if limit is None else matches[:limit]
         has_more = limit is not None and len(matches) > limit
-        return [decode_object(e[4]) for e in page], has_more
+        return [decode_object(e[_DOCUMENT]) for e in page], has_more
 
     def append_event(self, kind: str, created: int, payment: str, payload: dict[str, Any]) -> int:
         data = encode(payload)
         with self._lock:
-            self._events.append((kind, created, payment, data))
-            self._remember(self._events.pop)
-            return len(self._events)
+            self._events += kind, created, payment, data
+            self._remember(functools.partial(self._events.__delitem__, slice(-4, None)))
+            return len(self._events) // 4
 
     def events(self, after_seq: int = 0) -> Iterator[Event]:
         with self._lock:
-            tail = self._events[after_seq:]
-        for seq, (kind, created, payment, data) in enumerate(tail, after_seq + 1):
-            yield Event(seq, kind, created, payment, decode(data))
+            tail = self._events[4 * after_seq :]
+        for i in range(0, len(tail), 4):
+            kind, created, payment, data = tail[i : i + 4]
+            yield Event(after_seq + 1 + i // 4, kind, created, payment, decode(data))
 
     def last_event_seq(self) -> int:
-        return len(self._events)
+        return len(self._events) // 4
 
     def save_snapshot(self, seq: int, state: bytes) -> None:
         with self._lock:
@@ -238,3 +237,33 @@ class MemoryStore(Store):
     def close(self) -> None:
         with self._lock:
             self._objects.clear()
+
+
+class _Transaction:
+    """``MemoryStore.transaction()``: holds the store's lock; the outermost one keeps the undo
+    log and, when its block raises, undoes the writes in reverse order. (A class rather than a
+    generator context manager: one is entered per request.)"""
+
+    __slots__ = ("_outer", "_store")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._outer = False
+
+    def __enter__(self) -> None:
+        store = self._store
+        store._lock.acquire()
+        self._outer = store._undo is None
+        if self._outer:
+            store._undo = []
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        store = self._store
+        try:
+            if self._outer:
+                undo, store._undo = store._undo, None
+                if exc_type is not None:
+                    for action in reversed(undo or ()):
+                        action()
+        finally:
+            store._lock.release()

@@ -124,21 +124,20 @@ class SqlStore(Store):
     # --- objects -------------------------------------------------------------------------------
 
     def put(self, obj: StripeObject) -> None:
-        index = index_of(obj)
         params = (
             obj.id,  # type: ignore[attr-defined]
             obj.object,  # type: ignore[attr-defined]
             created_of(obj),
-            *(index[c] for c in INDEX_COLUMNS),
+            *index_of(obj),
             encode(obj).decode(),
         )
         with self._lock:
             self._execute(_UPSERT, params)
 
-    def get(self, object_id: str) -> StripeObject | None:
+    def document(self, object_id: str) -> str | None:
         with self._lock:
             row = self._execute("SELECT doc FROM objects WHERE id = ?", (object_id,)).fetchone()
-        return None if row is None else decode_object(row[0])
+        return None if row is None else str(row[0])
 
     def delete(self, object_id: str) -> bool:
         with self._lock:
