@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -363,3 +365,36 @@ def test_upgrade_fills_the_search_columns_of_stored_charges(
 
     assert len(upgraded.list("charge", amount=Range(gte=1234, lte=1234))[0]) == 1
     upgraded.close()
+
+
+class _SmallWal(SqliteStore):
+    checkpoint_pages = 200
+    checkpoint_interval = 0.005
+
+
+def _wal_pages(path: Path) -> int:
+    wal = Path(f"{path}-wal")
+    return (wal.stat().st_size - 32) // (4096 + 24) if wal.exists() else 0
+
+
+def test_sqlite_commits_never_checkpoint_and_the_wal_stays_bounded(tmp_path: Path) -> None:
+    """Under continuous writes the checkpointer thread copies the WAL back and restarts it, so
+    the WAL file stays near ``checkpoint_pages`` instead of growing with every commit (passive
+    checkpoints alone never catch up with a moving end: the WAL then holds all ~15,000 pages
+    written here), and every row is kept."""
+    path = tmp_path / "busy.db"
+    store = _SmallWal(str(path))
+    assert store._execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    biggest = 0
+    for i in range(3000):
+        with store.transaction():
+            store.put(charge(i, i, description="x" * 3000))
+        biggest = max(biggest, _wal_pages(path))
+        time.sleep(0.0001)  # a server's transactions have gaps between them (parsing, sending)
+    assert biggest < 10 * _SmallWal.checkpoint_pages
+    store.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("radarcore-checkpoint")]
+    reopened = SqliteStore(str(path))
+    objects, _ = reopened.list("charge", limit=None)
+    assert len(objects) == 3000
+    reopened.close()
