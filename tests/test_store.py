@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -398,3 +399,19 @@ def test_sqlite_commits_never_checkpoint_and_the_wal_stays_bounded(tmp_path: Pat
     objects, _ = reopened.list("charge", limit=None)
     assert len(objects) == 3000
     reopened.close()
+
+
+def test_an_unclosed_sqlite_store_ends_its_checkpointer(tmp_path: Path) -> None:
+    def checkpointers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("radarcore-checkpoint")]
+
+    store = SqliteStore(str(tmp_path / "dropped.db"))
+    assert len(checkpointers()) == 1
+    store._conn.close()  # the store itself leaves these to the garbage collector, which warns
+    store._lock_file.close()  # type: ignore[union-attr]
+    del store
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while checkpointers() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not checkpointers()

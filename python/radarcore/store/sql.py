@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -376,6 +377,8 @@ class SqliteStore(SqlStore):
                 path, self.checkpoint_pages, self.checkpoint_interval
             )
             self._checkpointer.start()
+            # a store dropped without close() still ends its thread
+            weakref.finalize(self, self._checkpointer.stopping.set)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)
@@ -431,7 +434,8 @@ class _Checkpointer(threading.Thread):
     WAL from its beginning. The syncs SQLite makes are unchanged (the WAL before copying, the
     database before a restart), so durability is what ``synchronous=NORMAL`` gives.
 
-    It holds no reference to the store; :meth:`stop` ends it (``SqliteStore.close``)."""
+    It holds no reference to the store; :meth:`stop` ends it (``SqliteStore.close``), and so
+    does setting :attr:`stopping` (when the store is collected unclosed)."""
 
     _SMALL = 64  # frames left to copy under the lock
 
@@ -440,14 +444,14 @@ class _Checkpointer(threading.Thread):
         self._path = path
         self._pages = pages
         self._interval = interval
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
 
     def stop(self) -> None:
-        self._stopping.set()
+        self.stopping.set()
         self.join()
 
     def run(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(self._path, isolation_level=None)
         database = os.open(self._path, os.O_RDONLY)
         try:
             with open(f"{self._path}.lock", "a+b") as lock:
@@ -458,7 +462,7 @@ class _Checkpointer(threading.Thread):
 
     def _loop(self, conn: sqlite3.Connection, database: int, lock: Any) -> None:
         version = None
-        while not self._stopping.wait(self._interval):
+        while not self.stopping.wait(self._interval):
             try:
                 seen = conn.execute("PRAGMA data_version").fetchone()[0]
                 if seen == version:
