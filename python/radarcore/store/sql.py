@@ -448,7 +448,9 @@ class _Checkpointer(threading.Thread):
 
     def stop(self) -> None:
         self.stopping.set()
-        self.join()
+        # Bounded: a store closed inside its own transaction holds the lock the last pass may
+        # wait for; closing the lock file then releases it and the thread ends on its own.
+        self.join(timeout=10)
 
     def run(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None)
