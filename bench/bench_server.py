@@ -40,6 +40,7 @@ import httpx
 
 from radarcore.models import RiskModel
 from radarcore.radar import Radar
+from radarcore.server.process import serve_process
 from radarcore.store import open_store
 
 SECRET = "sk_test_bench"
@@ -80,51 +81,6 @@ def payments(n: int, seed: int, sessions: list[str]) -> list[dict[str, str]]:
 
 def model_path() -> str:
     return str(resources.files("radarcore") / "data" / "default_model.rcm")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "RADARCORE_SECRET_KEYS": SECRET,
-        "RADARCORE_PUBLISHABLE_KEYS": PUBLISHABLE,
-        "RADARCORE_LOG_LEVEL": "WARNING",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "radarcore.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--database-url",
-        url,
-        "--model",
-        model_path(),
-        "--workers",
-        str(workers),
-    ]
-    output = log.open("wb")
-    process = subprocess.Popen(command, env=env, stdout=output, stderr=output)
-    base = f"http://127.0.0.1:{port}"
-    seen: set[int] = set()
-    deadline = time.monotonic() + 120
-    while len(seen) < workers:
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("radarcore serve did not start:\n" + log.read_text()[-3000:])
-        try:
-            seen.add(httpx.get(base + "/healthz", timeout=2).json()["pid"])
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    return process, base
 
 
 def make_sessions(base: str, n: int) -> list[str]:
@@ -301,15 +257,13 @@ def main() -> int:
         )
         for workers in (1, 2):
             url = f"sqlite:///{directory / f'server{workers}.db'}"
-            process, base = start_server(url, workers, directory / f"serve{workers}.log")
-            try:
+            keys = {"RADARCORE_SECRET_KEYS": SECRET, "RADARCORE_PUBLISHABLE_KEYS": PUBLISHABLE}
+            log = directory / f"serve{workers}.log"
+            with serve_process(url, log=log, workers=workers, env=keys, model=model_path()) as base:
                 sessions = make_sessions(base, 20)
                 bodies = payments(20_000, args.seed + workers, sessions)
                 drive(base, bodies[::97], args.connections, 1.0, directory)  # warm-up
                 result = drive(base, bodies, args.connections, seconds, directory)
-            finally:
-                process.terminate()
-                process.wait(60)
             missing = verify(url, result["ids"])
             statuses = result["statuses"]
             errors = result["socket_errors"] + sum(

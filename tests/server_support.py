@@ -1,13 +1,10 @@
 """Running the server in tests: uvicorn on a free loopback port in a thread, or ``radarcore
-serve`` in a subprocess; and validating JSON against the schemas of Stripe's subset."""
+serve`` in a subprocess (``radarcore.server.process``, which the benchmark uses too); and
+validating JSON against the schemas of Stripe's subset."""
 
 from __future__ import annotations
 
 import copy
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,16 +20,10 @@ import uvicorn
 from starlette.applications import Starlette
 
 from radarcore.server.openapi import stripe_subset
+from radarcore.server.process import free_port, serve_process
 
 SECRET = "sk_test_radarcore"
 PUBLISHABLE = "pk_test_radarcore"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @dataclass
@@ -85,59 +76,13 @@ def serve_subprocess(
     env: dict[str, str] | None = None,
     **flags: str,
 ) -> Iterator[Running]:
-    """Run ``radarcore serve`` (the console script's code) in a subprocess writing its output
-    to ``log``; ``flags`` are more options (``model="m.rcm"`` is ``--model m.rcm``)."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "radarcore.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--database-url",
-        database_url,
-        "--workers",
-        str(workers),
-    ]
-    for name, value in flags.items():
-        command += [f"--{name.replace('_', '-')}", value]
-    environment = {
-        **os.environ,
-        "RADARCORE_SECRET_KEYS": SECRET,
-        "RADARCORE_PUBLISHABLE_KEYS": PUBLISHABLE,
-        "RADARCORE_LOG_LEVEL": "WARNING",
-        **(env or {}),
-    }
-    url = f"http://127.0.0.1:{port}"
-    with log.open("w") as output:
-        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
-        try:
-            wait_healthy(url, process, log)
-            yield Running(url)
-        finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_healthy(url: str, process: subprocess.Popen[Any], log: Path, timeout: float = 60) -> None:
-    """Wait until ``/healthz`` answers; fail with the server's output if it exits first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = log.read_text()[-2000:]
-            raise RuntimeError(f"radarcore serve exited with {process.returncode}: {output}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("radarcore serve did not become healthy")
+    """``radarcore serve`` in a subprocess with the test keys (see
+    :func:`radarcore.server.process.serve_process`), ready when every worker answers."""
+    keys = {"RADARCORE_SECRET_KEYS": SECRET, "RADARCORE_PUBLISHABLE_KEYS": PUBLISHABLE}
+    with serve_process(
+        database_url, log=log, workers=workers, env={**keys, **(env or {})}, **flags
+    ) as url:
+        yield Running(url)
 
 
 # --- Stripe's schemas ------------------------------------------------------------------------

@@ -193,6 +193,25 @@ def test_another_engine_picks_up_a_promotion_when_it_refreshes(store_url: str) -
     second.store.close()
 
 
+def test_a_promotion_moves_the_configuration_generation_other_engines_check(
+    store_url: str,
+) -> None:
+    """A model change is announced by the same stored generation as list changes, so another
+    engine's next payment uses the promoted version without anyone calling refresh_model()."""
+    first = Radar(store_url, model=stepped("rcm_a"))
+    second = Radar(store_url)
+    before = second.store.generation()
+    first.models.create(stepped("rcm_b", intercept=1.0))
+    first.models.promote("rcm_b")
+    assert second.store.generation() != before
+    assert second.model_versions == ("rcm_a", None)
+    pay(second, 1000)
+    assert second.model_versions == ("rcm_b", None)
+    assert logged_payments(second)[-1]["model"] == "rcm_b"
+    first.store.close()
+    second.store.close()
+
+
 def test_a_model_on_another_feature_schema_is_a_clear_error(store_url: str, tmp_path: Path) -> None:
     other = RiskModel(stepped_model(), RiskCalibration(1.0, 0.0), ["amount_in_usd", "shoe_size"])  # type: ignore[arg-type]
     path = tmp_path / "other.rcm"

@@ -219,3 +219,5 @@ def test_unknown_urls_and_methods(server: Any) -> None:
     with server.http() as http:
         assert "Unrecognized request URL" in _error(http.get("/v1/nothing"), 404)["message"]
         assert "not allowed" in _error(http.request("TRACE", "/v1/customers"), 405)["message"]
+        # an operation's URL with another method leaves the direct path for the router
+        assert "not allowed" in _error(http.delete("/v1/payment_intents"), 405)["message"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -428,3 +431,52 @@ def test_index_of_reads_every_object_type_as_its_fields_say() -> None:
         assert dict(zip(INDEX_COLUMNS, index_of(obj), strict=True)) == reference, obj
     assert {"charge", "payment_intent", "payment_method", "review", "customer"} <= kinds
     assert {"radar.value_list_item", "radar.early_fraud_warning", "refund"} <= kinds
+
+
+class _SmallWal(SqliteStore):
+    checkpoint_pages = 200
+    checkpoint_interval = 0.005
+
+
+def _wal_pages(path: Path) -> int:
+    wal = Path(f"{path}-wal")
+    return (wal.stat().st_size - 32) // (4096 + 24) if wal.exists() else 0
+
+
+def test_sqlite_commits_never_checkpoint_and_the_wal_stays_bounded(tmp_path: Path) -> None:
+    """Under continuous writes the checkpointer thread copies the WAL back and restarts it, so
+    the WAL file stays near ``checkpoint_pages`` instead of growing with every commit (passive
+    checkpoints alone never catch up with a moving end: the WAL then holds all ~15,000 pages
+    written here), and every row is kept."""
+    path = tmp_path / "busy.db"
+    store = _SmallWal(str(path))
+    assert store._execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    biggest = 0
+    for i in range(3000):
+        with store.transaction():
+            store.put(charge(i, i, description="x" * 3000))
+        biggest = max(biggest, _wal_pages(path))
+        time.sleep(0.0001)  # a server's transactions have gaps between them (parsing, sending)
+    assert biggest < 10 * _SmallWal.checkpoint_pages
+    store.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("radarcore-checkpoint")]
+    reopened = SqliteStore(str(path))
+    objects, _ = reopened.list("charge", limit=None)
+    assert len(objects) == 3000
+    reopened.close()
+
+
+def test_an_unclosed_sqlite_store_ends_its_checkpointer(tmp_path: Path) -> None:
+    def checkpointers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("radarcore-checkpoint")]
+
+    store = SqliteStore(str(tmp_path / "dropped.db"))
+    assert len(checkpointers()) == 1
+    store._conn.close()  # the store itself leaves these to the garbage collector, which warns
+    store._lock_file.close()  # type: ignore[union-attr]
+    del store
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while checkpointers() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not checkpointers()

@@ -56,8 +56,10 @@ Several processes (engines) on one database: every writing request is one store 
 and a store transaction holds the database's write lock (SQLite ``BEGIN IMMEDIATE`` behind a
 file lock, a PostgreSQL advisory lock). Inside it, before anything else, the engine catches up:
 it applies the event-log entries other engines appended since the last one it applied (the
-same replay as on start), and when the stored configuration generation changed (lists, or any
-change announced with :meth:`Radar.config_changed`) it reloads the lists. So every assessment
+same replay as on start), and when the stored configuration generation changed (lists, saved
+rules, model versions, any change announced with :meth:`Radar.config_changed` or
+:meth:`radarcore.store.Store.bump_generation`) it reloads the rules, the lists and the live and
+shadow models: one metadata read per transaction when nothing changed. So every assessment
 sees the velocity state of every payment committed before it, whichever process assessed it.
 
 Events: the services announce what happened (``charge.succeeded``, ``review.opened``, ...) as
@@ -143,7 +145,6 @@ _SELLER_MESSAGES = {
     "issuer_declined": "The bank did not return any further details with this decline.",
 }
 
-_GENERATION = "config_generation"
 _DEFAULT_BLOCK_RULE = "block_if_high_risk"
 _DEFAULT_REVIEW_RULE = "manual_review_if_elevated_risk"
 _RULE_ACTIONS = {"allow": "allow", "block": "block", "review": "manual_review"}
@@ -556,7 +557,7 @@ class Radar:
         self.store = store
         self._snapshot_seq = 0
         self._applied_seq = 0
-        self._generation = store.get_meta(_GENERATION)
+        self._generation = store.generation()
         self.event_sink: Callable[[services.Unit], None] | None = None
         self.assessment_observer: Callable[[Assessment, float], None] | None = None
         try:
@@ -705,9 +706,7 @@ class Radar:
         """Announce, inside a request's transaction, a change other engines on this database
         must pick up (lists, webhook endpoints): the stored generation moves on, and this
         engine reloads its lists once the change is committed."""
-        generation = secrets.token_hex(8)
-        self.store.set_meta(_GENERATION, generation)
-        self._generation = generation
+        self._generation = self.store.bump_generation()
         if self.reload_lists not in unit.after_commit:
             unit.after_commit.append(self.reload_lists)
 
@@ -717,10 +716,10 @@ class Radar:
         for entry in self.store.events(self._applied_seq):
             self._apply(entry.kind, entry.created, entry.payload)
             self._applied_seq = entry.seq
-        self.refresh_model()
-        generation = self.store.get_meta(_GENERATION)
+        generation = self.store.generation()
         if generation != self._generation:
             self._generation = generation
+            self.refresh_model()
             stored = self.store.get_meta(_RULES_META) if self._follows_saved_rules else None
             if stored is not None:
                 self._rules = _decode_rules(stored)

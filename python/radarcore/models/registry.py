@@ -17,8 +17,10 @@ entirely by the version after, never a mix. Each stored payment records the vers
 scored it (``model`` in its event-log entry) and the shadow score (``shadow``).
 
 Several processes may share a store (the HTTP server's workers, each with its own engine): a
-change made by one is seen by the others when they call ``refresh_model()``, which costs one
-read of that small row when nothing changed.
+change made by one also moves the store's configuration generation
+(:meth:`radarcore.store.Store.bump_generation`), so the other engines pick it up at the start
+of their next writing transaction, with the same one-row check that catches list changes; an
+engine that writes nothing calls ``refresh_model()``, which reads only this row.
 
 Rollback: the store keeps the order in which versions were made live; ``rollback()`` returns to
 the version live before the current one (and again to the one before that), ``rollback(id)``
@@ -155,9 +157,10 @@ def change_state(
     shadow: str | None,
     pop_history: bool = False,
 ) -> ModelState:
-    """Write a new model state (one transaction; the generation increments). ``live`` is pushed
-    on the promotion history when it changes, or the history's last entry is dropped
-    (``pop_history``, a rollback to the version before)."""
+    """Write a new model state (one transaction; the generation increments, and so does the
+    store's configuration generation, which engines check at the start of each writing
+    transaction). ``live`` is pushed on the promotion history when it changes, or the history's
+    last entry is dropped (``pop_history``, a rollback to the version before)."""
     with store.transaction():
         state = read_state(store)
         history: list[str] = json.loads(store.get_meta(_HISTORY_KEY) or "[]")
@@ -168,6 +171,7 @@ def change_state(
         new = ModelState(live, shadow, state.generation + 1)
         store.set_meta(_HISTORY_KEY, json.dumps(history))
         store.set_meta(STATE_KEY, new.to_json())
+        store.bump_generation()
     return new
 
 

@@ -16,6 +16,7 @@ nesting, too many parameters, an array index out of range, bytes that are not UT
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -39,11 +40,13 @@ def _invalid(message: str, param: str | None) -> InvalidRequestError:
     return InvalidRequestError(message, param=param, code="parameter_invalid")
 
 
-def _path(key: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _path(key: str) -> tuple[str, ...]:
+    """``a[b][]`` -> ``("a", "b", "")`` (cached: clients send the same keys again and again)."""
     match = _KEY.fullmatch(key)
     if match is None:
         raise _invalid(f"Invalid parameter name: {key[:100]!r}", key[:100] or None)
-    parts = [match.group(1), *_PART.findall(match.group(2))]
+    parts = (match.group(1), *_PART.findall(match.group(2)))
     if len(parts) > MAX_DEPTH:
         raise _invalid(f"Parameter {key[:100]} is nested too deeply.", key[:100])
     return parts

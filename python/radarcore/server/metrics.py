@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -90,6 +90,10 @@ class Metrics:
         )
         self.model.labels(version=radar.model_version or "none").set(1)
         self._backlog: Collector | None = None
+        # Label children by their labels: prometheus_client's labels() checks and joins the
+        # values on every call, a few microseconds per request.
+        self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._decision_children: dict[tuple[str, str | None, str], Any] = {}
 
     def watch_backlog(self, backlog: Callable[[], int]) -> None:
         """Report ``backlog()`` as ``radarcore_webhook_backlog`` at every scrape."""
@@ -101,10 +105,26 @@ class Metrics:
         """Record one assessment (the engine's assessment observer)."""
         outcome = assessment.outcome
         rule = outcome.rule.id if outcome.rule is not None else "none"
-        self.decisions.labels(outcome.type, outcome.risk_level, rule).inc()
+        key = (outcome.type, outcome.risk_level, rule)
+        child = self._decision_children.get(key)
+        if child is None:
+            child = self._decision_children[key] = self.decisions.labels(*key)
+        child.inc()
         self.assessment_seconds.observe(seconds)
         if outcome.risk_level == "unknown":
             self.failures.inc()
+
+    def request(self, operation: str, status: int, seconds: float) -> None:
+        """Record one API request (``radarcore_requests_total``, ``radarcore_request_seconds``)."""
+        key = (operation, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = self._request_children[key] = (
+                self.requests.labels(operation, str(status)),
+                self.request_seconds.labels(operation),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -234,6 +235,10 @@ def decode_object(data: bytes | str) -> StripeObject:
     return OBJECT_TYPES[record["object"]].adopt(record)
 
 
+GENERATION_KEY = "config_generation"
+"""Metadata key of the configuration generation (:meth:`Store.bump_generation`)."""
+
+
 class Store(abc.ABC):
     """Persistence for the engine: objects, the event log, velocity snapshots, idempotency.
 
@@ -357,6 +362,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def set_meta(self, key: str, value: str) -> None:
         """Set an engine metadata value."""
+
+    def bump_generation(self) -> str:
+        """Announce, inside the transaction of a change, that every engine on this database
+        must pick it up (lists, saved rules, webhook endpoints, model versions): the stored
+        configuration generation (metadata ``config_generation``) gets a new value, which
+        engines compare at the start of each writing transaction. Returns the new value."""
+        generation = secrets.token_hex(8)
+        self.set_meta(GENERATION_KEY, generation)
+        return generation
+
+    def generation(self) -> str | None:
+        """The stored configuration generation (see :meth:`bump_generation`)."""
+        return self.get_meta(GENERATION_KEY)
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -7,8 +7,11 @@ statements are otherwise the same.
 from __future__ import annotations
 
 import fcntl
+import logging
+import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +34,8 @@ from radarcore.store._base import (
 from radarcore.store._migrations import MIGRATIONS
 
 __all__ = ["PostgresStore", "SqlStore", "SqliteStore"]
+
+logger = logging.getLogger("radarcore.store")
 
 _UPSERT_COLUMNS = ("id", "type", "created", *INDEX_COLUMNS, "doc")
 _UPSERT = (
@@ -339,17 +344,20 @@ class SqliteStore(SqlStore):
     """SQLite in WAL mode (``synchronous=NORMAL``: a committed transaction survives a process
     crash; only a power loss can lose the last ones). ``path`` may be ``":memory:"``.
 
-    The WAL is checkpointed into the database by the commit that takes it past
-    :attr:`checkpoint_pages` pages (SQLite's default is 1,000). A checkpoint copies the pages
-    and syncs the files, several milliseconds on a virtual disk: at one payment per ~10 WAL
-    pages the default would stall about one commit in a hundred, so the threshold is raised to
-    stall one in about a thousand, for a WAL file of up to ~40 MB.
-
     Every transaction is a write transaction (``BEGIN IMMEDIATE``). Processes sharing the file
     queue for it on an advisory lock on ``<path>.lock`` first: a blocked ``flock`` wakes as soon
-    as the holder commits, where SQLite's own busy handler polls with sleeps of up to 100 ms."""
+    as the holder commits, where SQLite's own busy handler polls with sleeps of up to 100 ms.
+
+    Commits never checkpoint (``wal_autocheckpoint=0``): a checkpoint syncs the WAL and the
+    database, tens of milliseconds on a virtual disk once thousands of pages are dirty, and a
+    commit that ran one held the write lock all that time. A :class:`_Checkpointer` thread with
+    its own connection does it instead, off the write lock, see there."""
 
     checkpoint_pages = 10_000
+    """WAL size (pages) past which the checkpointer makes the next writer restart the WAL."""
+
+    checkpoint_interval = 0.05
+    """Seconds between the checkpointer's passes."""
 
     dialect = "sqlite"
     position_column = "rowid"
@@ -359,9 +367,17 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
-        self._conn.execute(f"PRAGMA wal_autocheckpoint={self.checkpoint_pages}")
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._lock_file = None if path == ":memory:" else open(f"{path}.lock", "a+b")  # noqa: SIM115
+        self._checkpointer = None
         super().__init__(f"sqlite:///{path}")
+        if path != ":memory:":
+            self._checkpointer = _Checkpointer(
+                path, self.checkpoint_pages, self.checkpoint_interval
+            )
+            self._checkpointer.start()
+            # a store dropped without close() still ends its thread
+            weakref.finalize(self, self._checkpointer.stopping.set)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)
@@ -396,9 +412,87 @@ class SqliteStore(SqlStore):
         return {row[0] for row in rows}
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self._conn.close()
         if self._lock_file is not None:
             self._lock_file.close()
+
+
+class _Checkpointer(threading.Thread):
+    """Checkpoints one SQLite database's WAL from a thread, so that no commit waits for one.
+
+    Every ``interval`` seconds in which something was committed it runs a PASSIVE checkpoint,
+    which copies the committed WAL frames into the database without taking the write lock
+    (writers go on appending meanwhile). Such checkpoints alone never let the WAL file restart
+    under continuous writes: a restart needs every frame copied when the next writer begins,
+    and the end keeps moving, so the WAL grows without bound. So once it holds ``pages`` pages,
+    the thread syncs the database file itself, repeats the passive checkpoint until only a few
+    frames are left, and then runs the last one holding the writers' lock on ``<path>.lock``:
+    it copies and syncs only those frames (about a millisecond), and the next writer starts the
+    WAL from its beginning. The syncs SQLite makes are unchanged (the WAL before copying, the
+    database before a restart), so durability is what ``synchronous=NORMAL`` gives.
+
+    It holds no reference to the store; :meth:`stop` ends it (``SqliteStore.close``), and so
+    does setting :attr:`stopping` (when the store is collected unclosed)."""
+
+    _SMALL = 64  # frames left to copy under the lock
+
+    def __init__(self, path: str, pages: int, interval: float) -> None:
+        super().__init__(name=f"radarcore-checkpoint:{path}", daemon=True)
+        self._path = path
+        self._pages = pages
+        self._interval = interval
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        # Bounded: a store closed inside its own transaction holds the lock the last pass may
+        # wait for; closing the lock file then releases it and the thread ends on its own.
+        self.join(timeout=10)
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None)
+        database = os.open(self._path, os.O_RDONLY)
+        try:
+            with open(f"{self._path}.lock", "a+b") as lock:
+                self._loop(conn, database, lock)
+        finally:
+            os.close(database)
+            conn.close()
+
+    def _loop(self, conn: sqlite3.Connection, database: int, lock: Any) -> None:
+        version = None
+        while not self.stopping.wait(self._interval):
+            try:
+                seen = conn.execute("PRAGMA data_version").fetchone()[0]
+                if seen == version:
+                    continue
+                version = seen
+                frames, copied = self._passive(conn)
+                if frames < self._pages:
+                    continue
+                # Each pass copies and syncs what was committed during the one before, so the
+                # passes shorten until the last one, under the lock, has only a few frames.
+                for _ in range(8):
+                    os.fsync(database)
+                    before = copied
+                    frames, copied = self._passive(conn)
+                    if copied - before <= self._SMALL:
+                        break
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    self._passive(conn)
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            except (OSError, sqlite3.Error):
+                logger.exception("checkpoint of %s failed", self._path)
+
+    @staticmethod
+    def _passive(conn: sqlite3.Connection) -> tuple[int, int]:
+        """One PASSIVE checkpoint: ``(frames in the WAL, frames copied)``."""
+        _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(frames), int(copied)
 
 
 class PostgresStore(SqlStore):
