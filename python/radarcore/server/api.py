@@ -81,6 +81,16 @@ def _create(service: str) -> Call:
     return lambda c: getattr(c.radar, service).create(c.params, idempotency_key=c.idempotency_key)
 
 
+def _update(service: str) -> Call:
+    def call(c: Context) -> Any:
+        (object_id,) = c.path.values()
+        return getattr(c.radar, service).update(
+            object_id, c.params, idempotency_key=c.idempotency_key
+        )
+
+    return call
+
+
 def _delete(service: str) -> Call:
     def call(c: Context) -> Any:
         _none(c)
@@ -112,10 +122,6 @@ def _si_confirm(c: Context) -> Any:
     )
 
 
-def _charge_update(c: Context) -> Any:
-    return c.radar.charges.update(c.path["charge"], c.params, idempotency_key=c.idempotency_key)
-
-
 def _charge_capture(c: Context) -> Any:
     _none(c)
     return c.radar.charges.capture(c.path["charge"], idempotency_key=c.idempotency_key)
@@ -129,10 +135,6 @@ def _charge_allow(c: Context) -> Any:
 def _review_approve(c: Context) -> Any:
     _none(c)
     return c.radar.reviews.approve(c.path["review"], idempotency_key=c.idempotency_key)
-
-
-def _value_list_update(c: Context) -> Any:
-    return c.radar.value_lists.update(c.path["value_list"], c.params)
 
 
 def _evaluation_report(method: str) -> Call:
@@ -165,6 +167,7 @@ _WH = "/v1/webhook_endpoints"
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/v1/customers", "PostCustomers", _create("customers")),
     Operation("GET", "/v1/customers/{customer}", "GetCustomersCustomer", _retrieve("customers")),
+    Operation("POST", "/v1/customers/{customer}", "PostCustomersCustomer", _update("customers")),
     Operation(
         "POST", "/v1/radar/sessions", "PostRadarSessions", _create("radar_sessions"), "publishable"
     ),
@@ -174,6 +177,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "GetRadarSessionsSession",
         _retrieve("radar_sessions"),
     ),
+    Operation("GET", "/v1/payment_methods", "GetPaymentMethods", _list("payment_methods")),
     Operation("POST", "/v1/payment_methods", "PostPaymentMethods", _create("payment_methods")),
     Operation(
         "GET",
@@ -181,12 +185,20 @@ OPERATIONS: tuple[Operation, ...] = (
         "GetPaymentMethodsPaymentMethod",
         _retrieve("payment_methods"),
     ),
+    Operation(
+        "POST",
+        "/v1/payment_methods/{payment_method}",
+        "PostPaymentMethodsPaymentMethod",
+        _update("payment_methods"),
+    ),
     Operation("GET", _PI, "GetPaymentIntents", _list("payment_intents")),
     Operation("POST", _PI, "PostPaymentIntents", _create("payment_intents")),
     Operation("GET", _PI + "/{intent}", "GetPaymentIntentsIntent", _retrieve("payment_intents")),
+    Operation("POST", _PI + "/{intent}", "PostPaymentIntentsIntent", _update("payment_intents")),
     Operation("POST", _PI + "/{intent}/confirm", "PostPaymentIntentsIntentConfirm", _pi_confirm),
     Operation("POST", _PI + "/{intent}/capture", "PostPaymentIntentsIntentCapture", _pi_capture),
     Operation("POST", _PI + "/{intent}/cancel", "PostPaymentIntentsIntentCancel", _pi_cancel),
+    Operation("GET", "/v1/setup_intents", "GetSetupIntents", _list("setup_intents")),
     Operation("POST", "/v1/setup_intents", "PostSetupIntents", _create("setup_intents")),
     Operation(
         "GET", "/v1/setup_intents/{intent}", "GetSetupIntentsIntent", _retrieve("setup_intents")
@@ -197,7 +209,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/v1/charges", "GetCharges", _list("charges")),
     Operation("POST", "/v1/charges", "PostCharges", _create("charges")),
     Operation("GET", "/v1/charges/{charge}", "GetChargesCharge", _retrieve("charges")),
-    Operation("POST", "/v1/charges/{charge}", "PostChargesCharge", _charge_update),
+    Operation("POST", "/v1/charges/{charge}", "PostChargesCharge", _update("charges")),
     Operation("POST", "/v1/charges/{charge}/capture", "PostChargesChargeCapture", _charge_capture),
     Operation(
         "POST",
@@ -208,6 +220,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/v1/refunds", "GetRefunds", _list("refunds")),
     Operation("POST", "/v1/refunds", "PostRefunds", _create("refunds")),
     Operation("GET", "/v1/refunds/{refund}", "GetRefundsRefund", _retrieve("refunds")),
+    Operation("POST", "/v1/refunds/{refund}", "PostRefundsRefund", _update("refunds")),
     Operation("POST", "/v1/disputes", "PostDisputes", _create("disputes")),
     Operation("GET", "/v1/disputes/{dispute}", "GetDisputesDispute", _retrieve("disputes")),
     Operation("GET", "/v1/reviews", "GetReviews", _list("reviews")),
@@ -218,7 +231,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", _VL + "/{value_list}", "GetRadarValueListsValueList", _retrieve("value_lists")
     ),
-    Operation("POST", _VL + "/{value_list}", "PostRadarValueListsValueList", _value_list_update),
+    Operation("POST", _VL + "/{value_list}", "PostRadarValueListsValueList", _update("value_lists")),
     Operation(
         "DELETE", _VL + "/{value_list}", "DeleteRadarValueListsValueList", _delete("value_lists")
     ),
