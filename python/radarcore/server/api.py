@@ -132,6 +132,15 @@ def _charge_allow(c: Context) -> Any:
     return c.radar.charges.add_to_allow_list(c.path["charge"])
 
 
+def _pm_attach(c: Context) -> Any:
+    p = _only(c.params, "customer")
+    if "customer" not in p:
+        raise InvalidRequestError(
+            "Missing required param: customer.", param="customer", code="parameter_missing"
+        )
+    return c.radar.payment_methods.attach(c.path["payment_method"], customer=p["customer"])
+
+
 def _review_approve(c: Context) -> Any:
     _none(c)
     return c.radar.reviews.approve(c.path["review"], idempotency_key=c.idempotency_key)
@@ -190,6 +199,12 @@ OPERATIONS: tuple[Operation, ...] = (
         "/v1/payment_methods/{payment_method}",
         "PostPaymentMethodsPaymentMethod",
         _update("payment_methods"),
+    ),
+    Operation(
+        "POST",
+        "/v1/payment_methods/{payment_method}/attach",
+        "PostPaymentMethodsPaymentMethodAttach",
+        _pm_attach,
     ),
     Operation("GET", _PI, "GetPaymentIntents", _list("payment_intents")),
     Operation("POST", _PI, "PostPaymentIntents", _create("payment_intents")),
