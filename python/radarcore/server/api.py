@@ -25,13 +25,16 @@ __all__ = ["OPERATIONS", "Call", "Context", "Operation", "expand"]
 
 @dataclass(frozen=True)
 class Context:
-    """What an operation's call gets: the engine, the webhooks, the request's inputs."""
+    """What an operation's call gets: the engine, the webhooks, the request's inputs, and for
+    the publishable endpoints (called by browsers) the browser's address and user agent."""
 
     radar: Radar
     webhooks: Webhooks
     path: Mapping[str, str]
     params: dict[str, Any]
     idempotency_key: str | None
+    client_ip: str | None = None
+    user_agent: str | None = None
 
 
 Call = Callable[[Context], Any]
@@ -98,6 +101,20 @@ def _delete(service: str) -> Call:
         return getattr(c.radar, service).delete(object_id)
 
     return call
+
+
+_MAX_USER_AGENT = 5000
+
+
+def _session_create(c: Context) -> Any:
+    """A Radar Session records the browser's IP address and user agent from the request unless
+    the body states them (a shop's backend relaying a browser's session)."""
+    params = dict(c.params)
+    if c.client_ip is not None:
+        params.setdefault("ip_address", c.client_ip)
+    if c.user_agent:
+        params.setdefault("user_agent", c.user_agent[:_MAX_USER_AGENT])
+    return c.radar.radar_sessions.create(params, idempotency_key=c.idempotency_key)
 
 
 def _pi_confirm(c: Context) -> Any:
@@ -178,7 +195,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/v1/customers/{customer}", "GetCustomersCustomer", _retrieve("customers")),
     Operation("POST", "/v1/customers/{customer}", "PostCustomersCustomer", _update("customers")),
     Operation(
-        "POST", "/v1/radar/sessions", "PostRadarSessions", _create("radar_sessions"), "publishable"
+        "POST", "/v1/radar/sessions", "PostRadarSessions", _session_create, "publishable"
     ),
     Operation(
         "GET",
