@@ -3,6 +3,7 @@ attributes each payment saw, backtests on it, saved rules, and the session's bro
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections.abc import Callable
@@ -239,3 +240,34 @@ def test_saved_rules_reach_other_engines_on_the_database(
     assert [str(r) for r in second.custom_rules] == ["Block if :amount_in_usd: > 10"]
     pay(pinned, 5_000)
     assert [str(r) for r in pinned.custom_rules] == ["Allow if :amount_in_usd: < 1"]
+
+
+def test_explaining_a_payment_does_not_replay_the_history(clock: Any) -> None:
+    """The Charge keeps the row it was assessed on, so explaining reads no history: at a few
+    thousand payments as at a few, no log entry is replayed and the result equals the exact
+    replay's (which a Charge stored without the row still gets)."""
+    engine = Radar("memory://", model=velocity_model(), clock=clock)
+    cards = [{**VISA, "number": n} for n in ("4242424242424242", "5555555555554444")]
+    ids = []
+    for i in range(2500):
+        ids.append(pay(engine, 1000 + i, card=cards[i % 2], email=f"p{i % 7}@example.com"))
+        clock.advance(30)
+        if len(ids) in (10, 2500):
+            before = engine.counters["replayed_entries"]
+            first, last = engine.explain(ids[0]), engine.explain(ids[-1])
+            assert engine.counters["replayed_entries"] == before
+    assert [f.value for f in first] == [0.0]
+    assert [f.value for f in last] == [2.0]  # then blocked, so never more authorised
+    stored = engine.charges.retrieve(ids[-1])
+    assert stored.insight is not None
+    assert stored.insight["model"] == engine.model_version
+    _, matrix, _, _ = engine._replay(until=ids[-1])
+    row = np.frombuffer(base64.b64decode(stored.insight["row"]), np.float64)
+    np.testing.assert_array_equal(row, matrix[-1])
+    # A Charge without the stored row (assessed before it was kept) is explained by replaying.
+    stored.insight = None
+    engine.store.put(stored)
+    before = engine.counters["replayed_entries"]
+    assert engine.explain(ids[-1]) == last
+    assert engine.counters["replayed_entries"] - before == 2500
+    engine.close()

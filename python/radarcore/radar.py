@@ -68,6 +68,7 @@ transaction, so an outbox written there commits or rolls back with the objects.
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import hmac
@@ -217,6 +218,19 @@ class Assessment:
     packed: Any = None
     model: str | None = None
     shadow: dict[str, Any] | None = None
+    features: Any = None
+
+    def insight_record(self) -> dict[str, str] | None:
+        """What the payment keeps for its risk insights, so explaining it later reads no
+        history: the feature row as assessed (``row``: float64, base64) and the model version
+        that scored it (``model``, when it had one); ``None`` when no model scored it."""
+        if self.features is None:
+            return None
+        row = base64.b64encode(np.ascontiguousarray(self.features, np.float64).tobytes())
+        record = {"row": row.decode("ascii")}
+        if self.model is not None:
+            record["model"] = self.model
+        return record
 
     def model_record(self) -> dict[str, Any]:
         """What the event log keeps about the models: the version that scored the payment
@@ -824,6 +838,7 @@ class Radar:
         strings: list[list[str | None]] = [[] for _ in self._layout.strings]
         core = FeatureExtractor()._core
         for entry in self.store.events():
+            self.counters["replayed_entries"] += 1
             parts = pack_one(entry.payload["event"])
             if entry.kind == "label":
                 labels.setdefault(entry.payment, set()).add(entry.payload["label"])
@@ -841,16 +856,31 @@ class Radar:
 
     def explain(self, payment_id: str, *, top: int = 8) -> list[Contribution]:
         """The ``top`` features that moved this payment's risk score most, largest first (by
-        absolute points), from the model's TreeSHAP contributions on the feature row the
-        engine assessed (the event log is replayed up to the payment). Empty without a model;
-        ``KeyError`` when the engine never assessed ``payment_id``."""
-        model = self._live
-        if model is None:
-            return []
-        ids, matrix, _, _ = self._replay(until=payment_id)
-        if not ids or ids[-1] != payment_id:
+        absolute points), from TreeSHAP contributions on the feature row the engine assessed,
+        with the model version that scored the payment (the live one when it had none).
+
+        The row is the one the Charge kept when it was assessed (``Charge.insight``), so the
+        cost does not depend on the history; a Charge stored before it kept one is explained
+        by replaying the event log up to it. Empty without a model; ``KeyError`` when the
+        engine never assessed ``payment_id``."""
+        charge = self.store.get(payment_id)
+        if charge is None:
             raise KeyError(f"no assessed payment {payment_id!r} in the event log")
-        x = matrix[-1] if model.columns is None else matrix[-1, model.columns]
+        insight = charge.insight if isinstance(charge, Charge) else None
+        if insight is None:
+            model = self._live
+            if model is None:
+                return []
+            ids, matrix, _, _ = self._replay(until=payment_id)
+            if not ids or ids[-1] != payment_id:
+                raise KeyError(f"no assessed payment {payment_id!r} in the event log")
+            row = matrix[-1]
+        else:
+            model = self._scorer(insight.get("model")) or self._live
+            if model is None:
+                return []
+            row = np.frombuffer(base64.b64decode(insight["row"]), dtype=np.float64)
+        x = row if model.columns is None else row[model.columns]
         phi = model.forest.contributions_many(x[np.newaxis, :])[0]
         names = model.forest.feature_names
         order = np.argsort(-np.abs(phi[: len(names)]), kind="stable")[:top]
@@ -1034,6 +1064,8 @@ class Radar:
             assessment = self._outcome(decision, level, reported, test_risk, holdout)
             assessment.packed = parts
         assessment.model, assessment.shadow = scored_by, shadow_record
+        if self._live is not None and settings.assess_risk:
+            assessment.features = row
         return assessment
 
     def _shadow_score(self, shadow: _Scorer, row: Any) -> dict[str, Any] | None:

@@ -996,6 +996,7 @@ class _PaymentFlow(_Service):
             score_holdout=assessment.score_holdout,
             ip_address=None if session is None else session.ip_address,
             event=event,
+            insight=assessment.insight_record(),
         )
         review = None
         if outcome.type == "manual_review":
