@@ -222,12 +222,11 @@ class Assessment:
 
     def insight_record(self) -> dict[str, str] | None:
         """What the payment keeps for its risk insights, so explaining it later reads no
-        history: the feature row as assessed (``row``: float64, base64) and the model version
+        history: the feature row as assessed (``row``: :func:`pack_row`) and the model version
         that scored it (``model``, when it had one); ``None`` when no model scored it."""
         if self.features is None:
             return None
-        row = base64.b64encode(np.ascontiguousarray(self.features, np.float64).tobytes())
-        record = {"row": row.decode("ascii")}
+        record = {"row": pack_row(self.features)}
         if self.model is not None:
             record["model"] = self.model
         return record
@@ -241,6 +240,30 @@ class Assessment:
         if self.shadow is not None:
             record["shadow"] = self.shadow
         return record
+
+
+def pack_row(row: Any) -> str:
+    """A float64 feature row, exactly and compactly (most features of a payment are missing or
+    zero): the bitmaps of its NaNs and zeros, then its other values, base64-encoded. A third of
+    the raw row's size for a typical payment."""
+    values = np.ascontiguousarray(row, dtype=np.float64)
+    missing = np.isnan(values)
+    zero = values == 0.0
+    rest = values[~(missing | zero)]
+    blob = np.packbits(missing).tobytes() + np.packbits(zero).tobytes() + rest.tobytes()
+    return base64.b64encode(blob).decode("ascii")
+
+
+def unpack_row(text: str, width: int) -> npt.NDArray[np.float64]:
+    """The row :func:`pack_row` packed (``width`` features)."""
+    blob = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
+    size = (width + 7) // 8
+    missing = np.unpackbits(blob[:size], count=width).astype(bool)
+    zero = np.unpackbits(blob[size : 2 * size], count=width).astype(bool)
+    row = np.zeros(width, dtype=np.float64)
+    row[missing] = np.nan
+    row[~(missing | zero)] = np.frombuffer(blob[2 * size :].tobytes(), dtype=np.float64)
+    return row
 
 
 @dataclass(frozen=True)
@@ -879,7 +902,7 @@ class Radar:
             model = self._scorer(insight.get("model")) or self._live
             if model is None:
                 return []
-            row = np.frombuffer(base64.b64decode(insight["row"]), dtype=np.float64)
+            row = unpack_row(insight["row"], len(self._features.schema.names))
         x = row if model.columns is None else row[model.columns]
         phi = model.forest.contributions_many(x[np.newaxis, :])[0]
         names = model.forest.feature_names
