@@ -211,10 +211,12 @@ def test_shop_on_another_origin_needs_cors(
         assert charge.radar_options is None
         return
     assert re.fullmatch(r"rse_\w+", session_text), session_text
-    assert charge.radar_options is not None and charge.radar_options.session == session_text
+    assert charge.radar_options is not None
+    assert charge.radar_options.session == session_text
     session = served_app.radar.radar_sessions.retrieve(session_text)
     assert session.ip_address == "127.0.0.1"
-    assert session.user_agent is not None and "HeadlessChrome" in session.user_agent
+    assert session.user_agent is not None
+    assert "HeadlessChrome" in session.user_agent
     assert charge.ip_address == "127.0.0.1"
 
 

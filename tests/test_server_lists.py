@@ -61,7 +61,8 @@ def test_auto_paging_walks_both_directions(timed: tuple[Running, Clock]) -> None
     assert [pi.id for pi in last.data] == newest_first[:2]
     assert last.has_more is False
     charges = client.v1.charges.list({"limit": 2})
-    assert len(charges.data) == 2 and charges.has_more is True
+    assert len(charges.data) == 2
+    assert charges.has_more is True
     validate("charge", charges.data[0].to_dict())
 
 
@@ -194,7 +195,7 @@ def _flatten(params: dict[str, Any]) -> dict[str, str]:
 
 
 def test_payment_intent_update_follows_the_state_rules(timed: tuple[Running, Clock]) -> None:
-    running, clock = timed
+    running, _clock = timed
     client = running.client()
     open_pi = client.v1.payment_intents.create({"amount": 1000, "currency": "usd"})
     assert open_pi.status == "requires_payment_method"
@@ -210,7 +211,11 @@ def test_payment_intent_update_follows_the_state_rules(timed: tuple[Running, Clo
         },
     )
     validate("payment_intent", updated.to_dict())
-    assert (updated.amount, updated.currency, updated.status) == (2500, "eur", "requires_confirmation")
+    assert (updated.amount, updated.currency, updated.status) == (
+        2500,
+        "eur",
+        "requires_confirmation",
+    )
     assert updated.metadata.to_dict() == {"order": "7", "channel": "web"}
     assert updated.shipping.address.country == "FR"
     merged = client.v1.payment_intents.update(open_pi.id, {"metadata": {"channel": ""}})
@@ -225,7 +230,8 @@ def test_payment_intent_update_follows_the_state_rules(timed: tuple[Running, Clo
     assert error.value.param == "amount"
     assert "status of succeeded" in str(error.value.user_message)
     late = client.v1.payment_intents.update(open_pi.id, {"description": "order 7 (shipped)"})
-    assert late.description == "order 7 (shipped)" and late.amount == 2500
+    assert late.description == "order 7 (shipped)"
+    assert late.amount == 2500
 
     with pytest.raises(stripe.InvalidRequestError) as error:
         client.v1.payment_intents.update(open_pi.id, {"amount": 3000, "currency": "usd"})
@@ -276,7 +282,8 @@ def test_payment_method_refund_customer_and_value_list_updates(
     assert error.value.param == "amount"
 
     renamed = client.v1.customers.update(customer.id, {"name": "Kim", "metadata": {"b": "2"}})
-    assert renamed.name == "Kim" and renamed.metadata.to_dict() == {"a": "1", "b": "2"}
+    assert renamed.name == "Kim"
+    assert renamed.metadata.to_dict() == {"a": "1", "b": "2"}
 
     value_list = client.v1.radar.value_lists.create(
         {"alias": "vip", "name": "VIP", "item_type": "email", "metadata": {"x": "1"}}
@@ -285,4 +292,5 @@ def test_payment_method_refund_customer_and_value_list_updates(
         value_list.id, {"name": "Very important", "metadata": {"x": ""}}
     )
     validate("radar.value_list", renamed_list.to_dict())
-    assert renamed_list.name == "Very important" and renamed_list.metadata.to_dict() == {}
+    assert renamed_list.name == "Very important"
+    assert renamed_list.metadata.to_dict() == {}

@@ -442,9 +442,7 @@ def run_serve(args: argparse.Namespace) -> int:
         rules=args.rules,
         workers=args.workers,
         cors_origins=None if args.cors_origins is None else split_items(args.cors_origins),
-        trusted_proxies=None
-        if args.trusted_proxies is None
-        else split_items(args.trusted_proxies),
+        trusted_proxies=None if args.trusted_proxies is None else split_items(args.trusted_proxies),
     )
     serve(config)
     return 0

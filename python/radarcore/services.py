@@ -2302,9 +2302,7 @@ class ValueListService(_Service):
             self._radar.config_changed(unit)
             return self._with_items(value_list), None
 
-        return self._idempotent(
-            idempotency_key, f"POST /v1/radar/value_lists/{id}", request, run
-        )
+        return self._idempotent(idempotency_key, f"POST /v1/radar/value_lists/{id}", request, run)
 
     def delete(self, id: str) -> DeletedObject:
         def run(unit: Unit) -> tuple[ValueList, None]:

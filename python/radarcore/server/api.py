@@ -194,9 +194,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/v1/customers", "PostCustomers", _create("customers")),
     Operation("GET", "/v1/customers/{customer}", "GetCustomersCustomer", _retrieve("customers")),
     Operation("POST", "/v1/customers/{customer}", "PostCustomersCustomer", _update("customers")),
-    Operation(
-        "POST", "/v1/radar/sessions", "PostRadarSessions", _session_create, "publishable"
-    ),
+    Operation("POST", "/v1/radar/sessions", "PostRadarSessions", _session_create, "publishable"),
     Operation(
         "GET",
         "/v1/radar/sessions/{session}",
@@ -263,7 +261,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", _VL + "/{value_list}", "GetRadarValueListsValueList", _retrieve("value_lists")
     ),
-    Operation("POST", _VL + "/{value_list}", "PostRadarValueListsValueList", _update("value_lists")),
+    Operation(
+        "POST", _VL + "/{value_list}", "PostRadarValueListsValueList", _update("value_lists")
+    ),
     Operation(
         "DELETE", _VL + "/{value_list}", "DeleteRadarValueListsValueList", _delete("value_lists")
     ),

@@ -33,9 +33,7 @@ def _check_origin(origin: str) -> None:
         or parts.query
         or parts.fragment
     ):
-        raise ValueError(
-            f"cors_origins: {origin!r} is not an origin (scheme://host[:port], or *)"
-        )
+        raise ValueError(f"cors_origins: {origin!r} is not an origin (scheme://host[:port], or *)")
 
 
 @dataclass(frozen=True)
