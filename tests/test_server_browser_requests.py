@@ -66,6 +66,7 @@ def test_cors_for_the_configured_origin_only(start: Callable[..., Running]) -> N
     refused = _preflight(running, "https://evil.example")
     assert refused.status_code == 403
     assert "access-control-allow-origin" not in refused.headers
+    assert "https://evil.example" in refused.json()["error"]["message"]
     with running.http(PUBLISHABLE) as http:
         created = http.post("/v1/radar/sessions", data=SESSION, headers={"Origin": SHOP})
         assert created.status_code == 200

@@ -16,9 +16,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Awaitable, Callable, Mapping
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from radarcore.errors import InvalidRequestError
 from radarcore.server.config import ServerConfig
 
 __all__ = ["client_address", "cors_headers", "preflight"]
@@ -53,13 +55,20 @@ def cors_headers(request: Request, config: ServerConfig) -> dict[str, str]:
 
 def preflight(methods: str) -> Callable[[Request], Awaitable[Response]]:
     """The ``OPTIONS`` endpoint of a publishable route allowing ``methods``: 204 with the CORS
-    headers for an allowed origin, 403 (no CORS headers, so the browser stops) otherwise."""
+    headers for an allowed origin, otherwise 403 with Stripe's error object and no CORS headers
+    (so the browser stops there)."""
 
     async def endpoint(request: Request) -> Response:
         config: ServerConfig = request.app.state.server.config
         headers: Mapping[str, str] = cors_headers(request, config)
         if not headers:
-            return Response(status_code=403)
+            error = InvalidRequestError(
+                "Cross-origin requests are not allowed from "
+                f"{request.headers.get('origin', 'a page without an Origin')}: "
+                "add the shop's origin to RADARCORE_CORS_ORIGINS.",
+                http_status=403,
+            )
+            return Response(orjson.dumps(error.to_dict()), 403, media_type="application/json")
         return Response(
             status_code=204,
             headers={
