@@ -186,3 +186,20 @@ def test_browser_settings_from_the_environment() -> None:
     )
     assert config.cors_origins == ("https://a.example", "http://localhost:3000")
     assert config.trusted_proxies == ("10.0.0.0/8",)
+
+
+def test_radarcore_serve_flags(tmp_path: Path) -> None:
+    """``radarcore serve --cors-origins ... --trusted-proxies ...`` reaches its workers."""
+    from server_support import serve_subprocess
+
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    flags = {"cors_origins": SHOP, "trusted_proxies": "127.0.0.1"}
+    with serve_subprocess(url, log=tmp_path / "serve.log", **flags) as running:
+        assert _preflight(running, SHOP).status_code == 204
+        with running.http(PUBLISHABLE) as http:
+            created = http.post(
+                "/v1/radar/sessions", data=SESSION, headers={"X-Forwarded-For": "198.51.100.4"}
+            ).json()
+        with running.http(SECRET) as http:
+            stored = http.get(f"/v1/radar/sessions/{created['id']}").json()
+    assert stored["ip_address"] == "198.51.100.4"
