@@ -271,6 +271,12 @@ def test_payment_method_refund_customer_and_value_list_updates(
     with pytest.raises(stripe.InvalidRequestError) as error:
         client.v1.payment_methods.update(loose.id, {"card": {"exp_month": 13}})
     assert error.value.param == "card[exp_month]"
+    detached = client.v1.payment_methods.detach(loose.id)
+    assert detached.customer is None
+    assert client.v1.payment_methods.list({"customer": customer.id}).data == []
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client.v1.payment_methods.detach(loose.id)
+    assert "not attached to a customer" in str(error.value.user_message)
 
     pi = _pay(client, clock)
     refund = client.v1.refunds.create({"payment_intent": pi.id, "metadata": {"ticket": "1"}})

@@ -706,6 +706,23 @@ class PaymentMethodService(_Service):
 
         return self._idempotent(None, "POST /v1/payment_methods/attach", {}, run)
 
+    def detach(self, id: str) -> PaymentMethod:
+        """Detach it from its customer (Stripe's error when it is attached to none)."""
+
+        def run(unit: Unit) -> tuple[PaymentMethod, None]:
+            pm = self.retrieve(id)
+            if pm.customer is None:
+                raise InvalidRequestError(
+                    "The payment method you provided is not attached to a customer so "
+                    "detachment is impossible.",
+                    param="payment_method",
+                )
+            pm.customer = None
+            self._store.put(pm)
+            return pm, None
+
+        return self._idempotent(None, f"POST /v1/payment_methods/{id}/detach", {}, run)
+
     def resolve(self, id: str, param: str) -> PaymentMethod:
         """A stored PaymentMethod, or a new one for Stripe's test ids (``pm_card_visa``)."""
         number = TEST_PAYMENT_METHODS.get(id)

@@ -158,6 +158,11 @@ def _pm_attach(c: Context) -> Any:
     return c.radar.payment_methods.attach(c.path["payment_method"], customer=p["customer"])
 
 
+def _pm_detach(c: Context) -> Any:
+    _none(c)
+    return c.radar.payment_methods.detach(c.path["payment_method"])
+
+
 def _review_approve(c: Context) -> Any:
     _none(c)
     return c.radar.reviews.approve(c.path["review"], idempotency_key=c.idempotency_key)
@@ -220,6 +225,12 @@ OPERATIONS: tuple[Operation, ...] = (
         "/v1/payment_methods/{payment_method}/attach",
         "PostPaymentMethodsPaymentMethodAttach",
         _pm_attach,
+    ),
+    Operation(
+        "POST",
+        "/v1/payment_methods/{payment_method}/detach",
+        "PostPaymentMethodsPaymentMethodDetach",
+        _pm_detach,
     ),
     Operation("GET", _PI, "GetPaymentIntents", _list("payment_intents")),
     Operation("POST", _PI, "PostPaymentIntents", _create("payment_intents")),
