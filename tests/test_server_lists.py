@@ -300,3 +300,39 @@ def test_payment_method_refund_customer_and_value_list_updates(
     validate("radar.value_list", renamed_list.to_dict())
     assert renamed_list.name == "Very important"
     assert renamed_list.metadata.to_dict() == {}
+
+
+def test_a_filter_the_store_cannot_apply_pages_through_chunks(clock: Clock) -> None:
+    """``type`` on payment methods is checked on what the store reads, chunk by chunk from the
+    cursor: pages are full and exact both ways across chunk boundaries."""
+    from radarcore.radar import Radar
+
+    radar = Radar("memory://", clock=clock, model=None)
+    ids = []
+    for i in range(260):
+        clock.advance(1)
+        if i % 5 == 0:
+            pm = radar.payment_methods.create(
+                type="sepa_debit", sepa_debit={"iban": "DE89370400440532013000"}
+            )
+            ids.append(pm.id)
+        else:
+            radar.payment_methods.create(type="card", card=CARD)
+    newest_first = ids[::-1]
+    walked, after = [], None
+    while True:
+        page = radar.payment_methods.list(type="sepa_debit", limit=7, starting_after=after)
+        walked += [pm.id for pm in page.data]
+        if not page.has_more:
+            break
+        after = page.data[-1].id
+    assert walked == newest_first
+    back, before = [], ids[0]
+    while True:
+        page = radar.payment_methods.list(type="sepa_debit", limit=7, ending_before=before)
+        back += [pm.id for pm in reversed(page.data)]
+        if not page.has_more:
+            break
+        before = page.data[0].id
+    assert back == ids[1:]
+    radar.close()

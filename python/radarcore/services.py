@@ -1495,8 +1495,8 @@ def _list(
 ) -> StripeList[Any]:
     """A page of ``object_type`` as Stripe lists it from checked list parameters ``p`` (the
     rest of ``p`` are the store's column filters). ``where``: a further condition on objects
-    the store cannot filter on, applied to every object the columns select (so only for lists
-    the columns keep small)."""
+    the store cannot filter on; the store is then read in chunks from the cursor until the
+    page is full, so the cost follows the objects skipped, not the whole table."""
     limit = p.pop("limit", 10)
     cursors = {name: p.pop(name, None) for name in ("starting_after", "ending_before")}
     if None not in cursors.values():
@@ -1510,14 +1510,25 @@ def _list(
             raise _missing(object_type, cursor, name)
     if "created" in p:
         p["created"] = Range(*p["created"])
-    backwards = cursors["ending_before"] is not None
     if where is None:
         data, more = store.list(object_type, limit=limit, **cursors, **p)
         return StripeList(data=data, has_more=more, url=url)
-    matching = [o for o in store.list(object_type, limit=None, **cursors, **p)[0] if where(o)]
-    more = len(matching) > limit
-    data = matching[-limit:] if backwards and more else matching[:limit]
-    return StripeList(data=data, has_more=more, url=url)
+    backwards = cursors["ending_before"] is not None
+    direction = "ending_before" if backwards else "starting_after"
+    cursor = cursors[direction]
+    chunk = max(4 * limit, 100)
+    matches: list[Any] = []  # nearest the cursor first
+    while len(matches) <= limit:
+        page, more = store.list(object_type, limit=chunk, **{direction: cursor}, **p)
+        ordered = page[::-1] if backwards else page
+        matches += [o for o in ordered if where(o)]
+        if not more or not page:
+            break
+        cursor = ordered[-1].id
+    data = matches[:limit]
+    return StripeList(
+        data=data[::-1] if backwards else data, has_more=len(matches) > limit, url=url
+    )
 
 
 def _close_review(radar: Radar, review_id: str, reason: str) -> Review | None:
