@@ -8,6 +8,7 @@ and confirms a PaymentIntent over the API with the secret key, as a shop's serve
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -23,7 +25,7 @@ from starlette.routing import Route as AppRoute
 
 from conftest import ROOT, ServedApp
 from radarcore.objects import RadarSession
-from server_support import PUBLISHABLE, SECRET
+from server_support import PUBLISHABLE, SECRET, serve_in_thread
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -40,7 +42,7 @@ SHOP = """<!doctype html>
 </form>
 <p>Session: <span id="session"></span></p>
 <p>Result: <span id="result"></span></p>
-<script src="/radar.js"></script>
+<script src="__API__/radar.js"></script>
 <script>
   const radar = Radar(new URLSearchParams(location.search).get("key") || __KEY__);
   document.getElementById("checkout").addEventListener("submit", async (event) => {
@@ -98,13 +100,16 @@ def _shop_backend(base: str, order: dict[str, Any]) -> dict[str, Any]:
         return {"status": body["status"], "charge": body["latest_charge"]}
 
 
-def _shop_routes(publishable_key: str) -> list[AppRoute]:
+def _shop_routes(publishable_key: str, api: str = "") -> list[AppRoute]:
+    """The shop's page and backend; ``api``: the API's origin when it is not the shop's."""
+
     async def shop(request: Request) -> Response:
-        return HTMLResponse(SHOP.replace("__KEY__", json.dumps(publishable_key)))
+        page = SHOP.replace("__KEY__", json.dumps(publishable_key)).replace("__API__", api)
+        return HTMLResponse(page)
 
     async def pay(request: Request) -> Response:
         order = await request.json()
-        base = str(request.base_url).rstrip("/")
+        base = api or str(request.base_url).rstrip("/")
         return JSONResponse(await run_in_threadpool(_shop_backend, base, order))
 
     return [AppRoute("/shop", shop), AppRoute("/shop/pay", pay, methods=["POST"])]
@@ -181,6 +186,38 @@ def test_shop_creates_a_radar_session_and_pays(page: Page, shop: ServedApp) -> N
     again = radar.radar_sessions.retrieve(second_session)
     assert again.device_id == session.device_id
     assert (charge.event or {}).get("device_id") == session.device_id
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_shop_on_another_origin_needs_cors(
+    page: Page, served_app: ServedApp, allowed: bool
+) -> None:
+    """The shop's page comes from its own origin (another port) and loads ``radar.js`` from the
+    API's: the session request is cross-origin and works only for a configured origin."""
+    with serve_in_thread(Starlette(routes=_shop_routes(PUBLISHABLE, served_app.url))) as shop:
+        state = served_app.app.state.server
+        origins = (shop.url,) if allowed else ("https://other-shop.example",)
+        state.config = dataclasses.replace(state.config, cors_origins=origins)
+        assert shop.url != served_app.url
+        away = ServedApp(shop.url, None, served_app.radar)
+        session_text, result = checkout(page, away, email="far@example.com", amount="30.00")
+    status, charge_id = result.split()
+    assert status == "succeeded"
+    charge = served_app.radar.charges.retrieve(charge_id)
+    if not allowed:
+        # The browser refuses the response without CORS headers: radar.js reports a network
+        # error and checkout goes on without a session.
+        assert session_text.startswith("error api_connection_error:"), session_text
+        assert charge.radar_options is None
+        return
+    assert re.fullmatch(r"rse_\w+", session_text), session_text
+    assert charge.radar_options is not None
+    assert charge.radar_options.session == session_text
+    session = served_app.radar.radar_sessions.retrieve(session_text)
+    assert session.ip_address == "127.0.0.1"
+    assert session.user_agent is not None
+    assert "HeadlessChrome" in session.user_agent
+    assert charge.ip_address == "127.0.0.1"
 
 
 @pytest.mark.parametrize("failure", ["network_down", "server_error", "wrong_key"])

@@ -193,7 +193,9 @@ def test_payment_page_has_insights_related_payments_and_actions(
     review = pay(radar, 50_000, "same@example.com")
     blocked = pay(radar, 500_000, "other@example.com")
     csrf = sign_in(client)
+    replayed = radar.counters["replayed_entries"]
     page = client.get(f"/dashboard/payments/{review}").text
+    assert radar.counters["replayed_entries"] == replayed  # insights read the stored row
     assert "Risk insights" in page
     assert "<code>amount_in_usd</code>" in page
     assert "+" in page.split("amount_in_usd")[1].split("pts")[0]

@@ -14,7 +14,7 @@ import pytest
 from radarcore import CardError, InvalidRequestError
 from radarcore.forest import Forest
 from radarcore.models._spec import SpecBuilder, TreeSpec
-from radarcore.radar import Radar
+from radarcore.radar import Radar, pack_row, unpack_row
 
 VELOCITY = "authorized_charges_per_card_number_all_time"
 VISA = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030}
@@ -239,3 +239,46 @@ def test_saved_rules_reach_other_engines_on_the_database(
     assert [str(r) for r in second.custom_rules] == ["Block if :amount_in_usd: > 10"]
     pay(pinned, 5_000)
     assert [str(r) for r in pinned.custom_rules] == ["Allow if :amount_in_usd: < 1"]
+
+
+def test_explaining_a_payment_does_not_replay_the_history(clock: Any) -> None:
+    """The Charge keeps the row it was assessed on, so explaining reads no history: at a few
+    thousand payments as at a few, no log entry is replayed and the result equals the exact
+    replay's (which a Charge stored without the row still gets)."""
+    engine = Radar("memory://", model=velocity_model(), clock=clock)
+    cards = [{**VISA, "number": n} for n in ("4242424242424242", "5555555555554444")]
+    ids = []
+    for i in range(2500):
+        ids.append(pay(engine, 1000 + i, card=cards[i % 2], email=f"p{i % 7}@example.com"))
+        clock.advance(30)
+        if len(ids) in (10, 2500):
+            before = engine.counters["replayed_entries"]
+            first, last = engine.explain(ids[0]), engine.explain(ids[-1])
+            assert engine.counters["replayed_entries"] == before
+    assert [f.value for f in first] == [0.0]
+    assert [f.value for f in last] == [2.0]  # then blocked, so never more authorised
+    stored = engine.charges.retrieve(ids[-1])
+    assert stored.insight is not None
+    assert stored.insight["model"] == engine.model_version
+    _, matrix, _, _ = engine._replay(until=ids[-1])
+    row = unpack_row(stored.insight["row"], matrix.shape[1])
+    np.testing.assert_array_equal(row, matrix[-1])
+    # A Charge without the stored row (assessed before it was kept) is explained by replaying.
+    stored.insight = None
+    engine.store.put(stored)
+    before = engine.counters["replayed_entries"]
+    assert engine.explain(ids[-1]) == last
+    assert engine.counters["replayed_entries"] - before == 2500
+    engine.close()
+
+
+def test_packed_rows_round_trip_exactly() -> None:
+    rng = np.random.default_rng(5)
+    for width in (1, 7, 8, 9, 274):
+        row = rng.normal(size=width) * 1e6
+        row[rng.random(width) < 0.3] = np.nan
+        row[rng.random(width) < 0.3] = 0.0
+        row[0] = 5e-324  # the smallest subnormal is kept
+        back = unpack_row(pack_row(row), width)
+        np.testing.assert_array_equal(back, row)
+        assert np.array_equal(np.isnan(back), np.isnan(row))

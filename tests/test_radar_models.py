@@ -288,3 +288,20 @@ def test_a_hot_swap_under_concurrent_load_loses_and_mixes_nothing(store_url: str
         assert charges[payment].outcome.risk_score == scores[version]
         assert scores[base.version] != scores["rcm_moved"]
     radar.store.close()
+
+
+def test_insights_use_the_version_that_scored_the_payment() -> None:
+    radar = Radar("memory://", model=stepped("rcm_a"))
+    radar.models.create(
+        RiskModel(stepped_model(), RiskCalibration(2.0, 0.0), SCHEMA, {}, "rcm_b")  # type: ignore[arg-type]
+    )
+    old = pay(radar, 5_000).latest_charge
+    before = radar.explain(old)
+    radar.models.promote("rcm_b")
+    new = pay(radar, 5_000).latest_charge
+    assert radar.explain(old) == before  # still explained with rcm_a
+    doubled = radar.explain(new)
+    assert [f.feature for f in doubled] == [f.feature for f in before]
+    assert doubled[0].points == pytest.approx(2 * before[0].points)
+    assert before[0].points != 0
+    radar.store.close()

@@ -78,6 +78,14 @@ def test_list_newest_first_with_pages_and_ties(any_store: Store) -> None:
     page, more = any_store.list("charge", limit=4, starting_after="ch_1")
     assert [c.id for c in page] == ids[4:]  # type: ignore[attr-defined]
     assert not more
+    # ending_before: the page just newer than the cursor (ties ordered as above), newest first.
+    page, more = any_store.list("charge", limit=2, ending_before="ch_0")
+    assert [c.id for c in page] == ids[2:4]  # type: ignore[attr-defined]
+    assert more
+    page, more = any_store.list("charge", limit=4, ending_before="ch_2")
+    assert [c.id for c in page] == ids[:2]  # type: ignore[attr-defined]
+    assert not more
+    assert any_store.list("charge", limit=4, ending_before="ch_5") == ([], False)
 
 
 def test_list_filters_on_indexed_columns(any_store: Store) -> None:
@@ -260,10 +268,11 @@ def test_sqlite_and_memory_list_the_same(
                 s.delete(f"ch_{i}")
     pages = []
     for s in stores:
-        objs, more = s.list("charge", limit=limit, starting_after=f"ch_{cursor}")
-        pages.append(([o.id for o in objs], more))  # type: ignore[attr-defined]
+        for direction in ("starting_after", "ending_before"):
+            objs, more = s.list("charge", limit=limit, **{direction: f"ch_{cursor}"})
+            pages.append((direction, [o.id for o in objs], more))  # type: ignore[attr-defined]
         s.close()
-    assert pages[0] == pages[1]
+    assert pages[:2] == pages[2:]
 
 
 def test_an_older_database_is_upgraded(tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ from radarcore.errors import InvalidRequestError
 
 __all__ = ["P", "Spec", "check"]
 
-Kind = Literal["str", "int", "bool", "float", "object", "metadata", "list"]
+Kind = Literal["str", "int", "bool", "float", "object", "metadata", "list", "range"]
+
+_RANGE_ENDS = ("gt", "gte", "lt", "lte")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,20 @@ def _float(name: str, value: object) -> float:
     raise _invalid(f"Invalid decimal: {value}", name)
 
 
+def _range(name: str, value: object) -> tuple[int | None, int | None]:
+    """Stripe's range filter (``created=N`` or ``created[gt]=N``, ``gte``, ``lt``, ``lte``) as
+    inclusive ``(low, high)`` ends (``None``: open)."""
+    if not isinstance(value, Mapping):
+        exact = _int(name, value)
+        return exact, exact
+    ends = check({end: P("int") for end in _RANGE_ENDS}, value, prefix=name)
+    lows = [ends["gte"]] if "gte" in ends else []
+    lows += [ends["gt"] + 1] if "gt" in ends else []
+    highs = [ends["lte"]] if "lte" in ends else []
+    highs += [ends["lt"] - 1] if "lt" in ends else []
+    return (max(lows) if lows else None), (min(highs) if highs else None)
+
+
 def _value(name: str, spec: P, value: object) -> Any:
     if spec.kind == "int":
         number = _int(name, value)
@@ -110,6 +126,8 @@ def _value(name: str, spec: P, value: object) -> Any:
                 raise _invalid("Metadata values can be at most 500 characters.", f"{name}[{key}]")
             out[key] = str(item)
         return out
+    if spec.kind == "range":
+        return _range(name, value)
     if spec.kind == "list":
         if isinstance(value, str) or not isinstance(value, list | tuple):
             raise _invalid("Invalid array", name)

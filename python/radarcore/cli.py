@@ -409,12 +409,24 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"worker processes (1) {env.format('WORKERS')}",
     )
+    parser.add_argument(
+        "--cors-origins",
+        default=None,
+        help="comma-separated origins whose pages may create Radar Sessions with radar.js "
+        f"(https://shop.example, or *) {env.format('CORS_ORIGINS')}",
+    )
+    parser.add_argument(
+        "--trusted-proxies",
+        default=None,
+        help="comma-separated proxy addresses or networks whose X-Forwarded-For is believed "
+        f"{env.format('TRUSTED_PROXIES')}",
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
     try:
         from radarcore.server.app import serve
-        from radarcore.server.config import ServerConfig
+        from radarcore.server.config import ServerConfig, split_items
     except ImportError as error:
         print(
             f"radarcore serve: error: {error}; install the server: pip install 'radarcore[server]'",
@@ -429,6 +441,8 @@ def run_serve(args: argparse.Namespace) -> int:
         model=args.model,
         rules=args.rules,
         workers=args.workers,
+        cors_origins=None if args.cors_origins is None else split_items(args.cors_origins),
+        trusted_proxies=None if args.trusted_proxies is None else split_items(args.trusted_proxies),
     )
     serve(config)
     return 0

@@ -70,6 +70,7 @@ transaction, so an outbox written there commits or rolls back with the objects.
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import hmac
@@ -218,6 +219,18 @@ class Assessment:
     packed: Any = None
     model: str | None = None
     shadow: dict[str, Any] | None = None
+    features: Any = None
+
+    def insight_record(self) -> dict[str, str] | None:
+        """What the payment keeps for its risk insights, so explaining it later reads no
+        history: the feature row as assessed (``row``: :func:`pack_row`) and the model version
+        that scored it (``model``, when it had one); ``None`` when no model scored it."""
+        if self.features is None:
+            return None
+        record = {"row": pack_row(self.features)}
+        if self.model is not None:
+            record["model"] = self.model
+        return record
 
     def model_record(self) -> dict[str, Any]:
         """What the event log keeps about the models: the version that scored the payment
@@ -228,6 +241,30 @@ class Assessment:
         if self.shadow is not None:
             record["shadow"] = self.shadow
         return record
+
+
+def pack_row(row: Any) -> str:
+    """A float64 feature row, exactly and compactly (most features of a payment are missing or
+    zero): the bitmaps of its NaNs and zeros, then its other values, base64-encoded (a fifth of
+    the raw row's size for a typical card payment)."""
+    values = np.ascontiguousarray(row, dtype=np.float64)
+    missing = np.isnan(values)
+    zero = values == 0.0
+    rest = values[~(missing | zero)]
+    blob = np.packbits(missing).tobytes() + np.packbits(zero).tobytes() + rest.tobytes()
+    return base64.b64encode(blob).decode("ascii")
+
+
+def unpack_row(text: str, width: int) -> npt.NDArray[np.float64]:
+    """The row :func:`pack_row` packed (``width`` features)."""
+    blob = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
+    size = (width + 7) // 8
+    missing = np.unpackbits(blob[:size], count=width).astype(bool)
+    zero = np.unpackbits(blob[size : 2 * size], count=width).astype(bool)
+    row = np.zeros(width, dtype=np.float64)
+    row[missing] = np.nan
+    row[~(missing | zero)] = np.frombuffer(blob[2 * size :].tobytes(), dtype=np.float64)
+    return row
 
 
 @dataclass(frozen=True)
@@ -838,6 +875,7 @@ class Radar:
         strings: list[list[str | None]] = [[] for _ in self._layout.strings]
         core = FeatureExtractor()._core
         for entry in self.store.events():
+            self.counters["replayed_entries"] += 1
             parts = pack_one(entry.payload["event"])
             if entry.kind == "label":
                 labels.setdefault(entry.payment, set()).add(entry.payload["label"])
@@ -855,16 +893,31 @@ class Radar:
 
     def explain(self, payment_id: str, *, top: int = 8) -> list[Contribution]:
         """The ``top`` features that moved this payment's risk score most, largest first (by
-        absolute points), from the model's TreeSHAP contributions on the feature row the
-        engine assessed (the event log is replayed up to the payment). Empty without a model;
-        ``KeyError`` when the engine never assessed ``payment_id``."""
-        model = self._live
-        if model is None:
-            return []
-        ids, matrix, _, _ = self._replay(until=payment_id)
-        if not ids or ids[-1] != payment_id:
+        absolute points), from TreeSHAP contributions on the feature row the engine assessed,
+        with the model version that scored the payment (the live one when it had none).
+
+        The row is the one the Charge kept when it was assessed (``Charge.insight``), so the
+        cost does not depend on the history; a Charge stored before it kept one is explained
+        by replaying the event log up to it. Empty without a model; ``KeyError`` when the
+        engine never assessed ``payment_id``."""
+        charge = self.store.get(payment_id)
+        if charge is None:
             raise KeyError(f"no assessed payment {payment_id!r} in the event log")
-        x = matrix[-1] if model.columns is None else matrix[-1, model.columns]
+        insight = charge.insight if isinstance(charge, Charge) else None
+        if insight is None:
+            model = self._live
+            if model is None:
+                return []
+            ids, matrix, _, _ = self._replay(until=payment_id)
+            if not ids or ids[-1] != payment_id:
+                raise KeyError(f"no assessed payment {payment_id!r} in the event log")
+            row = matrix[-1]
+        else:
+            model = self._scorer(insight.get("model")) or self._live
+            if model is None:
+                return []
+            row = unpack_row(insight["row"], len(self._features.schema.names))
+        x = row if model.columns is None else row[model.columns]
         phi = model.forest.contributions_many(x[np.newaxis, :])[0]
         names = model.forest.feature_names
         order = np.argsort(-np.abs(phi[: len(names)]), kind="stable")[:top]
@@ -1048,6 +1101,8 @@ class Radar:
             assessment = self._outcome(decision, level, reported, test_risk, holdout)
             assessment.packed = parts
         assessment.model, assessment.shadow = scored_by, shadow_record
+        if self._live is not None and settings.assess_risk:
+            assessment.features = row
         return assessment
 
     def _shadow_score(self, shadow: _Scorer, row: Any) -> dict[str, Any] | None:

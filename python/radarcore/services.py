@@ -86,6 +86,7 @@ from radarcore.objects import (
 )
 from radarcore.rules import ValueList as RuleValueList
 from radarcore.rules.lists import DEFAULT_LIST_KINDS, ITEM_TYPES
+from radarcore.store import Range
 from radarcore.store._base import decode_object
 
 if TYPE_CHECKING:
@@ -173,7 +174,13 @@ _PM_DATA: Spec = {
     "metadata": P("metadata"),
     "radar_options": P("object", fields=_RADAR_OPTIONS),
 }
-_LIST: Spec = {"limit": P("int", minimum=1, maximum=100), "starting_after": P()}
+_LIST: Spec = {
+    "limit": P("int", minimum=1, maximum=100),
+    "starting_after": P(),
+    "ending_before": P(),
+}
+#: ``_LIST`` with Stripe's ``created`` filter (an integer, or ``gt``/``gte``/``lt``/``lte``).
+_LIST_CREATED: Spec = {**_LIST, "created": P("range")}
 
 
 def _merge(params: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,6 +198,17 @@ def _missing(noun: str, object_id: str, param: str) -> InvalidRequestError:
     return InvalidRequestError(
         f"No such {noun}: '{object_id}'", param=param, code="resource_missing"
     )
+
+
+def _merged_metadata(current: Mapping[str, str], update: Mapping[str, str]) -> dict[str, str]:
+    """Stripe's metadata update: the keys given are set, a key given as ``""`` is removed."""
+    merged = dict(current)
+    for key, value in update.items():
+        if value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
 
 
 @dataclass
@@ -556,18 +574,29 @@ class CustomerService(_Service):
         return self._get(id, Customer, "customer", "id")
 
     def update(
-        self, id: str, params: Mapping[str, Any] | None = None, /, **kwargs: Any
+        self,
+        id: str,
+        params: Mapping[str, Any] | None = None,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
     ) -> Customer:
+        """Stripe's Customer update: the fields given replace the stored ones; metadata is
+        merged (a key given as ``""`` is removed)."""
         request = _merge(params, kwargs)
 
         def run(unit: Unit) -> tuple[Customer, None]:
+            p = check(self._SPEC, request)
             customer = self.retrieve(id)
-            for key, value in check(self._SPEC, request).items():
+            if "metadata" in p:
+                p["metadata"] = _merged_metadata(customer.metadata, p["metadata"])
+            for key, value in p.items():
                 setattr(customer, key, value)
             self._store.put(customer)
             return customer, None
 
-        return self._idempotent(None, "POST /v1/customers/id", request, run)
+        return self._idempotent(idempotency_key, f"POST /v1/customers/{id}", request, run)
 
 
 class RadarSessionService(_Service):
@@ -664,6 +693,74 @@ class PaymentMethodService(_Service):
     def retrieve(self, id: str) -> PaymentMethod:
         return self._get(id, PaymentMethod, "PaymentMethod", "payment_method")
 
+    _UPDATE: ClassVar[Spec] = {
+        "billing_details": P("object", fields=_BILLING),
+        "card": P(
+            "object",
+            fields={
+                "exp_month": P("int", minimum=1, maximum=12),
+                "exp_year": P("int", minimum=1970, maximum=2100),
+            },
+        ),
+        "metadata": P("metadata"),
+    }
+
+    def update(
+        self,
+        id: str,
+        params: Mapping[str, Any] | None = None,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> PaymentMethod:
+        """Stripe's PaymentMethod update: billing details (the fields given replace the
+        stored ones), a card's expiry, metadata; only for a PaymentMethod saved to a
+        customer, as in Stripe."""
+        request = _merge(params, kwargs)
+
+        def run(unit: Unit) -> tuple[PaymentMethod, None]:
+            p = check(self._UPDATE, request)
+            pm = self.retrieve(id)
+            if pm.customer is None:
+                raise InvalidRequestError(
+                    "You must save this PaymentMethod to a customer before you can update it.",
+                    param="payment_method",
+                )
+            if "card" in p:
+                if pm.card is None:
+                    raise InvalidRequestError(
+                        f"You cannot update `card` on a PaymentMethod of type {pm.type}.",
+                        param="card",
+                    )
+                for key, value in p["card"].items():
+                    setattr(pm.card, key, value)
+            billing = p.get("billing_details", {})
+            for key, value in billing.items():
+                if key == "address":
+                    for part, text in value.items():
+                        setattr(pm.billing_details.address, part, text)
+                else:
+                    setattr(pm.billing_details, key, value)
+            if "metadata" in p:
+                pm.metadata = _merged_metadata(pm.metadata, p["metadata"])
+            self._store.put(pm)
+            return pm, None
+
+        return self._idempotent(idempotency_key, f"POST /v1/payment_methods/{id}", request, run)
+
+    def list(
+        self, params: Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> StripeList[PaymentMethod]:
+        """Newest first; ``customer`` is an indexed filter, ``type`` is checked on what the
+        other filters select."""
+        p = check({**_LIST, "customer": P(), "type": P()}, _merge(params, kwargs))
+        kind = p.pop("type", None)
+        url = "/v1/payment_methods"
+        if kind is None:
+            return _list(self._store, "payment_method", url, p)
+        return _list(self._store, "payment_method", url, p, lambda pm: pm.type == kind)
+
     def attach(self, id: str, *, customer: str) -> PaymentMethod:
         def run(unit: Unit) -> tuple[PaymentMethod, None]:
             pm = self.retrieve(id)
@@ -673,6 +770,23 @@ class PaymentMethodService(_Service):
             return pm, None
 
         return self._idempotent(None, "POST /v1/payment_methods/attach", {}, run)
+
+    def detach(self, id: str) -> PaymentMethod:
+        """Detach it from its customer (Stripe's error when it is attached to none)."""
+
+        def run(unit: Unit) -> tuple[PaymentMethod, None]:
+            pm = self.retrieve(id)
+            if pm.customer is None:
+                raise InvalidRequestError(
+                    "The payment method you provided is not attached to a customer so "
+                    "detachment is impossible.",
+                    param="payment_method",
+                )
+            pm.customer = None
+            self._store.put(pm)
+            return pm, None
+
+        return self._idempotent(None, f"POST /v1/payment_methods/{id}/detach", {}, run)
 
     def resolve(self, id: str, param: str, *, read_only: bool = False) -> PaymentMethod:
         """A stored PaymentMethod, or a new one for Stripe's test ids (``pm_card_visa``);
@@ -981,6 +1095,7 @@ class _PaymentFlow(_Service):
             score_holdout=assessment.score_holdout,
             ip_address=None if session is None else session.ip_address,
             event=event,
+            insight=assessment.insight_record(),
         )
         review = None
         if outcome.type == "manual_review":
@@ -1289,6 +1404,100 @@ class PaymentIntentService(_PaymentFlow):
     def retrieve(self, id: str) -> PaymentIntent:
         return self._get(id, PaymentIntent, "payment_intent", "intent")
 
+    _UPDATE: ClassVar[Spec] = {
+        "amount": P("int"),
+        "currency": P(),
+        "customer": P(),
+        "description": P(max_length=1000),
+        "metadata": P("metadata"),
+        "payment_method": P(),
+        "payment_method_data": P("object", fields=_PM_DATA),
+        "payment_method_types": P("list"),
+        "receipt_email": P(),
+        "setup_future_usage": P(choices=("off_session", "on_session")),
+        "shipping": P("object", fields=_SHIPPING),
+        "capture_method": P(choices=("automatic", "automatic_async", "manual")),
+        "statement_descriptor": P(max_length=22),
+    }
+    #: What may change only before the payment is attempted (Stripe's rule).
+    _UNSETTLED = ("requires_payment_method", "requires_confirmation", "requires_action")
+    _PAYMENT_FIELDS = (
+        "amount",
+        "currency",
+        "payment_method",
+        "payment_method_data",
+        "payment_method_types",
+        "capture_method",
+        "setup_future_usage",
+        "customer",
+    )
+
+    def update(
+        self,
+        id: str,
+        params: Mapping[str, Any] | None = None,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> PaymentIntent:
+        """Stripe's PaymentIntent update. Description, metadata (merged), receipt email and
+        shipping may change in any state; the amount, currency, payment method, capture method
+        and customer only while the PaymentIntent awaits a payment (``requires_payment_method``,
+        ``requires_confirmation``, ``requires_action``). A new payment method makes it
+        ``requires_confirmation`` again."""
+        request = _merge(params, kwargs)
+
+        def run(unit: Unit) -> tuple[PaymentIntent, None]:
+            p = check(self._UPDATE, request)
+            pi = self.retrieve(id)
+            for name in self._PAYMENT_FIELDS:
+                if name in p and pi.status not in self._UNSETTLED:
+                    raise InvalidRequestError(
+                        f"This PaymentIntent's {name} could not be updated because it has a "
+                        f"status of {pi.status}. You may only update the {name} of a "
+                        "PaymentIntent with one of the following statuses: "
+                        + ", ".join(self._UNSETTLED)
+                        + ".",
+                        param=name,
+                        code="payment_intent_unexpected_state",
+                    )
+            if "payment_method" in p and "payment_method_data" in p:
+                raise InvalidRequestError(
+                    "You cannot provide both `payment_method` and `payment_method_data`.",
+                    param="payment_method_data",
+                )
+            currency = _check_currency(p["currency"]) if "currency" in p else pi.currency
+            amount = p.get("amount", pi.amount)
+            if "currency" in p or "amount" in p:
+                _check_amount(amount, currency)
+            pi.amount, pi.currency = amount, currency
+            if "customer" in p:
+                self._customer(p["customer"])
+                pi.customer = p["customer"]
+            pm = self._payment_method(p)
+            if pm is not None:
+                pi.payment_method = pm.id
+                pi.status = "requires_confirmation"
+                pi.next_action = None
+            if "shipping" in p:
+                pi.shipping = _shipping(p["shipping"])
+            if "metadata" in p:
+                pi.metadata = _merged_metadata(pi.metadata, p["metadata"])
+            for name in (
+                "description",
+                "receipt_email",
+                "payment_method_types",
+                "setup_future_usage",
+                "capture_method",
+            ):
+                if name in p:
+                    setattr(pi, name, p[name])
+            self._store.put(pi)
+            return pi, None
+
+        return self._idempotent(idempotency_key, f"POST /v1/payment_intents/{id}", request, run)
+
     def capture(self, id: str, *, idempotency_key: str | None = None) -> PaymentIntent:
         def run(unit: Unit) -> tuple[PaymentIntent, None]:
             pi = self.retrieve(id)
@@ -1352,7 +1561,7 @@ class PaymentIntentService(_PaymentFlow):
     def list(
         self, params: Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> StripeList[PaymentIntent]:
-        p = check({**_LIST, "customer": P()}, _merge(params, kwargs))
+        p = check({**_LIST_CREATED, "customer": P()}, _merge(params, kwargs))
         return _list(self._store, "payment_intent", "/v1/payment_intents", p)
 
 
@@ -1364,11 +1573,49 @@ _PI_EVENTS = {
 }
 
 
-def _list(store: Any, object_type: str, url: str, p: dict[str, Any]) -> StripeList[Any]:
+def _list(
+    store: Any,
+    object_type: str,
+    url: str,
+    p: dict[str, Any],
+    where: Callable[[Any], bool] | None = None,
+) -> StripeList[Any]:
+    """A page of ``object_type`` as Stripe lists it from checked list parameters ``p`` (the
+    rest of ``p`` are the store's column filters). ``where``: a further condition on objects
+    the store cannot filter on; the store is then read in chunks from the cursor until the
+    page is full, so the cost follows the objects skipped, not the whole table."""
     limit = p.pop("limit", 10)
-    starting_after = p.pop("starting_after", None)
-    data, more = store.list(object_type, limit=limit, starting_after=starting_after, **p)
-    return StripeList(data=data, has_more=more, url=url)
+    cursors = {name: p.pop(name, None) for name in ("starting_after", "ending_before")}
+    if None not in cursors.values():
+        raise InvalidRequestError(
+            "You may only specify one of these parameters: ending_before, starting_after.",
+            param="ending_before",
+        )
+    for name, cursor in cursors.items():
+        found = None if cursor is None else store.get(cursor)
+        if cursor is not None and (found is None or found.object != object_type):
+            raise _missing(object_type, cursor, name)
+    if "created" in p:
+        p["created"] = Range(*p["created"])
+    if where is None:
+        data, more = store.list(object_type, limit=limit, **cursors, **p)
+        return StripeList(data=data, has_more=more, url=url)
+    backwards = cursors["ending_before"] is not None
+    direction = "ending_before" if backwards else "starting_after"
+    cursor = cursors[direction]
+    chunk = max(4 * limit, 100)
+    matches: list[Any] = []  # nearest the cursor first
+    while len(matches) <= limit:
+        page, more = store.list(object_type, limit=chunk, **{direction: cursor}, **p)
+        ordered = page[::-1] if backwards else page
+        matches += [o for o in ordered if where(o)]
+        if not more or not page:
+            break
+        cursor = ordered[-1].id
+    data = matches[:limit]
+    return StripeList(
+        data=data[::-1] if backwards else data, has_more=len(matches) > limit, url=url
+    )
 
 
 def _close_review(radar: Radar, review_id: str, reason: str) -> Review | None:
@@ -1550,6 +1797,18 @@ class SetupIntentService(_PaymentFlow):
     def retrieve(self, id: str) -> SetupIntent:
         return self._get(id, SetupIntent, "setupintent", "intent")
 
+    def list(
+        self, params: Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> StripeList[SetupIntent]:
+        """Newest first; ``created`` and ``customer`` are indexed filters, ``payment_method`` is
+        checked on what the others select."""
+        p = check({**_LIST_CREATED, "customer": P(), "payment_method": P()}, _merge(params, kwargs))
+        pm = p.pop("payment_method", None)
+        url = "/v1/setup_intents"
+        if pm is None:
+            return _list(self._store, "setup_intent", url, p)
+        return _list(self._store, "setup_intent", url, p, lambda si: si.payment_method == pm)
+
 
 class ChargeService(_PaymentFlow):
     """``radar.charges``: the legacy Charges API (no Request 3D Secure rules), retrieve, list,
@@ -1629,7 +1888,11 @@ class ChargeService(_PaymentFlow):
         return self._get(id, Charge, "charge", "charge")
 
     def list(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> StripeList[Charge]:
-        p = check({**_LIST, "customer": P(), "payment_intent": P()}, _merge(params, kwargs))
+        spec = {**_LIST_CREATED, "customer": P(), "payment_intent": P(), "transfer_group": P()}
+        p = check(spec, _merge(params, kwargs))
+        # radarcore's charges belong to no transfer group, so a transfer_group matches none.
+        if p.pop("transfer_group", None) is not None:
+            return StripeList(data=[], has_more=False, url="/v1/charges")
         return _list(self._store, "charge", "/v1/charges", p)
 
     def capture(self, id: str, *, idempotency_key: str | None = None) -> Charge:
@@ -1662,6 +1925,8 @@ class ChargeService(_PaymentFlow):
         def run(unit: Unit) -> tuple[Charge, None]:
             p = check(self._UPDATE, request)
             charge = self.retrieve(id)
+            if "metadata" in p:
+                p["metadata"] = _merged_metadata(charge.metadata, p["metadata"])
             for key in ("description", "metadata", "receipt_email"):
                 if key in p:
                     setattr(charge, key, p[key])
@@ -1834,8 +2099,29 @@ class RefundService(_Service):
     def retrieve(self, id: str) -> Refund:
         return self._get(id, Refund, "refund", "refund")
 
+    def update(
+        self,
+        id: str,
+        params: Mapping[str, Any] | None = None,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> Refund:
+        """Stripe's Refund update: only ``metadata`` (merged) may change."""
+        request = _merge(params, kwargs)
+
+        def run(unit: Unit) -> tuple[Refund, None]:
+            p = check({"metadata": P("metadata")}, request)
+            refund = self.retrieve(id)
+            refund.metadata = _merged_metadata(refund.metadata, p.get("metadata", {}))
+            self._store.put(refund)
+            return refund, None
+
+        return self._idempotent(idempotency_key, f"POST /v1/refunds/{id}", request, run)
+
     def list(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> StripeList[Refund]:
-        p = check({**_LIST, "charge": P(), "payment_intent": P()}, _merge(params, kwargs))
+        p = check({**_LIST_CREATED, "charge": P(), "payment_intent": P()}, _merge(params, kwargs))
         return _list(self._store, "refund", "/v1/refunds", p)
 
 
@@ -2007,7 +2293,7 @@ class ReviewService(_Service):
     """``radar.reviews``: list (open reviews only, newest first), retrieve, approve."""
 
     def list(self, params: Mapping[str, Any] | None = None, /, **kwargs: Any) -> StripeList[Review]:
-        p = check(_LIST, _merge(params, kwargs))
+        p = check(_LIST_CREATED, _merge(params, kwargs))
         return _list(self._store, "review", "/v1/reviews", {**p, "review_open": True})
 
     def retrieve(self, id: str) -> Review:
@@ -2104,8 +2390,16 @@ class ValueListService(_Service):
         return self._with_items(value_list)
 
     def update(
-        self, id: str, params: Mapping[str, Any] | None = None, /, **kwargs: Any
+        self,
+        id: str,
+        params: Mapping[str, Any] | None = None,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
     ) -> ValueList:
+        """Stripe's value list update (``alias``, ``name``, ``metadata``, merged); the default
+        lists cannot change, nor the alias of a list a rule references."""
         request = _merge(params, kwargs)
 
         def run(unit: Unit) -> tuple[ValueList, None]:
@@ -2115,13 +2409,15 @@ class ValueListService(_Service):
             if "alias" in p and p["alias"] != value_list.alias:
                 self._check_not_referenced(value_list)
                 self._check_alias(p["alias"])
+            if "metadata" in p:
+                p["metadata"] = _merged_metadata(value_list.metadata, p["metadata"])
             for key, value in p.items():
                 setattr(value_list, key, value)
             self._store.put(value_list)
             self._radar.config_changed(unit)
             return self._with_items(value_list), None
 
-        return self._idempotent(None, f"POST /v1/radar/value_lists/{id}", request, run)
+        return self._idempotent(idempotency_key, f"POST /v1/radar/value_lists/{id}", request, run)
 
     def delete(self, id: str) -> DeletedObject:
         def run(unit: Unit) -> tuple[ValueList, None]:
@@ -2140,7 +2436,7 @@ class ValueListService(_Service):
     def list(
         self, params: Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> StripeList[ValueList]:
-        p = check({**_LIST, "alias": P(), "contains": P()}, _merge(params, kwargs))
+        p = check({**_LIST_CREATED, "alias": P(), "contains": P()}, _merge(params, kwargs))
         contains = p.pop("contains", None)
         if contains is None:
             return _list(self._store, "radar.value_list", "/v1/radar/value_lists", p)
@@ -2149,13 +2445,8 @@ class ValueListService(_Service):
             for rule_list in self._radar.rules.lists.values()
             if rule_list.contains(contains)
         }
-        everything = _list(
-            self._store, "radar.value_list", "/v1/radar/value_lists", {**p, "limit": None}
-        )
-        data = [v for v in everything.data if v.alias in lists]
-        limit = p.get("limit", 10)
-        return StripeList(
-            data=data[:limit], has_more=len(data) > limit, url="/v1/radar/value_lists"
+        return _list(
+            self._store, "radar.value_list", "/v1/radar/value_lists", p, lambda v: v.alias in lists
         )
 
     @staticmethod
@@ -2249,7 +2540,9 @@ class ValueListItemService(_Service):
     def list(
         self, params: Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> StripeList[ValueListItem]:
-        p = check({**_LIST, "value_list": P(required=True), "value": P()}, _merge(params, kwargs))
+        p = check(
+            {**_LIST_CREATED, "value_list": P(required=True), "value": P()}, _merge(params, kwargs)
+        )
         self._get(p["value_list"], ValueList, "value list", "value_list")
         return _list(
             self._store,

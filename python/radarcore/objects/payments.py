@@ -231,6 +231,9 @@ class Charge(StripeObject):
     ip_address: str | None = field(default=None, metadata=PRIVATE)
     label: str | None = field(default=None, metadata=PRIVATE)
     event: dict[str, Any] | None = field(default=None, metadata=PRIVATE)
+    #: The feature row the engine assessed and the model version that scored it, for the risk
+    #: insights (see ``Assessment.insight_record``).
+    insight: dict[str, str] | None = field(default=None, metadata=PRIVATE)
 
 
 @dataclass

@@ -25,13 +25,16 @@ __all__ = ["OPERATIONS", "Call", "Context", "Operation", "expand"]
 
 @dataclass(frozen=True)
 class Context:
-    """What an operation's call gets: the engine, the webhooks, the request's inputs."""
+    """What an operation's call gets: the engine, the webhooks, the request's inputs, and for
+    the publishable endpoints (called by browsers) the browser's address and user agent."""
 
     radar: Radar
     webhooks: Webhooks
     path: Mapping[str, str]
     params: dict[str, Any]
     idempotency_key: str | None
+    client_ip: str | None = None
+    user_agent: str | None = None
 
 
 Call = Callable[[Context], Any]
@@ -81,6 +84,16 @@ def _create(service: str) -> Call:
     return lambda c: getattr(c.radar, service).create(c.params, idempotency_key=c.idempotency_key)
 
 
+def _update(service: str) -> Call:
+    def call(c: Context) -> Any:
+        (object_id,) = c.path.values()
+        return getattr(c.radar, service).update(
+            object_id, c.params, idempotency_key=c.idempotency_key
+        )
+
+    return call
+
+
 def _delete(service: str) -> Call:
     def call(c: Context) -> Any:
         _none(c)
@@ -88,6 +101,20 @@ def _delete(service: str) -> Call:
         return getattr(c.radar, service).delete(object_id)
 
     return call
+
+
+_MAX_USER_AGENT = 5000
+
+
+def _session_create(c: Context) -> Any:
+    """A Radar Session records the browser's IP address and user agent from the request unless
+    the body states them (a shop's backend relaying a browser's session)."""
+    params = dict(c.params)
+    if c.client_ip is not None:
+        params.setdefault("ip_address", c.client_ip)
+    if c.user_agent:
+        params.setdefault("user_agent", c.user_agent[:_MAX_USER_AGENT])
+    return c.radar.radar_sessions.create(params, idempotency_key=c.idempotency_key)
 
 
 def _pi_confirm(c: Context) -> Any:
@@ -112,10 +139,6 @@ def _si_confirm(c: Context) -> Any:
     )
 
 
-def _charge_update(c: Context) -> Any:
-    return c.radar.charges.update(c.path["charge"], c.params, idempotency_key=c.idempotency_key)
-
-
 def _charge_capture(c: Context) -> Any:
     _none(c)
     return c.radar.charges.capture(c.path["charge"], idempotency_key=c.idempotency_key)
@@ -126,13 +149,23 @@ def _charge_allow(c: Context) -> Any:
     return c.radar.charges.add_to_allow_list(c.path["charge"])
 
 
+def _pm_attach(c: Context) -> Any:
+    p = _only(c.params, "customer")
+    if "customer" not in p:
+        raise InvalidRequestError(
+            "Missing required param: customer.", param="customer", code="parameter_missing"
+        )
+    return c.radar.payment_methods.attach(c.path["payment_method"], customer=p["customer"])
+
+
+def _pm_detach(c: Context) -> Any:
+    _none(c)
+    return c.radar.payment_methods.detach(c.path["payment_method"])
+
+
 def _review_approve(c: Context) -> Any:
     _none(c)
     return c.radar.reviews.approve(c.path["review"], idempotency_key=c.idempotency_key)
-
-
-def _value_list_update(c: Context) -> Any:
-    return c.radar.value_lists.update(c.path["value_list"], c.params)
 
 
 def _evaluation_report(method: str) -> Call:
@@ -165,15 +198,15 @@ _WH = "/v1/webhook_endpoints"
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/v1/customers", "PostCustomers", _create("customers")),
     Operation("GET", "/v1/customers/{customer}", "GetCustomersCustomer", _retrieve("customers")),
-    Operation(
-        "POST", "/v1/radar/sessions", "PostRadarSessions", _create("radar_sessions"), "publishable"
-    ),
+    Operation("POST", "/v1/customers/{customer}", "PostCustomersCustomer", _update("customers")),
+    Operation("POST", "/v1/radar/sessions", "PostRadarSessions", _session_create, "publishable"),
     Operation(
         "GET",
         "/v1/radar/sessions/{session}",
         "GetRadarSessionsSession",
         _retrieve("radar_sessions"),
     ),
+    Operation("GET", "/v1/payment_methods", "GetPaymentMethods", _list("payment_methods")),
     Operation("POST", "/v1/payment_methods", "PostPaymentMethods", _create("payment_methods")),
     Operation(
         "GET",
@@ -181,12 +214,32 @@ OPERATIONS: tuple[Operation, ...] = (
         "GetPaymentMethodsPaymentMethod",
         _retrieve("payment_methods"),
     ),
+    Operation(
+        "POST",
+        "/v1/payment_methods/{payment_method}",
+        "PostPaymentMethodsPaymentMethod",
+        _update("payment_methods"),
+    ),
+    Operation(
+        "POST",
+        "/v1/payment_methods/{payment_method}/attach",
+        "PostPaymentMethodsPaymentMethodAttach",
+        _pm_attach,
+    ),
+    Operation(
+        "POST",
+        "/v1/payment_methods/{payment_method}/detach",
+        "PostPaymentMethodsPaymentMethodDetach",
+        _pm_detach,
+    ),
     Operation("GET", _PI, "GetPaymentIntents", _list("payment_intents")),
     Operation("POST", _PI, "PostPaymentIntents", _create("payment_intents")),
     Operation("GET", _PI + "/{intent}", "GetPaymentIntentsIntent", _retrieve("payment_intents")),
+    Operation("POST", _PI + "/{intent}", "PostPaymentIntentsIntent", _update("payment_intents")),
     Operation("POST", _PI + "/{intent}/confirm", "PostPaymentIntentsIntentConfirm", _pi_confirm),
     Operation("POST", _PI + "/{intent}/capture", "PostPaymentIntentsIntentCapture", _pi_capture),
     Operation("POST", _PI + "/{intent}/cancel", "PostPaymentIntentsIntentCancel", _pi_cancel),
+    Operation("GET", "/v1/setup_intents", "GetSetupIntents", _list("setup_intents")),
     Operation("POST", "/v1/setup_intents", "PostSetupIntents", _create("setup_intents")),
     Operation(
         "GET", "/v1/setup_intents/{intent}", "GetSetupIntentsIntent", _retrieve("setup_intents")
@@ -197,7 +250,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/v1/charges", "GetCharges", _list("charges")),
     Operation("POST", "/v1/charges", "PostCharges", _create("charges")),
     Operation("GET", "/v1/charges/{charge}", "GetChargesCharge", _retrieve("charges")),
-    Operation("POST", "/v1/charges/{charge}", "PostChargesCharge", _charge_update),
+    Operation("POST", "/v1/charges/{charge}", "PostChargesCharge", _update("charges")),
     Operation("POST", "/v1/charges/{charge}/capture", "PostChargesChargeCapture", _charge_capture),
     Operation(
         "POST",
@@ -208,6 +261,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/v1/refunds", "GetRefunds", _list("refunds")),
     Operation("POST", "/v1/refunds", "PostRefunds", _create("refunds")),
     Operation("GET", "/v1/refunds/{refund}", "GetRefundsRefund", _retrieve("refunds")),
+    Operation("POST", "/v1/refunds/{refund}", "PostRefundsRefund", _update("refunds")),
     Operation("POST", "/v1/disputes", "PostDisputes", _create("disputes")),
     Operation("GET", "/v1/disputes/{dispute}", "GetDisputesDispute", _retrieve("disputes")),
     Operation("GET", "/v1/reviews", "GetReviews", _list("reviews")),
@@ -218,7 +272,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET", _VL + "/{value_list}", "GetRadarValueListsValueList", _retrieve("value_lists")
     ),
-    Operation("POST", _VL + "/{value_list}", "PostRadarValueListsValueList", _value_list_update),
+    Operation(
+        "POST", _VL + "/{value_list}", "PostRadarValueListsValueList", _update("value_lists")
+    ),
     Operation(
         "DELETE", _VL + "/{value_list}", "DeleteRadarValueListsValueList", _delete("value_lists")
     ),

@@ -20,7 +20,7 @@ import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 
 from radarcore.errors import InvalidRequestError, StripeError
 from radarcore.radar import DEFAULT_MODEL, Radar
-from radarcore.server import dashboard, forms
+from radarcore.server import browser, dashboard, forms
 from radarcore.server.api import OPERATIONS, Context, Operation, expand
 from radarcore.server.config import ServerConfig
 from radarcore.server.metrics import Metrics
@@ -194,6 +194,7 @@ async def _params(state: ServerState, request: Request) -> dict[str, Any]:
 def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
     call = operation.call
     name = operation.operation_id
+    from_browser = operation.key == "publishable"
 
     async def endpoint(request: Request) -> Response:
         state: ServerState = request.app.state.server
@@ -204,12 +205,20 @@ def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
         if version:
             headers["Stripe-Version"] = version
         status = 200
+        if from_browser:
+            headers.update(browser.cors_headers(request, state.config))
         try:
             _authorize(state, request, operation)
             params = await _params(state, request)
             expand_paths = params.pop("expand", None)
             key = request.headers.get("idempotency-key") if request.method == "POST" else None
             context = Context(state.radar, state.webhooks, request.path_params, params, key or None)
+            if from_browser:
+                context = replace(
+                    context,
+                    client_ip=browser.client_address(request),
+                    user_agent=request.headers.get("user-agent"),
+                )
             result = call(context)
             body = result if isinstance(result, dict) else result.to_dict()
             if expand_paths is not None:
@@ -289,6 +298,11 @@ def routes() -> list[BaseRoute]:
         Route(op.path, _endpoint(op), methods=[op.method], name=op.operation_id)
         for op in OPERATIONS
     ]
+    api += [
+        Route(op.path, browser.preflight(op.method), methods=["OPTIONS"])
+        for op in OPERATIONS
+        if op.key == "publishable"
+    ]
     return [
         *api,
         *dashboard.routes(),
@@ -367,6 +381,8 @@ def _environment(config: ServerConfig) -> dict[str, str]:
         "RADARCORE_MAX_BODY_BYTES": str(config.max_body_bytes),
         "RADARCORE_SECRET_KEYS": ",".join(config.secret_keys),
         "RADARCORE_PUBLISHABLE_KEYS": ",".join(config.publishable_keys),
+        "RADARCORE_CORS_ORIGINS": ",".join(config.cors_origins),
+        "RADARCORE_TRUSTED_PROXIES": ",".join(config.trusted_proxies),
     }
     for name, value in (("MODEL", config.model), ("RULES", config.rules)):
         if value is not None:
@@ -376,10 +392,14 @@ def _environment(config: ServerConfig) -> dict[str, str]:
 
 def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
     """uvicorn settings that go with ``config``: request heads up to 1 MiB reach the app, so an
-    oversized query string gets Stripe's error (414) instead of a dropped connection."""
+    oversized query string gets Stripe's error (414) instead of a dropped connection;
+    ``X-Forwarded-For`` is believed only from ``config.trusted_proxies`` (uvicorn's own default
+    would trust 127.0.0.1)."""
     return {
         "h11_max_incomplete_event_size": max(1 << 20, 2 * config.max_body_bytes),
         "access_log": False,
+        "proxy_headers": bool(config.trusted_proxies),
+        "forwarded_allow_ips": ",".join(config.trusted_proxies) or None,
     }
 
 

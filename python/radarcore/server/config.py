@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
-__all__ = ["ServerConfig"]
+__all__ = ["ServerConfig", "split_items"]
 
 
 def _keys(text: str | None, prefix: str, variable: str) -> tuple[str, ...]:
-    if not text:
-        return ()
-    keys = tuple(k.strip() for k in text.split(",") if k.strip())
+    keys = split_items(text)
     wrong = [k for k in keys if not k.startswith(prefix)]
     if wrong:
         raise ValueError(f"{variable}: every key must start with {prefix!r}, got {wrong[0][:12]!r}")
     return keys
+
+
+def split_items(text: str | None) -> tuple[str, ...]:
+    """The items of a comma-separated setting (blanks dropped)."""
+    return tuple(item.strip() for item in (text or "").split(",") if item.strip())
+
+
+def _check_origin(origin: str) -> None:
+    parts = urlsplit(origin)
+    if origin != "*" and (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(f"cors_origins: {origin!r} is not an origin (scheme://host[:port], or *)")
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,10 @@ class ServerConfig:
     ``secret_keys``/``publishable_keys``: the accepted API keys; when both are empty, test keys
     are generated on first start, stored in the database and printed. ``max_body_bytes`` caps a
     request body (Stripe's limit is not published; 64 KiB holds any request of the subset).
+    ``cors_origins``: the origins (``https://shop.example``, or ``*``) whose pages may create
+    Radar Sessions with ``radar.js`` from the browser (CORS on ``POST /v1/radar/sessions``).
+    ``trusted_proxies``: addresses or networks of reverse proxies whose ``X-Forwarded-For`` is
+    believed when a session records the browser's IP address.
     ``webhook_retry_base`` is the first retry delay in seconds (doubled per attempt, capped by
     ``webhook_retry_max``); ``webhook_timeout`` bounds one delivery.
     """
@@ -47,6 +68,8 @@ class ServerConfig:
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 20
     log_requests: bool = True
+    cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -55,6 +78,15 @@ class ServerConfig:
             raise ValueError(f"port must be in 0..65535, got {self.port}")
         if self.max_body_bytes < 1024:
             raise ValueError(f"max_body_bytes must be at least 1024, got {self.max_body_bytes}")
+        for origin in self.cors_origins:
+            _check_origin(origin)
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {proxy!r} is not an IP address or network"
+                ) from None
 
     @classmethod
     def from_env(
@@ -84,5 +116,7 @@ class ServerConfig:
         values["publishable_keys"] = _keys(
             env.get("RADARCORE_PUBLISHABLE_KEYS"), "pk_", "RADARCORE_PUBLISHABLE_KEYS"
         )
+        for name in ("cors_origins", "trusted_proxies"):
+            values[name] = split_items(env.get(f"RADARCORE_{name.upper()}"))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)  # type: ignore[arg-type]

@@ -281,6 +281,7 @@ class Store(abc.ABC):
         *,
         limit: int | None = 10,
         starting_after: str | None = None,
+        ending_before: str | None = None,
         **filters: Any,
     ) -> tuple[list[StripeObject], bool]:
         """Objects of ``object_type`` matching every ``filters`` column, newest first.
@@ -289,7 +290,10 @@ class Store(abc.ABC):
         :class:`Range` on one of :data:`RANGE_COLUMNS`, which matches inclusively.
 
         Returns ``(objects, has_more)``. ``starting_after`` is the id of the last object of the
-        previous page. ``limit=None`` returns all.
+        previous page: the page holds the next older objects. ``ending_before`` is the id of the
+        first object of the next page: the page holds the ``limit`` objects just newer than it
+        (still newest first), and ``has_more`` says whether there are newer ones still. An id
+        that names no stored object is ignored. ``limit=None`` returns all.
         """
 
     @abc.abstractmethod

@@ -100,6 +100,7 @@ class MemoryStore(Store):
         *,
         limit: int | None = 10,
         starting_after: str | None = None,
+        ending_before: str | None = None,
         **filters: Any,
     ) -> tuple[list[StripeObject], bool]:
         check_filters(filters)
@@ -125,8 +126,16 @@ class MemoryStore(Store):
             after = self._objects.get(starting_after) if starting_after is not None else None
             if after is not None:
                 matches = [e for e in matches if (e[1], e[0]) < (after[1], after[0])]
-        page = matches if limit is None else matches[:limit]
+            before = self._objects.get(ending_before) if ending_before is not None else None
+            if before is not None:
+                matches = [e for e in matches if (e[1], e[0]) > (before[1], before[0])]
         has_more = limit is not None and len(matches) > limit
+        if limit is None:
+            page = matches
+        elif before is not None:
+            page = matches[-limit:] if has_more else matches
+        else:
+            page = matches[:limit]
         return [decode_object(e[_DOCUMENT]) for e in page], has_more
 
     def append_event(self, kind: str, created: int, payment: str, payload: dict[str, Any]) -> int:

@@ -155,6 +155,7 @@ class SqlStore(Store):
         *,
         limit: int | None = 10,
         starting_after: str | None = None,
+        ending_before: str | None = None,
         **filters: Any,
     ) -> tuple[list[StripeObject], bool]:
         check_filters(filters)
@@ -174,17 +175,23 @@ class SqlStore(Store):
             else:
                 where.append(f"{column} = ?")
                 params.append(int(value) if isinstance(value, bool) else value)
+        order = "DESC"
         with self._lock:
-            if starting_after is not None:
+            for cursor, op in ((starting_after, "<"), (ending_before, ">")):
+                if cursor is None:
+                    continue
                 cursor_row = self._execute(
-                    f"SELECT created, {pos} FROM objects WHERE id = ?", (starting_after,)
+                    f"SELECT created, {pos} FROM objects WHERE id = ?", (cursor,)
                 ).fetchone()
                 if cursor_row is not None:
-                    where.append(f"(created < ? OR (created = ? AND {pos} < ?))")
+                    where.append(f"(created {op} ? OR (created = ? AND {pos} {op} ?))")
                     params += [cursor_row[0], cursor_row[0], cursor_row[1]]
+                    if op == ">":
+                        # The page just newer than the cursor: read upwards from it.
+                        order = "ASC"
             sql = (
                 f"SELECT doc FROM objects WHERE {' AND '.join(where)}"
-                f" ORDER BY created DESC, {pos} DESC"
+                f" ORDER BY created {order}, {pos} {order}"
             )
             if limit is not None:
                 sql += " LIMIT ?"
@@ -192,6 +199,8 @@ class SqlStore(Store):
             rows = self._execute(sql, params).fetchall()
         has_more = limit is not None and len(rows) > limit
         rows = rows[:limit] if limit is not None else rows
+        if order == "ASC":
+            rows.reverse()
         return [decode_object(row[0]) for row in rows], has_more
 
     # --- event log and snapshots ---------------------------------------------------------------
