@@ -13,6 +13,7 @@
 
 #include "common/errors.hpp"
 #include "features/extractor.hpp"
+#include "features/row_codec.hpp"
 #include "features/user_agent.hpp"
 #include "register.hpp"
 
@@ -382,6 +383,26 @@ void RegisterFeatures(py::module_& m) {
   }, "The event fields by storage type, in the order the extractor takes them.");
   m.def("amount_currencies", [] { return Names(kAmountCurrencies); },
         "The currencies of the amount_in_xyz attributes.");
+  m.def(
+      "pack_row",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& row) {
+        if (row.ndim() != 1) {
+          throw std::invalid_argument("a feature row is 1-D, got " + std::to_string(row.ndim()) +
+                                      " dimensions");
+        }
+        const std::string packed = PackRow(row.data(), static_cast<size_t>(row.size()));
+        return py::bytes(packed);
+      },
+      py::arg("row"), "A feature row as bytes: its NaN and zero bitmaps, then its other values.");
+  m.def(
+      "unpack_row",
+      [](const py::bytes& packed, size_t width) {
+        const std::string_view view = packed;
+        py::array_t<double> row(static_cast<py::ssize_t>(width));
+        UnpackRow(view, row.mutable_data(), width);
+        return row;
+      },
+      py::arg("packed"), py::arg("width"), "The feature row pack_row packed.");
   m.def(
       "parse_user_agent",
       [](const std::string& user_agent) {

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from radarcore import CardError, InvalidRequestError
+from radarcore import CardError, InvalidRequestError, _core
 from radarcore.forest import Forest
 from radarcore.models._spec import SpecBuilder, TreeSpec
 from radarcore.radar import Radar, pack_row, unpack_row
@@ -279,6 +279,26 @@ def test_packed_rows_round_trip_exactly() -> None:
         row[rng.random(width) < 0.3] = np.nan
         row[rng.random(width) < 0.3] = 0.0
         row[0] = 5e-324  # the smallest subnormal is kept
+        row[-1] = -0.0  # and the sign of a zero
         back = unpack_row(pack_row(row), width)
         np.testing.assert_array_equal(back, row)
         assert np.array_equal(np.isnan(back), np.isnan(row))
+        assert np.array_equal(np.signbit(back), np.signbit(row))
+
+
+@pytest.mark.parametrize(
+    ("packed", "message"),
+    [
+        (b"", "at least 2 bytes, got 0"),
+        (b"\x00\x00", "ends before its values"),
+        (b"\x80\x00" + bytes(8), "8 bytes after its values"),
+    ],
+)
+def test_a_malformed_packed_row_is_a_value_error(packed: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _core.unpack_row(packed, 1)
+
+
+def test_a_packed_row_is_one_dimensional() -> None:
+    with pytest.raises(ValueError, match="1-D, got 2 dimensions"):
+        _core.pack_row(np.zeros((2, 2)))
