@@ -526,7 +526,7 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
           ranked = domain;
         }
         for (std::int64_t g = 0; g < groups; ++g) {
-          quick_.Score(isa, step.quick_run, ranks.data() + g * quick_.MaxRankLines(),
+          quick_.Score(step.quick_run, ranks.data() + g * quick_.MaxRankLines(),
                        planes.data(), leaf.data());
           const std::int64_t in_group =
               std::min<std::int64_t>(kQuickScorerLanes, count - g * kQuickScorerLanes);
