@@ -364,7 +364,9 @@ void Forest::PlanBatch() {
           return false;
         }
       }
-      for (const auto& [feature, values] : added) run_thresholds[feature].insert(values.begin(), values.end());
+      for (const auto& [feature, values] : added) {
+        run_thresholds[feature].insert(values.begin(), values.end());
+      }
       return true;
     };
     if (first_quick) fits(t);

@@ -171,7 +171,8 @@ __attribute__((target("avx2,popcnt"))) void RankAvx2(const double* t, const doub
     const double value = rows[l][column];
     const __m256d x = _mm256_set1_pd(value);
     const unsigned block = CountBelowAvx2(pivots, x);
-    const auto r = static_cast<std::uint8_t>(kBlock * block + CountBelowAvx2(t + kBlock * block, x));
+    const unsigned below = CountBelowAvx2(t + kBlock * block, x);
+    const auto r = static_cast<std::uint8_t>(kBlock * block + below);
     nan_left[l] = r;
     nan_right[l] = value != value ? std::uint8_t{255} : r;
   }

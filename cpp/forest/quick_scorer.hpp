@@ -11,10 +11,11 @@
 //
 // Values are compared as ranks: consecutive runs share a rank domain while every feature has at
 // most kQuickScorerMaxThresholds distinct thresholds over them, and a value's rank is how many
-// of its feature's sorted distinct thresholds in the domain are below it, found in double. A row goes right at the split with the j-th threshold
-// exactly when its rank exceeds j, which is the walker's `!(x <= threshold)` for every non-NaN
-// value. A NaN ranks 0 (left at every split) where the split sends NaN left and 255 (right at
-// every split) where it sends NaN right, so each feature has two rank rows.
+// of its feature's sorted distinct thresholds in the domain are below it, found in double. A
+// row goes right at the split with the j-th threshold exactly when its rank exceeds j, which is
+// the walker's `!(x <= threshold)` for every non-NaN value. A NaN ranks 0 (left at every split)
+// where the split sends NaN left and 255 (right at every split) where it sends NaN right, so
+// each feature has two rank rows.
 //
 // Internal to cpp/forest; Forest decides which trees qualify and owns the instance.
 #pragma once
