@@ -124,6 +124,35 @@ __attribute__((target("avx2"))) void ScoreAvx2(const QuickScorer::Entry* begin,
   }
 }
 
+// Adds to acc[lane] the value of every tree's exit leaf for every lane, tree after tree, each
+// row's sum in tree order as the walker adds it. GCC 12's gather intrinsics start from
+// _mm256_undefined_pd(), which its own -Wmaybe-uninitialized then reports at the call.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+__attribute__((target("avx2"))) void AddLeavesAvx2(const double* values, const std::int64_t* base,
+                                                   std::int64_t n_trees,
+                                                   const QuickScorerLine* leaf, double* acc) {
+  for (int l = 0; l < kLanes; l += 8) {
+    __m256d low = _mm256_loadu_pd(acc + l);
+    __m256d high = _mm256_loadu_pd(acc + l + 4);
+    for (std::int64_t t = 0; t < n_trees; ++t) {
+      const double* v = values + base[t];
+      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(leaf[t].lane + l));
+      low = _mm256_add_pd(low, _mm256_i32gather_pd(v, _mm_cvtepu8_epi32(bytes), 8));
+      high = _mm256_add_pd(
+          high, _mm256_i32gather_pd(v, _mm_cvtepu8_epi32(_mm_srli_si128(bytes, 4)), 8));
+    }
+    _mm256_storeu_pd(acc + l, low);
+    _mm256_storeu_pd(acc + l + 4, high);
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 // A value's rank among a feature's padded thresholds t (ascending): the pivots t[16i + 15] tell
 // its block c (how many pivots are below it), then the 16 thresholds of block c the rest; every
 // threshold of the blocks before c is below it and none after. NaN is below nothing.
@@ -285,6 +314,17 @@ std::int64_t QuickScorer::RankLines(std::int64_t domain) const {
 }
 
 std::int64_t QuickScorer::RunDomain(std::int64_t run) const { return runs_[Idx(run)].domain; }
+
+void QuickScorer::AddLeaves(std::int64_t run, const QuickScorerLine* leaf, double* acc) const {
+  const Run& r = runs_[Idx(run)];
+#if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
+  AddLeavesAvx2(leaf_value_.data(), leaf_base_.data() + r.first_tree, r.n_trees, leaf, acc);
+#else
+  (void)r;
+  (void)leaf;
+  (void)acc;
+#endif
+}
 
 QuickScorerIsa QuickScorer::Best() {
   return DetectCpu().avx512f ? QuickScorerIsa::kAvx512 : QuickScorerIsa::kAvx2;

@@ -94,6 +94,11 @@ class QuickScorer {
   void Score(std::int64_t run, const QuickScorerLine* ranks, QuickScorerLine* planes,
              QuickScorerLine* leaf) const;
 
+  // Adds to acc[lane], for each of the kQuickScorerLanes rows, the values of the exit leaves
+  // Score left in leaf, tree after tree (a single-output forest's margins). Only where
+  // Supported().
+  void AddLeaves(std::int64_t run, const QuickScorerLine* leaf, double* acc) const;
+
   // The value of leaf `leaf` (as Score numbers it) of tree tree_in_run of run.
   double LeafValue(std::int64_t run, std::int64_t tree_in_run, std::uint8_t leaf) const {
     return leaf_value_[static_cast<std::size_t>(
