@@ -1,8 +1,8 @@
 #include "forest/quick_scorer.hpp"
 
 #include <algorithm>
-#include <iterator>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <stdexcept>
@@ -365,7 +365,7 @@ void QuickScorer::Score(std::int64_t run, const QuickScorerLine* ranks, QuickSco
   std::memset(planes, 0xFF, Idx(r.n_planes) * sizeof(QuickScorerLine));
 #if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
   ScoreAvx2(entries_.data() + r.entries_begin, entries_.data() + r.entries_end,
-        tree_planes_.data() + r.first_tree, r.n_trees, ranks, planes, leaf);
+            tree_planes_.data() + r.first_tree, r.n_trees, ranks, planes, leaf);
 #else
   (void)ranks;
   (void)leaf;
