@@ -10,7 +10,6 @@ CpuFeatures Probe() {
   __builtin_cpu_init();
   f.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   f.avx512f = __builtin_cpu_supports("avx512f");
-  f.avx512bw = __builtin_cpu_supports("avx512bw");
 #elif defined(__aarch64__)
   f.neon = true;
 #endif

@@ -9,7 +9,6 @@ namespace radarcore {
 struct CpuFeatures {
   bool avx2 = false;     // x86-64: AVX2 and FMA
   bool avx512f = false;  // x86-64: AVX-512 Foundation
-  bool avx512bw = false;  // x86-64: AVX-512 byte and word instructions
   bool neon = false;     // ARM64: Advanced SIMD (always present on ARMv8-A)
 };
 

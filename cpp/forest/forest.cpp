@@ -364,7 +364,9 @@ void Forest::PlanBatch() {
           return false;
         }
       }
-      for (const auto& [feature, values] : added) run_thresholds[feature].insert(values.begin(), values.end());
+      for (const auto& [feature, values] : added) {
+        run_thresholds[feature].insert(values.begin(), values.end());
+      }
       return true;
     };
     if (first_quick) fits(t);
@@ -526,11 +528,16 @@ void Forest::PredictRange(const MatrixView<T>& x, std::int64_t begin, std::int64
           ranked = domain;
         }
         for (std::int64_t g = 0; g < groups; ++g) {
-          quick_.Score(isa, step.quick_run, ranks.data() + g * quick_.MaxRankLines(),
+          quick_.Score(step.quick_run, ranks.data() + g * quick_.MaxRankLines(),
                        planes.data(), leaf.data());
           const std::int64_t in_group =
               std::min<std::int64_t>(kQuickScorerLanes, count - g * kQuickScorerLanes);
           double* group_margin = margin.data() + g * kQuickScorerLanes * ng;
+          if (ng == 1) {
+            // Lanes past the block's rows add to margins that are never read.
+            quick_.AddLeaves(step.quick_run, leaf.data(), group_margin);
+            continue;
+          }
           for (std::int64_t t = 0; t < n_trees; ++t) {
             double* acc = group_margin + spec_.tree_group[Idx(step.first_tree + t)];
             const std::uint8_t* exits = leaf[Idx(t)].lane;

@@ -1,8 +1,8 @@
 #include "forest/quick_scorer.hpp"
 
 #include <algorithm>
-#include <iterator>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <stdexcept>
@@ -75,59 +75,12 @@ std::int32_t CollectSplits(const QuickScorerTree& tree, std::int64_t slot,
 
 #if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
 // The exit leaf of a byte is its lowest set bit: two nibble tables give its index (a zero nibble
-// gives 0, so the low and high lookups can be or-ed).
-alignas(64) constexpr std::uint8_t kLowNibbleBit[64] = {
-    0, 0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+// gives 0, so the low and high lookups can be or-ed); vpshufb looks up within each 16-byte half,
+// so both halves hold the table.
+alignas(32) constexpr std::uint8_t kLowNibbleBit[32] = {
     0, 0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0};
-alignas(64) constexpr std::uint8_t kHighNibbleBit[64] = {
-    0, 4, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 4, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0,
+alignas(32) constexpr std::uint8_t kHighNibbleBit[32] = {
     0, 4, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 4, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0};
-
-// GCC 12's AVX-512 headers start intrinsics from _mm512_undefined_*(), which its own
-// -Wuninitialized then reports at every call site.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-__attribute__((target("avx512f,avx512bw"))) void ScoreAvx512(
-    const QuickScorer::Entry* begin, const QuickScorer::Entry* end, const std::uint8_t* tree_planes,
-    std::int64_t n_trees, const QuickScorerLine* ranks, QuickScorerLine* planes,
-    QuickScorerLine* leaf) {
-  for (const QuickScorer::Entry* e = begin; e != end; ++e) {
-    const __m512i r = _mm512_load_si512(ranks + e->ranks);
-    const __mmask64 right =
-        _mm512_cmpgt_epu8_mask(r, _mm512_set1_epi8(static_cast<char>(e->threshold)));
-    QuickScorerLine* p = planes + e->plane;
-    const __m512i s = _mm512_load_si512(p);
-    const __m512i cleared = _mm512_andnot_si512(_mm512_set1_epi8(static_cast<char>(e->clear)), s);
-    _mm512_store_si512(p, _mm512_mask_blend_epi8(right, s, cleared));
-  }
-  const __m512i low_table = _mm512_load_si512(kLowNibbleBit);
-  const __m512i high_table = _mm512_load_si512(kHighNibbleBit);
-  const __m512i nibble = _mm512_set1_epi8(0x0F);
-  const __m512i zero = _mm512_setzero_si512();
-  for (std::int64_t t = 0; t < n_trees; ++t) {
-    const int n = tree_planes[t];
-    __m512i exit = zero;
-    for (int k = n - 1; k >= 0; --k) {
-      const __m512i s = _mm512_load_si512(planes + k);
-      const __mmask64 set = _mm512_test_epi8_mask(s, s);
-      const __m512i lowest = _mm512_and_si512(s, _mm512_sub_epi8(zero, s));
-      const __m512i bit = _mm512_or_si512(
-          _mm512_shuffle_epi8(low_table, _mm512_and_si512(lowest, nibble)),
-          _mm512_shuffle_epi8(high_table,
-                              _mm512_and_si512(_mm512_srli_epi16(lowest, 4), nibble)));
-      exit = _mm512_mask_blend_epi8(set, exit,
-                                    _mm512_add_epi8(bit, _mm512_set1_epi8(static_cast<char>(8 * k))));
-    }
-    _mm512_store_si512(leaf + t, exit);
-    planes += n;
-  }
-}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 __attribute__((target("avx2"))) void ScoreAvx2(const QuickScorer::Entry* begin,
                                                const QuickScorer::Entry* end,
@@ -171,6 +124,35 @@ __attribute__((target("avx2"))) void ScoreAvx2(const QuickScorer::Entry* begin,
   }
 }
 
+// Adds to acc[lane] the value of every tree's exit leaf for every lane, tree after tree, each
+// row's sum in tree order as the walker adds it. GCC 12's gather intrinsics start from
+// _mm256_undefined_pd(), which its own -Wmaybe-uninitialized then reports at the call.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+__attribute__((target("avx2"))) void AddLeavesAvx2(const double* values, const std::int64_t* base,
+                                                   std::int64_t n_trees,
+                                                   const QuickScorerLine* leaf, double* acc) {
+  for (int l = 0; l < kLanes; l += 8) {
+    __m256d low = _mm256_loadu_pd(acc + l);
+    __m256d high = _mm256_loadu_pd(acc + l + 4);
+    for (std::int64_t t = 0; t < n_trees; ++t) {
+      const double* v = values + base[t];
+      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(leaf[t].lane + l));
+      low = _mm256_add_pd(low, _mm256_i32gather_pd(v, _mm_cvtepu8_epi32(bytes), 8));
+      high = _mm256_add_pd(
+          high, _mm256_i32gather_pd(v, _mm_cvtepu8_epi32(_mm_srli_si128(bytes, 4)), 8));
+    }
+    _mm256_storeu_pd(acc + l, low);
+    _mm256_storeu_pd(acc + l + 4, high);
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 // A value's rank among a feature's padded thresholds t (ascending): the pivots t[16i + 15] tell
 // its block c (how many pivots are below it), then the 16 thresholds of block c the rest; every
 // threshold of the blocks before c is below it and none after. NaN is below nothing.
@@ -198,6 +180,7 @@ __attribute__((target("avx512f"))) void RankAvx512(const double* t, const double
   }
 }
 
+
 __attribute__((target("avx2,popcnt"))) unsigned CountBelowAvx2(const double* t, __m256d x) {
   unsigned mask = 0;
   for (int v = 0; v < 4; ++v) {
@@ -217,7 +200,8 @@ __attribute__((target("avx2,popcnt"))) void RankAvx2(const double* t, const doub
     const double value = rows[l][column];
     const __m256d x = _mm256_set1_pd(value);
     const unsigned block = CountBelowAvx2(pivots, x);
-    const auto r = static_cast<std::uint8_t>(kBlock * block + CountBelowAvx2(t + kBlock * block, x));
+    const unsigned below = CountBelowAvx2(t + kBlock * block, x);
+    const auto r = static_cast<std::uint8_t>(kBlock * block + below);
     nan_left[l] = r;
     nan_right[l] = value != value ? std::uint8_t{255} : r;
   }
@@ -331,6 +315,21 @@ std::int64_t QuickScorer::RankLines(std::int64_t domain) const {
 
 std::int64_t QuickScorer::RunDomain(std::int64_t run) const { return runs_[Idx(run)].domain; }
 
+void QuickScorer::AddLeaves(std::int64_t run, const QuickScorerLine* leaf, double* acc) const {
+  const Run& r = runs_[Idx(run)];
+#if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
+  AddLeavesAvx2(leaf_value_.data(), leaf_base_.data() + r.first_tree, r.n_trees, leaf, acc);
+#else
+  (void)r;
+  (void)leaf;
+  (void)acc;
+#endif
+}
+
+QuickScorerIsa QuickScorer::Best() {
+  return DetectCpu().avx512f ? QuickScorerIsa::kAvx512 : QuickScorerIsa::kAvx2;
+}
+
 std::int64_t QuickScorer::RunSize(std::int64_t run) const { return runs_[Idx(run)].n_trees; }
 
 bool QuickScorer::Supported() {
@@ -339,11 +338,6 @@ bool QuickScorer::Supported() {
 #else
   return false;
 #endif
-}
-
-QuickScorerIsa QuickScorer::Best() {
-  const CpuFeatures& cpu = DetectCpu();
-  return cpu.avx512f && cpu.avx512bw ? QuickScorerIsa::kAvx512 : QuickScorerIsa::kAvx2;
 }
 
 void QuickScorer::Rank(QuickScorerIsa isa, std::int64_t domain, const double* const* rows,
@@ -365,16 +359,14 @@ void QuickScorer::Rank(QuickScorerIsa isa, std::int64_t domain, const double* co
 #endif
 }
 
-void QuickScorer::Score(QuickScorerIsa isa, std::int64_t run, const QuickScorerLine* ranks,
-                        QuickScorerLine* planes, QuickScorerLine* leaf) const {
+void QuickScorer::Score(std::int64_t run, const QuickScorerLine* ranks, QuickScorerLine* planes,
+                        QuickScorerLine* leaf) const {
   const Run& r = runs_[Idx(run)];
   std::memset(planes, 0xFF, Idx(r.n_planes) * sizeof(QuickScorerLine));
 #if defined(RADARCORE_HAVE_X86_QUICK_SCORER)
-  auto* score = isa == QuickScorerIsa::kAvx512 ? &ScoreAvx512 : &ScoreAvx2;
-  score(entries_.data() + r.entries_begin, entries_.data() + r.entries_end,
-        tree_planes_.data() + r.first_tree, r.n_trees, ranks, planes, leaf);
+  ScoreAvx2(entries_.data() + r.entries_begin, entries_.data() + r.entries_end,
+            tree_planes_.data() + r.first_tree, r.n_trees, ranks, planes, leaf);
 #else
-  (void)isa;
   (void)ranks;
   (void)leaf;
 #endif

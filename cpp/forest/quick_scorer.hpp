@@ -11,10 +11,11 @@
 //
 // Values are compared as ranks: consecutive runs share a rank domain while every feature has at
 // most kQuickScorerMaxThresholds distinct thresholds over them, and a value's rank is how many
-// of its feature's sorted distinct thresholds in the domain are below it, found in double. A row goes right at the split with the j-th threshold
-// exactly when its rank exceeds j, which is the walker's `!(x <= threshold)` for every non-NaN
-// value. A NaN ranks 0 (left at every split) where the split sends NaN left and 255 (right at
-// every split) where it sends NaN right, so each feature has two rank rows.
+// of its feature's sorted distinct thresholds in the domain are below it, found in double. A
+// row goes right at the split with the j-th threshold exactly when its rank exceeds j, which is
+// the walker's `!(x <= threshold)` for every non-NaN value. A NaN ranks 0 (left at every split)
+// where the split sends NaN left and 255 (right at every split) where it sends NaN right, so
+// each feature has two rank rows.
 //
 // Internal to cpp/forest; Forest decides which trees qualify and owns the instance.
 #pragma once
@@ -32,9 +33,6 @@ constexpr int kQuickScorerMaxLeaves = 64;
 // (ranks fit a byte, with 255 left for a NaN that goes right).
 constexpr int kQuickScorerMaxThresholds = 255;
 
-// Which instruction set a scoring call uses; both give identical results.
-enum class QuickScorerIsa : std::uint8_t { kAvx2, kAvx512 };
-
 // One tree as the scorer needs it, nodes in the spec's local numbering (node 0 the root, a leaf
 // when left_child is -1). Numerical splits only: the row goes right when !(x <= threshold), a
 // NaN goes left exactly when nan_left is set.
@@ -47,6 +45,9 @@ struct QuickScorerTree {
   const double* leaf_value;      // per node, read on leaves
   std::int64_t n_nodes;
 };
+
+// Which instruction set Rank uses; both give identical results.
+enum class QuickScorerIsa : std::uint8_t { kAvx2, kAvx512 };
 
 // A 64-byte aligned line: one plane, or one rank row, of kQuickScorerLanes bytes.
 struct alignas(64) QuickScorerLine {
@@ -62,11 +63,12 @@ class QuickScorer {
   // thresholds within a run (std::invalid_argument otherwise).
   explicit QuickScorer(const std::vector<std::vector<QuickScorerTree>>& runs);
 
-  // Whether this CPU can run Score: x86-64 with AVX2. Elsewhere (ARM64 included) trees are
-  // walked; the earlier 64-bit-word QuickScorer measured slower than the walker there, and this
-  // byte-plane one has no portable version yet.
+  // Whether this CPU can run Rank and Score: x86-64 with AVX2. Elsewhere (ARM64 included) trees
+  // are walked; this scorer has no portable version.
   static bool Supported();
-  // The instruction set Score uses where AVX-512 is allowed: AVX-512 (F and BW) or AVX2.
+  // The instruction set Rank uses where AVX-512 is allowed: AVX-512F where the CPU has it.
+  // Score is AVX2 everywhere: an AVX-512BW version measured slower on AMD Zen 4, whose 512-bit
+  // operations take two 256-bit halves.
   static QuickScorerIsa Best();
 
   std::int64_t NumRuns() const { return static_cast<std::int64_t>(runs_.size()); }
@@ -88,10 +90,14 @@ class QuickScorer {
 
   // Scores the rows ranked in ranks (in the run's domain) through the trees of run, leaving in
   // leaf[tree_in_run].lane[lane] the exit leaf (0-based, left to right) of each tree for each
-  // row; planes is scratch of MaxRunPlanes() lines. Only where Supported(); kAvx512 only where
-  // Best() is kAvx512.
-  void Score(QuickScorerIsa isa, std::int64_t run, const QuickScorerLine* ranks,
-             QuickScorerLine* planes, QuickScorerLine* leaf) const;
+  // row; planes is scratch of MaxRunPlanes() lines. Only where Supported().
+  void Score(std::int64_t run, const QuickScorerLine* ranks, QuickScorerLine* planes,
+             QuickScorerLine* leaf) const;
+
+  // Adds to acc[lane], for each of the kQuickScorerLanes rows, the values of the exit leaves
+  // Score left in leaf, tree after tree (a single-output forest's margins). Only where
+  // Supported().
+  void AddLeaves(std::int64_t run, const QuickScorerLine* leaf, double* acc) const;
 
   // The value of leaf `leaf` (as Score numbers it) of tree tree_in_run of run.
   double LeafValue(std::int64_t run, std::int64_t tree_in_run, std::uint8_t leaf) const {

@@ -193,8 +193,8 @@ void TestValidation() {
 // takes) and of 75 (walked), in runs longer than one QuickScorer run, with thresholds drawn from
 // `distinct` values per feature (255 is the most one QuickScorer rank domain or run holds; past
 // that, trees of 64 leaves and a feature taking half the splits, so that runs split into several
-// domains and end early) and inputs that often equal a threshold. Every kernel must agree exactly with the
-// portable walker, in batch and row by row, for both split rules.
+// domains and end early) and inputs that often equal a threshold. Every kernel must agree
+// exactly with the portable walker, in batch and row by row, for both split rules.
 void TestKernelsAgree(radarcore::SplitRule rule, std::uint32_t distinct) {
   std::uint64_t state = 42;
   auto next = [&state] {
