@@ -253,13 +253,7 @@ void VelocityState::AddCharge(Entity* entity, int64_t t, int outcome_counter, bo
   if (entity->buckets.empty() || entity->buckets.back().unit != unit) {
     // Compacting only when the array is full keeps the cost amortised O(1) and the memory
     // bounded; Count reads compacted and uncompacted buckets alike.
-    if (entity->buckets.size() == entity->buckets.capacity()) {
-      Compact(entity, t);
-      // A busy entity's buckets are mostly still live: when compacting freed less than a
-      // quarter, move to the next size class now rather than compact again at the next unit.
-      const uint32_t capacity = entity->buckets.capacity();
-      if (entity->buckets.size() * 4 > capacity * 3) entity->buckets.Reserve(capacity + 1, &arrays_);
-    }
+    if (entity->buckets.size() == entity->buckets.capacity()) Compact(entity, t);
     entity->buckets.push_back(Bucket{unit, {0, 0, 0, 0}}, &arrays_);
   }
   Bucket& bucket = entity->buckets.back();
