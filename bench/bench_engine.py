@@ -4,7 +4,9 @@
 checks, objects, features and velocity, a 200-tree forest, the default rules and lists, the
 Charge/PaymentIntent/event-log writes in one transaction, the velocity update. Measured with the
 in-memory store and with SQLite (WAL, a file in a temp dir), and split into time in the core
-(features, forest, rules), in the store, and in the Python around them.
+(the assessor's calls: features, forests, rules; and the velocity update), in the store, and in
+the Python around them; the assessment alone (``Radar.assess``, from the event to the decision)
+is timed per payment too.
 
 Baseline: the same decision made by calling the building blocks' public per-payment methods
 directly (``FeatureExtractor.attributes_one`` + ``extract_one``, ``Forest.score_one``,
@@ -105,12 +107,12 @@ class CoreProxy:
 
 
 def instrument(radar: Radar) -> tuple[Timer, Timer]:
+    """Timers of the core (the assessor's calls and the velocity update) and of the store."""
     core, store = Timer(), Timer()
     radar._core_features = CoreProxy(radar._core_features, core)  # type: ignore[assignment]
-    if radar._live is not None:
-        radar._live.forest = CoreProxy(radar._live.forest, core)  # type: ignore[assignment]
-    rules = radar._rule_set
-    rules.decide = core.wrap(rules.decide)  # type: ignore[method-assign]
+    assessor = radar._assessor
+    assert assessor is not None, "instrument after the warm-up payments"
+    assessor.core = CoreProxy(assessor.core, core)  # type: ignore[assignment]
     for name in (
         "put",
         "get",
@@ -195,6 +197,9 @@ def run_engine(
     for request in requests[:warmup]:
         radar.payment_intents.create(request)
     core, store_time = instrument(radar)
+    # The assessment alone (Radar.assess: the core's calls and the Python around them).
+    assessments: list[float] = []
+    radar.assessment_observer = lambda _, seconds: assessments.append(seconds)
     samples = Samples()
     for request in requests[warmup:]:
         with samples:
@@ -204,6 +209,8 @@ def run_engine(
     return samples.summary() | {
         "core": core.seconds / total,
         "store": store_time.seconds / total,
+        "assess_median": statistics.median(assessments) * 1e6,
+        "assess_p99": quantile(assessments, 0.99) * 1e6,
     }
 
 
@@ -319,19 +326,20 @@ def main() -> None:
     )
     print(
         "| path | median µs | p99 µs | p99.9 µs | CPU median µs | CPU p99 µs | preempted | "
-        "unpreempted p99 µs | median / baseline | core | store | Python | load average | "
-        "p99 target µs |"
+        "unpreempted p99 µs | median / baseline | core | store | Python | "
+        "assessment median µs | assessment p99 µs | load average | p99 target µs |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         if "core" in r:
             split = (
                 f"{r['core']:.0%} | {r['store']:.0%} | {max(0.0, 1 - r['core'] - r['store']):.0%}"
+                f" | {r['assess_median']:.0f} | {r['assess_p99']:.0f}"
             )
             label = f"radar.payment_intents.create(confirm=True), {name} store"
             target = f"{TARGETS[name]:.0f}"
         else:
-            split, label, target = "- | - | -", name, "-"
+            split, label, target = "- | - | - | - | -", name, "-"
         print(
             f"| {label} | {r['median']:.0f} | {r['p99']:.0f} | {r['p999']:.0f} | "
             f"{r['cpu_median']:.0f} | {r['cpu_p99']:.0f} | {r['preempted']:.1%} | "

@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   radarcore::bind::RegisterForest(m);
   radarcore::bind::RegisterRules(m);
   radarcore::bind::RegisterFeatures(m);
+  radarcore::bind::RegisterPipeline(m);
 }

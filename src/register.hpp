@@ -10,5 +10,6 @@ namespace py = pybind11;
 void RegisterForest(py::module_& m);
 void RegisterRules(py::module_& m);
 void RegisterFeatures(py::module_& m);
+void RegisterPipeline(py::module_& m);
 
 }  // namespace radarcore::bind

@@ -1,5 +1,6 @@
-// Bindings for the feature extractor and its velocity state: one event as lists in the field
-// order of _core.event_fields(), a batch as Arrow-layout numpy buffers.
+// Bindings for the feature extractor and its velocity state: one event as a mapping (or as
+// lists in the field order of _core.event_fields() from radarcore.events.pack_one), a batch as
+// Arrow-layout numpy buffers.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "common/errors.hpp"
+#include "feature_extractor.hpp"
 #include "features/extractor.hpp"
 #include "features/row_codec.hpp"
 #include "features/user_agent.hpp"
@@ -49,28 +51,6 @@ py::list Names(const std::array<const char*, N>& names) {
   return out;
 }
 
-Outcome ParseOutcome(const std::string& text) {
-  if (text == "authorized") return Outcome::kAuthorized;
-  if (text == "declined") return Outcome::kDeclined;
-  if (text == "blocked") return Outcome::kBlocked;
-  if (text == "pending") return Outcome::kPending;
-  throw SchemaError("outcome: must be one of 'authorized', 'declined', 'blocked', 'pending', got '" +
-                    text + "'");
-}
-
-Label ParseLabel(const std::string& text) {
-  if (text == "authorized") return Label::kAuthorized;
-  if (text == "declined") return Label::kDeclined;
-  if (text == "refund") return Label::kRefund;
-  if (text == "fraudulent_refund") return Label::kFraudulentRefund;
-  if (text == "early_fraud_warning") return Label::kEarlyFraudWarning;
-  if (text == "dispute") return Label::kDispute;
-  if (text == "high_risk_block") return Label::kHighRiskBlock;
-  throw SchemaError(
-      "label: must be one of 'authorized', 'declined', 'refund', 'fraudulent_refund', "
-      "'early_fraud_warning', 'dispute', 'high_risk_block', got '" + text + "'");
-}
-
 void CheckLength(const py::list& list, size_t n, const char* what) {
   if (list.size() != n) {
     throw py::value_error(std::string("event ") + what + ": expected " + std::to_string(n) +
@@ -105,6 +85,7 @@ RawEvent ToRaw(const py::list& strings, const py::list& ints, const py::list& fl
   for (size_t f = 0; f < kNumBoolFields; ++f) raw.bools[f] = bools[f].cast<int8_t>();
   return raw;
 }
+
 
 // A pointer into a caller-owned 1-d contiguous array of exactly dtype T (never a converted
 // copy, which would not outlive this call), with at least `length` elements.
@@ -169,204 +150,325 @@ EventColumns ToColumns(size_t rows, const py::list& strings, const py::list& int
   return c;
 }
 
-// The extractor with its lock: calls are serialised, so Python threads may share one.
-class PyFeatureExtractor {
- public:
-  PyFeatureExtractor(const std::vector<std::tuple<std::string, int, double>>& currencies,
-                     const std::vector<std::string>& disposable_domains,
-                     const std::vector<std::string>& anonymous_ips, int64_t ttl_seconds)
-      : core_(Tables(currencies, disposable_domains, anonymous_ips), Config(ttl_seconds)) {}
-
-  py::array_t<double> ExtractOne(const py::list& s, const py::list& i, const py::list& f,
-                                 const py::list& b) {
-    const RawEvent raw = ToRaw(s, i, f, b);
-    py::array_t<double> row(static_cast<py::ssize_t>(FeatureExtractor::Columns().size()));
-    double* out = row.mutable_data();
-    {
-      py::gil_scoped_release release;
-      std::lock_guard<std::mutex> lock(mutex_);
-      PackedEvent packed;
-      core_.packer().Pack(raw, &packed, &scratch_);
-      core_.ExtractOne(packed, out);
-    }
-    return row;
-  }
-
-  void Update(const py::list& s, const py::list& i, const py::list& f, const py::list& b,
-              const std::optional<std::string>& outcome) {
-    const RawEvent raw = ToRaw(s, i, f, b);
-    py::gil_scoped_release release;
-    std::lock_guard<std::mutex> lock(mutex_);
-    PackedEvent packed;
-    core_.packer().Pack(raw, &packed, &scratch_);
-    Outcome result = packed.has_outcome ? packed.outcome : Outcome::kPending;
-    if (outcome) result = ParseOutcome(*outcome);
-    core_.Update(packed, result);
-  }
-
-  void RecordLabel(const py::list& s, const py::list& i, const py::list& f, const py::list& b,
-                   const std::string& label, std::optional<int64_t> at) {
-    const RawEvent raw = ToRaw(s, i, f, b);
-    const Label parsed = ParseLabel(label);
-    py::gil_scoped_release release;
-    std::lock_guard<std::mutex> lock(mutex_);
-    PackedEvent packed;
-    core_.packer().Pack(raw, &packed, &scratch_);
-    core_.RecordLabel(packed, parsed, at.value_or(packed.created));
-  }
-
-  py::array_t<double> ExtractMany(size_t rows, const py::list& s, const py::list& i,
-                                  const py::list& f, const py::list& b, const py::object& order,
-                                  bool update, const py::object& out_buffer) {
-    const EventColumns columns = ToColumns(rows, s, i, f, b);
-    const int64_t* sequence = Data<int64_t>(order, rows, "order");
-    if (sequence != nullptr) {
-      std::vector<uint8_t> seen(rows, 0);
-      for (size_t k = 0; k < rows; ++k) {
-        if (sequence[k] < 0 || static_cast<size_t>(sequence[k]) >= rows || seen[static_cast<size_t>(sequence[k])]) {
-          throw py::value_error("order must be a permutation of the row numbers");
-        }
-        seen[static_cast<size_t>(sequence[k])] = 1;
-      }
-    }
-    const auto width = static_cast<py::ssize_t>(FeatureExtractor::Columns().size());
-    py::array_t<double> out = OutputMatrix(out_buffer, static_cast<py::ssize_t>(rows), width);
-    double* data = out.mutable_data();
-    {
-      py::gil_scoped_release release;
-      std::lock_guard<std::mutex> lock(mutex_);
-      core_.ExtractMany(columns, sequence, update, data);
-    }
-    return out;
-  }
-
-  // A new (rows, width) matrix, or the caller's buffer (reused across batches, so its pages
-  // are not allocated and zeroed again for every batch) when it has exactly that layout.
-  static py::array_t<double> OutputMatrix(const py::object& buffer, py::ssize_t rows,
-                                          py::ssize_t width) {
-    if (buffer.is_none()) return py::array_t<double>({rows, width});
-    const std::string expected = "out: must be a writeable C-contiguous float64 array of shape (" +
-                                 std::to_string(rows) + ", " + std::to_string(width) + ")";
-    if (!py::isinstance<py::array>(buffer)) {
-      throw SchemaError(expected + ", got " + std::string(py::str(py::type::of(buffer).attr("__name__"))));
-    }
-    auto array = py::reinterpret_borrow<py::array>(buffer);
-    if (!array.dtype().is(py::dtype::of<double>()) || array.ndim() != 2 ||
-        array.shape(0) != rows || array.shape(1) != width ||
-        (array.flags() & py::array::c_style) == 0 || !array.writeable()) {
-      throw SchemaError(expected + ", got " + std::string(py::str(array.dtype())) + " " +
-                        std::string(py::str(array.attr("shape"))));
-    }
-    return py::reinterpret_borrow<py::array_t<double>>(buffer);
-  }
-
-  py::list StringAttributesOne(const py::list& s, const py::list& i, const py::list& f,
-                               const py::list& b) {
-    const RawEvent raw = ToRaw(s, i, f, b);
-    {
-      PackedEvent packed;  // validates the event
-      std::lock_guard<std::mutex> lock(mutex_);
-      core_.packer().Pack(raw, &packed, &scratch_);
-    }
-    py::list out;
-    for (size_t k = 0; k < FeatureExtractor::StringAttributes().size(); ++k) {
-      out.append(py::cast(FeatureExtractor::StringAttribute(k, raw)));
-    }
-    return out;
-  }
-
-  // (codes int32, dictionary offsets int64, dictionary bytes uint8) per requested attribute.
-  // Reads no state, so it takes no lock and runs beside extract_many on another thread.
-  static py::list StringAttributesMany(size_t rows, const py::list& s, const py::list& i,
-                                       const py::list& f, const py::list& b,
-                                       const std::vector<size_t>& indices) {
-    const EventColumns columns = ToColumns(rows, s, i, f, b);
-    for (size_t index : indices) {
-      if (index >= FeatureExtractor::StringAttributes().size()) {
-        throw py::value_error("string attribute index " + std::to_string(index) +
-                              " is out of range");
-      }
-    }
-    std::vector<StringAttributeColumn> encoded;
-    {
-      py::gil_scoped_release release;
-      encoded = FeatureExtractor::StringAttributesMany(columns, indices);
-    }
-    py::list out;
-    for (const StringAttributeColumn& column : encoded) {
-      py::array_t<int32_t> codes(static_cast<py::ssize_t>(column.codes.size()));
-      std::copy(column.codes.begin(), column.codes.end(), codes.mutable_data());
-      py::array_t<int64_t> offsets(static_cast<py::ssize_t>(column.offsets.size()));
-      std::copy(column.offsets.begin(), column.offsets.end(), offsets.mutable_data());
-      py::array_t<uint8_t> data(static_cast<py::ssize_t>(column.data.size()));
-      std::copy(column.data.begin(), column.data.end(), data.mutable_data());
-      out.append(py::make_tuple(codes, offsets, data));
-    }
-    return out;
-  }
-
-  py::bytes Snapshot() {
-    std::vector<uint8_t> bytes;
-    {
-      py::gil_scoped_release release;
-      std::lock_guard<std::mutex> lock(mutex_);
-      bytes = core_.state().Snapshot();
-    }
-    return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  }
-
-  void Restore(const py::bytes& data) {
-    const std::string_view view(data);
-    py::gil_scoped_release release;
-    VelocityState state =
-        VelocityState::Restore(reinterpret_cast<const uint8_t*>(view.data()), view.size());
-    std::lock_guard<std::mutex> lock(mutex_);
-    core_.set_state(std::move(state));
-  }
-
-  size_t Expire(int64_t now) {
-    py::gil_scoped_release release;
-    std::lock_guard<std::mutex> lock(mutex_);
-    return core_.state().Expire(now);
-  }
-
-  size_t EntityCount() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return core_.state().size();
-  }
-  size_t MemoryBytes() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return core_.state().MemoryBytes();
-  }
-  int64_t Clock() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return core_.state().clock();
-  }
-
- private:
-  static PackerTables Tables(const std::vector<std::tuple<std::string, int, double>>& currencies,
-                             const std::vector<std::string>& disposable_domains,
-                             const std::vector<std::string>& anonymous_ips) {
-    PackerTables tables;
-    for (const auto& [code, exponent, usd] : currencies) {
-      tables.currencies.push_back(CurrencyRate{code, exponent, usd});
-    }
-    tables.disposable_domains = disposable_domains;
-    tables.anonymous_ips = anonymous_ips;
-    return tables;
-  }
-  static VelocityConfig Config(int64_t ttl_seconds) {
-    VelocityConfig config;
-    config.ttl_seconds = ttl_seconds;
-    return config;
-  }
-
-  FeatureExtractor core_;
-  PackScratch scratch_;
-  std::mutex mutex_;
+// The field names as Python strings, made once (the dict lookups of every event use them).
+struct FieldKeys {
+  std::array<PyObject*, kNumStringFields> strings{};
+  std::array<PyObject*, kNumIntFields> ints{};
+  std::array<PyObject*, kNumFloatFields> floats{};
+  std::array<PyObject*, kNumBoolFields> bools{};
 };
 
+template <size_t N>
+void MakeKeys(const std::array<const char*, N>& names, std::array<PyObject*, N>* keys) {
+  for (size_t f = 0; f < N; ++f) {
+    (*keys)[f] = PyUnicode_InternFromString(names[f]);
+    if ((*keys)[f] == nullptr) throw py::error_already_set();
+  }
+}
+
+// Kept for the life of the process (the module is never unloaded).
+const FieldKeys& Keys() {
+  static const FieldKeys* keys = [] {
+    auto* made = new FieldKeys;
+    MakeKeys(kStringFieldNames, &made->strings);
+    MakeKeys(kIntFieldNames, &made->ints);
+    MakeKeys(kFloatFieldNames, &made->floats);
+    MakeKeys(kBoolFieldNames, &made->bools);
+    return made;
+  }();
+  return *keys;
+}
+
+// The value of `key` in a dict, or nullptr when absent.
+PyObject* Lookup(PyObject* dict, PyObject* key) {
+  PyObject* value = PyDict_GetItemWithError(dict, key);
+  if (value == nullptr && PyErr_Occurred() != nullptr) throw py::error_already_set();
+  return value;
+}
+
+// Reads a dict of plain values into *input; false (input partly filled) at the first value
+// that is not of the plain type of its field, which pack_one must check and convert.
+bool ReadPlain(PyObject* dict, EventInput* input) {
+  const FieldKeys& keys = Keys();
+  RawEvent& raw = input->raw;
+  for (size_t f = 0; f < kNumStringFields; ++f) {
+    PyObject* value = Lookup(dict, keys.strings[f]);
+    if (value == nullptr || value == Py_None) continue;
+    if (!PyUnicode_CheckExact(value)) return false;
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(value, &size);
+    if (data == nullptr) throw py::error_already_set();
+    input->keep[f] = py::reinterpret_borrow<py::object>(value);
+    raw.has_string[f] = true;
+    raw.strings[f] = std::string_view(data, static_cast<size_t>(size));
+  }
+  for (size_t f = 0; f < kNumIntFields; ++f) {
+    PyObject* value = Lookup(dict, keys.ints[f]);
+    if (value == nullptr || value == Py_None) continue;
+    if (!PyLong_CheckExact(value)) return false;
+    int overflow = 0;
+    const long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow != 0) return false;
+    if (number == -1 && PyErr_Occurred() != nullptr) throw py::error_already_set();
+    raw.has_int[f] = true;
+    raw.ints[f] = static_cast<int64_t>(number);
+  }
+  for (size_t f = 0; f < kNumFloatFields; ++f) {
+    PyObject* value = Lookup(dict, keys.floats[f]);
+    if (value == nullptr || value == Py_None) continue;
+    if (!PyFloat_CheckExact(value)) return false;
+    raw.floats[f] = PyFloat_AS_DOUBLE(value);
+  }
+  for (size_t f = 0; f < kNumBoolFields; ++f) {
+    PyObject* value = Lookup(dict, keys.bools[f]);
+    if (value == nullptr || value == Py_None) continue;
+    if (value == Py_True) {
+      raw.bools[f] = 1;
+    } else if (value == Py_False) {
+      raw.bools[f] = 0;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A new (rows, width) matrix, or the caller's buffer (reused across batches, so its pages
+// are not allocated and zeroed again for every batch) when it has exactly that layout.
+py::array_t<double> OutputMatrix(const py::object& buffer, py::ssize_t rows,
+                                        py::ssize_t width) {
+  if (buffer.is_none()) return py::array_t<double>({rows, width});
+  const std::string expected = "out: must be a writeable C-contiguous float64 array of shape (" +
+                               std::to_string(rows) + ", " + std::to_string(width) + ")";
+  if (!py::isinstance<py::array>(buffer)) {
+    throw SchemaError(expected + ", got " + std::string(py::str(py::type::of(buffer).attr("__name__"))));
+  }
+  auto array = py::reinterpret_borrow<py::array>(buffer);
+  if (!array.dtype().is(py::dtype::of<double>()) || array.ndim() != 2 ||
+      array.shape(0) != rows || array.shape(1) != width ||
+      (array.flags() & py::array::c_style) == 0 || !array.writeable()) {
+    throw SchemaError(expected + ", got " + std::string(py::str(array.dtype())) + " " +
+                      std::string(py::str(array.attr("shape"))));
+  }
+  return py::reinterpret_borrow<py::array_t<double>>(buffer);
+}
+
+PackerTables Tables(const std::vector<std::tuple<std::string, int, double>>& currencies,
+                           const std::vector<std::string>& disposable_domains,
+                           const std::vector<std::string>& anonymous_ips) {
+  PackerTables tables;
+  for (const auto& [code, exponent, usd] : currencies) {
+    tables.currencies.push_back(CurrencyRate{code, exponent, usd});
+  }
+  tables.disposable_domains = disposable_domains;
+  tables.anonymous_ips = anonymous_ips;
+  return tables;
+}
+
+VelocityConfig Config(int64_t ttl_seconds) {
+  VelocityConfig config;
+  config.ttl_seconds = ttl_seconds;
+  return config;
+}
+
 }  // namespace
+
+EventInput ReadEvent(const py::handle& event) {
+  EventInput input;
+  if (PyDict_CheckExact(event.ptr()) && ReadPlain(event.ptr(), &input)) return input;
+  static const auto* pack_one =
+      new py::object(py::module_::import("radarcore.events").attr("pack_one"));
+  input = EventInput();
+  input.lists = (*pack_one)(event);
+  const auto parts = py::reinterpret_borrow<py::tuple>(input.lists);
+  input.raw = ToRaw(parts[0].cast<py::list>(), parts[1].cast<py::list>(),
+                    parts[2].cast<py::list>(), parts[3].cast<py::list>());
+  return input;
+}
+
+Outcome ParseOutcome(const std::string& text) {
+  if (text == "authorized") return Outcome::kAuthorized;
+  if (text == "declined") return Outcome::kDeclined;
+  if (text == "blocked") return Outcome::kBlocked;
+  if (text == "pending") return Outcome::kPending;
+  throw SchemaError("outcome: must be one of 'authorized', 'declined', 'blocked', 'pending', got '" +
+                    text + "'");
+}
+
+Label ParseLabel(const std::string& text) {
+  if (text == "authorized") return Label::kAuthorized;
+  if (text == "declined") return Label::kDeclined;
+  if (text == "refund") return Label::kRefund;
+  if (text == "fraudulent_refund") return Label::kFraudulentRefund;
+  if (text == "early_fraud_warning") return Label::kEarlyFraudWarning;
+  if (text == "dispute") return Label::kDispute;
+  if (text == "high_risk_block") return Label::kHighRiskBlock;
+  throw SchemaError(
+      "label: must be one of 'authorized', 'declined', 'refund', 'fraudulent_refund', "
+      "'early_fraud_warning', 'dispute', 'high_risk_block', got '" + text + "'");
+}
+
+PyFeatureExtractor::PyFeatureExtractor(
+    const std::vector<std::tuple<std::string, int, double>>& currencies,
+    const std::vector<std::string>& disposable_domains,
+    const std::vector<std::string>& anonymous_ips, int64_t ttl_seconds)
+    : core_(Tables(currencies, disposable_domains, anonymous_ips), Config(ttl_seconds)) {}
+
+void PyFeatureExtractor::PackAndExtract(const RawEvent& raw, PackedEvent* packed, double* row) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  core_.packer().Pack(raw, packed, &scratch_);
+  core_.ExtractOne(*packed, row);
+}
+
+PackedEvent PyFeatureExtractor::Packed(const py::handle& event) {
+  if (py::isinstance<PyPackedEvent>(event)) return event.cast<const PyPackedEvent&>().packed;
+  const EventInput input = ReadEvent(event);
+  PackedEvent packed;
+  py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(mutex_);
+  core_.packer().Pack(input.raw, &packed, &scratch_);
+  return packed;
+}
+
+PyPackedEvent PyFeatureExtractor::Pack(const py::handle& event) { return {Packed(event)}; }
+
+py::array_t<double> PyFeatureExtractor::ExtractOne(const py::handle& event) {
+  const EventInput input = ReadEvent(event);
+  py::array_t<double> row(static_cast<py::ssize_t>(FeatureExtractor::Columns().size()));
+  double* out = row.mutable_data();
+  {
+    py::gil_scoped_release release;
+    PackedEvent packed;
+    PackAndExtract(input.raw, &packed, out);
+  }
+  return row;
+}
+
+void PyFeatureExtractor::Update(const py::handle& event,
+                                const std::optional<std::string>& outcome) {
+  const PackedEvent packed = Packed(event);
+  Outcome result = packed.has_outcome ? packed.outcome : Outcome::kPending;
+  if (outcome) result = ParseOutcome(*outcome);
+  py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(mutex_);
+  core_.Update(packed, result);
+}
+
+void PyFeatureExtractor::RecordLabel(const py::handle& event, const std::string& label,
+                                     std::optional<int64_t> at) {
+  const Label parsed = ParseLabel(label);
+  const PackedEvent packed = Packed(event);
+  py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(mutex_);
+  core_.RecordLabel(packed, parsed, at.value_or(packed.created));
+}
+
+py::list PyFeatureExtractor::StringAttributesOne(const py::handle& event) {
+  const EventInput input = ReadEvent(event);
+  {
+    PackedEvent packed;  // validates the event
+    std::lock_guard<std::mutex> lock(mutex_);
+    core_.packer().Pack(input.raw, &packed, &scratch_);
+  }
+  py::list out;
+  for (size_t k = 0; k < FeatureExtractor::StringAttributes().size(); ++k) {
+    out.append(py::cast(FeatureExtractor::StringAttribute(k, input.raw)));
+  }
+  return out;
+}
+
+py::array_t<double> PyFeatureExtractor::ExtractMany(size_t rows, const py::list& s, const py::list& i,
+                                const py::list& f, const py::list& b, const py::object& order,
+                                bool update, const py::object& out_buffer) {
+  const EventColumns columns = ToColumns(rows, s, i, f, b);
+  const int64_t* sequence = Data<int64_t>(order, rows, "order");
+  if (sequence != nullptr) {
+    std::vector<uint8_t> seen(rows, 0);
+    for (size_t k = 0; k < rows; ++k) {
+      if (sequence[k] < 0 || static_cast<size_t>(sequence[k]) >= rows || seen[static_cast<size_t>(sequence[k])]) {
+        throw py::value_error("order must be a permutation of the row numbers");
+      }
+      seen[static_cast<size_t>(sequence[k])] = 1;
+    }
+  }
+  const auto width = static_cast<py::ssize_t>(FeatureExtractor::Columns().size());
+  py::array_t<double> out = OutputMatrix(out_buffer, static_cast<py::ssize_t>(rows), width);
+  double* data = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
+    core_.ExtractMany(columns, sequence, update, data);
+  }
+  return out;
+}
+
+py::list PyFeatureExtractor::StringAttributesMany(size_t rows, const py::list& s, const py::list& i,
+                                     const py::list& f, const py::list& b,
+                                     const std::vector<size_t>& indices) {
+  const EventColumns columns = ToColumns(rows, s, i, f, b);
+  for (size_t index : indices) {
+    if (index >= FeatureExtractor::StringAttributes().size()) {
+      throw py::value_error("string attribute index " + std::to_string(index) +
+                            " is out of range");
+    }
+  }
+  std::vector<StringAttributeColumn> encoded;
+  {
+    py::gil_scoped_release release;
+    encoded = FeatureExtractor::StringAttributesMany(columns, indices);
+  }
+  py::list out;
+  for (const StringAttributeColumn& column : encoded) {
+    py::array_t<int32_t> codes(static_cast<py::ssize_t>(column.codes.size()));
+    std::copy(column.codes.begin(), column.codes.end(), codes.mutable_data());
+    py::array_t<int64_t> offsets(static_cast<py::ssize_t>(column.offsets.size()));
+    std::copy(column.offsets.begin(), column.offsets.end(), offsets.mutable_data());
+    py::array_t<uint8_t> data(static_cast<py::ssize_t>(column.data.size()));
+    std::copy(column.data.begin(), column.data.end(), data.mutable_data());
+    out.append(py::make_tuple(codes, offsets, data));
+  }
+  return out;
+}
+
+py::bytes PyFeatureExtractor::Snapshot() {
+  std::vector<uint8_t> bytes;
+  {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
+    bytes = core_.state().Snapshot();
+  }
+  return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+void PyFeatureExtractor::Restore(const py::bytes& data) {
+  const std::string_view view(data);
+  py::gil_scoped_release release;
+  VelocityState state =
+      VelocityState::Restore(reinterpret_cast<const uint8_t*>(view.data()), view.size());
+  std::lock_guard<std::mutex> lock(mutex_);
+  core_.set_state(std::move(state));
+}
+
+size_t PyFeatureExtractor::Expire(int64_t now) {
+  py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(mutex_);
+  return core_.state().Expire(now);
+}
+
+size_t PyFeatureExtractor::EntityCount() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return core_.state().size();
+}
+
+size_t PyFeatureExtractor::MemoryBytes() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return core_.state().MemoryBytes();
+}
+
+int64_t PyFeatureExtractor::Clock() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return core_.state().clock();
+}
 
 void RegisterFeatures(py::module_& m) {
   m.def("feature_columns", [] { return Specs(FeatureExtractor::Columns()); },
@@ -411,24 +513,25 @@ void RegisterFeatures(py::module_& m) {
       },
       py::arg("user_agent"), "(browser, operating_system, automated) as the extractor reads them.");
 
-  // A plain `type` metaclass, so the class matches its stub exactly.
+  // Plain `type` metaclasses, so the classes match their stubs exactly.
+  py::class_<PyPackedEvent>(m, "PackedEvent", py::metaclass(reinterpret_cast<PyObject*>(&PyType_Type)),
+                            "An event packed by FeatureExtractor.pack (opaque).");
   py::class_<PyFeatureExtractor>(m, "FeatureExtractor",
                                  py::metaclass(reinterpret_cast<PyObject*>(&PyType_Type)))
       .def(py::init<const std::vector<std::tuple<std::string, int, double>>&,
                     const std::vector<std::string>&, const std::vector<std::string>&, int64_t>(),
            py::arg("currencies"), py::arg("disposable_domains"), py::arg("anonymous_ips"),
            py::arg("ttl_seconds"))
-      .def("extract_one", &PyFeatureExtractor::ExtractOne, py::arg("strings"), py::arg("ints"),
-           py::arg("floats"), py::arg("bools"))
-      .def("update", &PyFeatureExtractor::Update, py::arg("strings"), py::arg("ints"),
-           py::arg("floats"), py::arg("bools"), py::arg("outcome"))
-      .def("record_label", &PyFeatureExtractor::RecordLabel, py::arg("strings"), py::arg("ints"),
-           py::arg("floats"), py::arg("bools"), py::arg("label"), py::arg("at"))
+      .def("pack", &PyFeatureExtractor::Pack, py::arg("event"),
+           "The event packed (validated) once, for update and record_label.")
+      .def("extract_one", &PyFeatureExtractor::ExtractOne, py::arg("event"))
+      .def("update", &PyFeatureExtractor::Update, py::arg("event"), py::arg("outcome"))
+      .def("record_label", &PyFeatureExtractor::RecordLabel, py::arg("event"), py::arg("label"),
+           py::arg("at"))
       .def("extract_many", &PyFeatureExtractor::ExtractMany, py::arg("rows"), py::arg("strings"),
            py::arg("ints"), py::arg("floats"), py::arg("bools"), py::arg("order"),
            py::arg("update"), py::arg("out") = py::none())
-      .def("string_attributes_one", &PyFeatureExtractor::StringAttributesOne, py::arg("strings"),
-           py::arg("ints"), py::arg("floats"), py::arg("bools"))
+      .def("string_attributes_one", &PyFeatureExtractor::StringAttributesOne, py::arg("event"))
       .def_static("string_attributes_many", &PyFeatureExtractor::StringAttributesMany,
                   py::arg("rows"), py::arg("strings"), py::arg("ints"), py::arg("floats"),
                   py::arg("bools"), py::arg("indices"))

@@ -288,12 +288,60 @@ def test_pack_one_and_pack_many_agree_on_types(payment: dict[str, Any]) -> None:
     assert batch.created.tolist() == [T0]
 
 
+def test_plain_dicts_and_checked_events_give_the_same_rows(payment: dict[str, Any]) -> None:
+    """The core reads a dict of plain values in place; any other value sends the event through
+    ``pack_one``'s checks and conversions. Both paths give the same row, attributes and state."""
+    from collections import OrderedDict
+
+    plain = {
+        **payment,
+        "amount": 1234,
+        "customer_created": T0 - 86_400,
+        "billing_latitude": 48.85,
+        "is_checkout": True,
+        "is_recurring": False,
+        "session_automation": None,
+        "card_bin": "",
+    }
+    converted: list[Any] = [
+        {**plain, "amount": np.int64(1234)},
+        {**plain, "customer_created": float(T0 - 86_400)},
+        {**plain, "billing_latitude": np.float64(48.85)},
+        {**plain, "is_checkout": np.bool_(True)},
+        {**plain, "session_automation": math.nan, "card_bin": math.nan},
+        OrderedDict(plain),
+    ]
+    reference = FeatureExtractor()
+    expected = reference.extract_one(plain)
+    strings = reference._core.string_attributes_one(plain)
+    reference.update(plain, "authorized")
+    for event in converted:
+        fx = FeatureExtractor()
+        np.testing.assert_array_equal(fx.extract_one(event), expected)
+        assert fx._core.string_attributes_one(event) == strings
+        fx.update(event, "authorized")
+        assert fx.snapshot() == reference.snapshot()
+    assert pack_one(plain) == pack_one(OrderedDict(plain))
+
+
+def test_a_packed_event_updates_as_its_mapping_does(payment: dict[str, Any]) -> None:
+    by_mapping, by_packed = FeatureExtractor(), FeatureExtractor()
+    by_mapping.update(payment, "blocked")
+    by_mapping._core.record_label(payment, "dispute", T0 + 60)
+    packed = by_packed._core.pack(payment)
+    by_packed._core.update(packed, "blocked")
+    by_packed._core.record_label(packed, "dispute", T0 + 60)
+    assert by_packed.snapshot() == by_mapping.snapshot()
+    with pytest.raises(SchemaError, match="currency"):
+        by_packed._core.pack({**payment, "currency": "zzz"})
+
+
 def test_core_rejects_malformed_buffers(payment: dict[str, Any]) -> None:
     core = FeatureExtractor()._core
     batch = pack_many([payment, {**payment, "id": "ch_2"}])
     args = (batch.rows, batch.strings, batch.ints, batch.floats, batch.bools)
-    with pytest.raises(ValueError, match="event strings: expected 38 values, got 1"):
-        core.extract_one(["x"], [], [], [])
+    with pytest.raises(TypeError, match="event must be a mapping of field names to values"):
+        core.extract_one(["x"])
     with pytest.raises(ValueError, match="order must be a permutation of the row numbers"):
         core.extract_many(*args, np.array([0, 0], dtype=np.int64), True)
     floats = list(batch.floats)

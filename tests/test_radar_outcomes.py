@@ -181,16 +181,21 @@ def test_sepa_debit_is_assessed(radar: Radar) -> None:
 def test_a_failing_assessment_fails_open(
     radar: Radar, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    core = radar._core_features
+    import radarcore.radar
 
-    class Broken:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(core, name)
+    built = radarcore.radar._Assessor
 
-        def extract_one(self, *parts: Any) -> Any:
+    class BrokenCore:
+        def assess(self, event: Any) -> Any:
             raise RuntimeError("feature store unavailable")
 
-    monkeypatch.setattr(radar, "_core_features", Broken())
+    def broken(*args: Any) -> Any:
+        assessor = built(*args)
+        assessor.core = BrokenCore()  # type: ignore[assignment]
+        return assessor
+
+    monkeypatch.setattr(radarcore.radar, "_Assessor", broken)
+    monkeypatch.setattr(radar, "_assessor", None)
     with caplog.at_level(logging.ERROR, logger="radarcore.radar"):
         outcome = radar.charges.retrieve(pay(radar, 500_000).latest_charge).outcome
     assert outcome.to_dict() == {
@@ -385,41 +390,62 @@ def test_a_model_on_another_schema_is_rejected(store_url: str) -> None:
             "is_off_session": True,
             "metadata": {"tier": "Gold"},
         },
+        {
+            "id": "ch_unicode",
+            "created": 1_700_000_000,
+            "amount": 900,
+            "currency": "usd",
+            "email": "GRÜSSE@Straße.de",
+            "card_country": "DE",
+            "ip_country": "de",
+            "metadata": {"tier": "Gold", "limit": "20"},
+        },
         {"id": "ch_bare", "created": 1_700_000_000, "amount": 100, "currency": "usd"},
     ],
 )
-def test_rule_slots_read_from_the_row_equal_the_attribute_mapping(
+def test_the_assessor_decides_as_the_attribute_mapping_does(
     radar_factory: Any, event: dict[str, Any]
 ) -> None:
-    """The engine reads the rules' inputs straight from the feature row and string attributes;
-    they must equal what ``RuleSet.evaluate_one`` reads through the attribute mapping."""
-    import numpy as np
+    """The core's assessor reads the rules' inputs straight from the feature row, the string
+    attributes (case-folded in C++) and the values the engine supplies; each rule alone, and
+    the whole set, must decide as ``RuleSet.evaluate_one`` on the payment's attributes."""
+    from radarcore.radar import _Assessor
+    from radarcore.rules import RuleSet
 
-    from radarcore.events import pack_one
-    from radarcore.radar import _Attributes, _RuleInputs
-    from radarcore.rules._columns import payment_inputs
-
-    radar = radar_factory(
-        rules=[
-            "Block if :amount_in_usd: > 1000 and :is_disposable_email:",
-            "Review if :email: LIKE 'jane@%' or :card_country: IN ('fr', 'de')",
-            "Review if ::tier:: = 'Gold' and :risk_score: > 50",
-            "Allow if :is_anonymous_ip: or :risk_level: = 'normal'",
-            "Block if :total_charges_per_email_hourly: > 3",
-        ]
-    )
-    parts = pack_one(event)
-    core = radar._features._core
-    row, strings = core.extract_one(*parts), core.string_attributes_one(*parts)
-    extra: dict[str, object] = {"risk_score": 80.0, "risk_level": "elevated"}
-    extra |= {f"::{k}::": v for k, v in event.get("metadata", {}).items()}
-    attributes = _Attributes(radar._layout, row, strings, extra)
-    numeric, texts = _RuleInputs(radar.rules, radar._layout).values(row, strings, attributes)
-    expected_numeric, expected_texts = payment_inputs(radar.rules.program, attributes)
-    np.testing.assert_array_equal(numeric, expected_numeric)
-    assert texts == expected_texts
-    assert len(numeric) >= 3
-    assert len(texts) >= 4
+    radar = radar_factory(rules=[])
+    texts = [
+        "Block if :amount_in_usd: > 1000 and :is_disposable_email:",
+        "Block if :email: LIKE 'jane@%'",
+        "Block if :email: = 'grüße@straße.de'",
+        "Block if :card_country: IN ('fr', 'de')",
+        "Block if :card_country: = :ip_country:",
+        "Block if ::tier:: = 'Gold' and :risk_score: > 50",
+        "Block if :risk_score: > ::limit::",
+        "Block if :is_anonymous_ip: or :risk_level: = 'normal'",
+        "Block if :is_off_session:",
+        "Block if NOT :is_off_session:",
+        "Block if :total_charges_per_email_hourly: > 3",
+        "Block if is_missing(:sepa_debit_fingerprint:)",
+        "Block if is_missing(:ip_address:)",
+        "Review if :risk_level: = 'elevated'",
+    ]
+    attributes = radar._features.attributes_one(event)
+    metadata = event.get("metadata", {})
+    created = event["created"]
+    sets = [RuleSet([text]) for text in texts] + [RuleSet(texts)]
+    decided = set()
+    for rule_set in sets:
+        assessor = _Assessor(radar._core_features, rule_set, radar._layout, None, None)
+        payment, live, shadow = assessor.core.assess(event)
+        assert live is None and shadow is None
+        for score, level in ((80.0, "elevated"), (10.0, "normal"), (None, None)):
+            numeric, strings = assessor.plan.supplied(score, level, metadata)
+            got = rule_set.decision(*assessor.core.decide(payment, numeric, strings, 1, created))
+            mapping = attributes | {"risk_score": score, "risk_level": level}
+            mapping |= {f"::{k}::": v for k, v in metadata.items()}
+            assert got == rule_set.evaluate_one(mapping, at=created), (rule_set, score)
+            decided.add(got.action)
+    assert decided == {None, "block", "review"}
 
 
 def test_payments_read_a_radar_session_from_the_store_once(radar: Radar) -> None:

@@ -1,5 +1,8 @@
 """Stub for radarcore._core, the private compiled module (checked by tests/test_stub.py)."""
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -121,6 +124,10 @@ def pack_row(row: npt.ArrayLike) -> bytes: ...
 def unpack_row(packed: bytes, width: int) -> npt.NDArray[np.float64]: ...
 def parse_user_agent(user_agent: str) -> tuple[str, str, bool]: ...
 
+class PackedEvent:
+    # Made by FeatureExtractor.pack and Assessor.assess only (the constructor raises).
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
 class FeatureExtractor:
     def __init__(
         self,
@@ -129,29 +136,11 @@ class FeatureExtractor:
         anonymous_ips: list[str],
         ttl_seconds: int,
     ) -> None: ...
-    def extract_one(
-        self,
-        strings: list[str | None],
-        ints: list[int | None],
-        floats: list[float],
-        bools: list[int],
-    ) -> npt.NDArray[np.float64]: ...
-    def update(
-        self,
-        strings: list[str | None],
-        ints: list[int | None],
-        floats: list[float],
-        bools: list[int],
-        outcome: str | None,
-    ) -> None: ...
+    def pack(self, event: Mapping[str, Any]) -> PackedEvent: ...
+    def extract_one(self, event: Mapping[str, Any]) -> npt.NDArray[np.float64]: ...
+    def update(self, event: Mapping[str, Any] | PackedEvent, outcome: str | None) -> None: ...
     def record_label(
-        self,
-        strings: list[str | None],
-        ints: list[int | None],
-        floats: list[float],
-        bools: list[int],
-        label: str,
-        at: int | None,
+        self, event: Mapping[str, Any] | PackedEvent, label: str, at: int | None
     ) -> None: ...
     def extract_many(
         self,
@@ -164,13 +153,7 @@ class FeatureExtractor:
         update: bool,
         out: npt.NDArray[np.float64] | None = None,
     ) -> npt.NDArray[np.float64]: ...
-    def string_attributes_one(
-        self,
-        strings: list[str | None],
-        ints: list[int | None],
-        floats: list[float],
-        bools: list[int],
-    ) -> list[str | None]: ...
+    def string_attributes_one(self, event: Mapping[str, Any]) -> list[str | None]: ...
     @staticmethod
     def string_attributes_many(
         rows: int,
@@ -189,3 +172,35 @@ class FeatureExtractor:
     def memory_bytes(self) -> int: ...
     @property
     def clock(self) -> int: ...
+
+# pipeline (issue 5): one payment through features, models and rules
+
+class AssessedPayment(PackedEvent):
+    @property
+    def row(self) -> npt.NDArray[np.float64]: ...
+    def packed_row(self) -> bytes: ...
+
+class Assessor:
+    def __init__(
+        self,
+        extractor: FeatureExtractor,
+        program: RuleProgram,
+        live: Forest | None,
+        live_columns: list[int] | None,
+        shadow: Forest | None,
+        shadow_columns: list[int] | None,
+        numeric_sources: list[tuple[int, int]],
+        string_sources: list[tuple[int, int]],
+        string_inputs: list[tuple[int, bool]],
+        supplied_numeric: int,
+        supplied_strings: int,
+    ) -> None: ...
+    def assess(self, event: Mapping[str, Any]) -> tuple[AssessedPayment, float | None, float | None]: ...
+    def decide(
+        self,
+        payment: AssessedPayment,
+        numeric: list[float],
+        strings: list[str | None],
+        object: int,
+        at: int,
+    ) -> tuple[int, int, bool, int]: ...

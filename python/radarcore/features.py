@@ -61,7 +61,7 @@ import numpy as np
 import numpy.typing as npt
 
 from radarcore import _core
-from radarcore.events import pack_many, pack_one
+from radarcore.events import pack_many
 
 __all__ = [
     "ATTRIBUTES",
@@ -227,13 +227,13 @@ class FeatureExtractor:
 
     def extract_one(self, event: Mapping[str, Any]) -> npt.NDArray[np.float64]:
         """The feature row of one event as of now; the state is not changed."""
-        return self._core.extract_one(*pack_one(event))
+        return self._core.extract_one(event)
 
     def update(self, event: Mapping[str, Any], result: str | None = None) -> None:
         """Records a decided payment: ``authorized``, ``declined``, ``blocked`` or ``pending``
         (allowed, network result not known yet). ``None`` takes the event's ``outcome``
         field, and ``pending`` when that is missing too."""
-        self._core.update(*pack_one(event), result)
+        self._core.update(event, result)
 
     def record_label(self, event: Mapping[str, Any], label: str, *, at: int | None = None) -> None:
         """Records a fact about a past payment that arrived at time ``at`` (default: the
@@ -241,7 +241,7 @@ class FeatureExtractor:
         recorded as ``pending``), ``refund``, ``fraudulent_refund``, ``early_fraud_warning``,
         ``dispute`` (fraudulent) or ``high_risk_block``. Labels about the same payment id are
         counted once per counter."""
-        self._core.record_label(*pack_one(event), label, at)
+        self._core.record_label(event, label, at)
 
     def extract_many(
         self,
@@ -268,8 +268,7 @@ class FeatureExtractor:
     def attributes_one(self, event: Mapping[str, Any]) -> dict[str, float | bool | str | None]:
         """Radar's attributes of one event by Stripe's names: numbers as ``float`` (``None``
         when missing), booleans as ``bool``, strings as ``str`` (``None`` when missing)."""
-        parts = pack_one(event)
-        row = self._core.extract_one(*parts)
+        row = self._core.extract_one(event)
         out: dict[str, float | bool | str | None] = {}
         for i in _NUMERIC_ATTRIBUTE_INDEX:
             column = _FEATURE_COLUMNS[i]
@@ -278,7 +277,7 @@ class FeatureExtractor:
                 out[column.name] = value == 1.0
             else:
                 out[column.name] = None if math.isnan(value) else value
-        strings = self._core.string_attributes_one(*parts)
+        strings = self._core.string_attributes_one(event)
         for column, text in zip(_STRING_ATTRIBUTES, strings, strict=True):
             out[column.name] = text
         return out

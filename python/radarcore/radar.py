@@ -93,7 +93,6 @@ import numpy.typing as npt
 
 from radarcore import _core
 from radarcore.errors import ModelError
-from radarcore.events import EventParts, pack_one
 from radarcore.features import ATTRIBUTES, FeatureExtractor
 from radarcore.forest import Forest
 from radarcore.models.bundle import MAGIC, RiskModel, default_model
@@ -105,6 +104,7 @@ from radarcore.rules._columns import slot_value
 from radarcore.rules.backtest import Backtest
 from radarcore.rules.compile import Slot
 from radarcore.rules.lists import DEFAULT_LIST_KINDS, FINGERPRINT_ALLOW_LIFETIME
+from radarcore.rules.ruleset import object_code
 from radarcore.store import Store, open_store
 
 if TYPE_CHECKING:
@@ -216,18 +216,18 @@ class Assessment:
     requires_action: bool = False
     score_holdout: bool = False
     labels: list[str] = field(default_factory=list)
-    packed: Any = None
+    packed: _core.PackedEvent | None = None
     model: str | None = None
     shadow: dict[str, Any] | None = None
-    features: Any = None
+    packed_row: bytes | None = None
 
     def insight_record(self) -> dict[str, str] | None:
         """What the payment keeps for its risk insights, so explaining it later reads no
         history: the feature row as assessed (``row``: :func:`pack_row`) and the model version
         that scored it (``model``, when it had one); ``None`` when no model scored it."""
-        if self.features is None:
+        if self.packed_row is None:
             return None
-        record = {"row": pack_row(self.features)}
+        record = {"row": base64.b64encode(self.packed_row).decode("ascii")}
         if self.model is not None:
             record["model"] = self.model
         return record
@@ -270,53 +270,6 @@ class Contribution:
     points: float
 
 
-class _Attributes(Mapping[str, object]):
-    """The rule attributes of one payment, read on demand from the feature row, the string
-    attributes and the engine's own values (risk score and level, metadata): the rules read
-    only the few attributes they test, so nothing else is converted."""
-
-    __slots__ = ("_extra", "_layout", "_row", "_strings")
-
-    def __init__(
-        self,
-        layout: _AttributeLayout,
-        row: Any,
-        strings: list[str | None],
-        extra: dict[str, object],
-    ) -> None:
-        self._layout = layout
-        self._row = row
-        self._strings = strings
-        self._extra = extra
-
-    def __getitem__(self, key: str) -> object:
-        if key in self._extra:
-            return self._extra[key]
-        numeric = self._layout.numeric.get(key)
-        if numeric is not None:
-            index, boolean = numeric
-            value = float(self._row[index])
-            if boolean:
-                return value == 1.0
-            return None if math.isnan(value) else value
-        return self._strings[self._layout.strings[key]]
-
-    def get(self, key: str, default: object = None) -> object:
-        """``self[key]``, or ``default`` for a name that is not an attribute (the rules ask for
-        every attribute they read this way, so no exception is raised per missing name)."""
-        if key in self._extra or key in self._layout.numeric or key in self._layout.strings:
-            return self[key]
-        return default
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._extra
-        yield from (k for k in self._layout.numeric if k not in self._extra)
-        yield from (k for k in self._layout.strings if k not in self._extra)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
 class _AttributeLayout:
     """Where each rule attribute is: (feature-row index, is boolean) or string position."""
 
@@ -333,68 +286,84 @@ class _AttributeLayout:
 #: Rule attributes the engine supplies itself (with metadata, ``::key::``), not the extractor.
 _ENGINE_ATTRIBUTES = frozenset({"risk_score", "risk_level"})
 
+# Where a rule slot takes its value from (pipeline/assessor.hpp's SlotSourceKind).
+_ROW, _ROW_BOOLEAN, _INPUT, _SUPPLIED = 0, 1, 2, 3
+# How the engine supplies a slot's value: a constant, its own risk score or level, a metadata
+# value.
+_CONSTANT, _ENGINE, _METADATA = 0, 1, 2
 
-class _RuleInputs:
-    """The rule program's input slots read straight from a payment's feature row and string
-    attributes: what ``RuleSet.evaluate_one`` reads through :class:`_Attributes`, without a
-    mapping lookup and a type check per slot. Slots the engine fills itself (risk score and
-    level, metadata) or that nothing computes still go through the mapping and
-    :func:`radarcore.rules._columns.slot_value`, as ``evaluate_one`` does."""
+
+class _RulePlan:
+    """Where each input slot of a rule program takes its value from in the core's assessor:
+    the feature row, one of the payment's string attributes (case-folded in the core where the
+    slot folds), or a value the engine supplies per payment (risk score and level, metadata
+    ``::key::``, the missing value of an attribute nothing computes). The values are what
+    ``RuleSet.evaluate_one`` reads from the payment's attributes (a differential test checks
+    the decisions). The rule parser types every attribute as the extractor computes it; a slot
+    that reads one with another type is a ``TypeError`` (so the assessment fails open)."""
 
     def __init__(self, rule_set: RuleSet, layout: _AttributeLayout) -> None:
-        self.program = rule_set.program
-        # (row index or -1 for the mapping, slot); (string position or -1, slot)
-        self.numeric: list[tuple[int, Slot]] = []
-        for slot in self.program.numeric_slots:
+        self.layout = layout
+        program = rule_set.program
+        self.numeric_sources: list[tuple[int, int]] = []
+        self.string_sources: list[tuple[int, int]] = []
+        self.string_inputs: list[tuple[int, bool]] = []
+        # (how, slot, metadata key or constant value) per supplied value, in supplied order
+        self.numeric_supplied: list[tuple[int, Slot, Any]] = []
+        self.string_supplied: list[tuple[int, Slot, Any]] = []
+        for slot in program.numeric_slots:
             found = layout.numeric.get(slot.source)
-            index = -1
             if found is not None and found[1] == slot.boolean:
-                index = found[0]
-            self.numeric.append((-1 if slot.source in _ENGINE_ATTRIBUTES else index, slot))
-        self.strings: list[tuple[int, Slot]] = []
-        for slot in self.program.string_slots:
-            position = layout.strings.get(slot.source, -1)
-            self.strings.append((-1 if slot.source in _ENGINE_ATTRIBUTES else position, slot))
-        # What the mapping gives for a name nothing fills (not computed, not the engine's,
-        # not metadata): always missing, so not looked up per payment.
-        self.missing = {
-            i: slot_value(slot, None)
-            for i, (j, slot) in enumerate(self.strings)
-            if j < 0
-            and slot.source not in _ENGINE_ATTRIBUTES
-            and slot.source not in layout.numeric
-            and not slot.source.startswith("::")
-        }
+                self.numeric_sources.append((_ROW_BOOLEAN if slot.boolean else _ROW, found[0]))
+                continue
+            self.numeric_sources.append((_SUPPLIED, len(self.numeric_supplied)))
+            self.numeric_supplied.append(self._supplied(slot))
+        inputs: dict[tuple[int, bool], int] = {}
+        for slot in program.string_slots:
+            position = layout.strings.get(slot.source)
+            if position is not None:
+                key = (position, slot.fold)
+                self.string_sources.append((_INPUT, inputs.setdefault(key, len(inputs))))
+                continue
+            self.string_sources.append((_SUPPLIED, len(self.string_supplied)))
+            self.string_supplied.append(self._supplied(slot))
+        self.string_inputs = list(inputs)
 
-    def values(
-        self, row: Any, strings: list[str | None], attributes: _Attributes
-    ) -> tuple[Any, list[Any]]:
-        numeric = np.array(
-            [
-                slot_value(slot, attributes.get(slot.source))
-                if i < 0
-                else (1.0 if row[i] == 1.0 else 0.0)
-                if slot.boolean
-                else row[i]
-                for i, slot in self.numeric
-            ],
-            dtype=np.float64,
-        )
-        texts: list[Any] = []
-        missing = self.missing
-        for i, (j, slot) in enumerate(self.strings):
-            if j >= 0:
-                text = strings[j]
-                texts.append(text.casefold() if slot.fold and text is not None else text)
-            elif i in missing:
-                texts.append(missing[i])
-            else:
-                texts.append(slot_value(slot, attributes.get(slot.source)))
-        return numeric, texts
+    def _supplied(self, slot: Slot) -> tuple[int, Slot, Any]:
+        source = slot.source
+        if source in _ENGINE_ATTRIBUTES:
+            return (_ENGINE, slot, source)
+        if source.startswith("::") and source.endswith("::") and len(source) >= 4:
+            return (_METADATA, slot, source[2:-2])
+        if source in self.layout.numeric or source in self.layout.strings:
+            raise TypeError(
+                f"a rule reads {source!r} as a {'boolean' if slot.boolean else slot.kind} "
+                "attribute, which the feature extractor computes with another type"
+            )
+        return (_CONSTANT, slot, slot_value(slot, None))
+
+    def supplied(
+        self,
+        risk_score: float | None,
+        risk_level: str | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> tuple[list[Any], list[Any]]:
+        """The supplied numeric and string values of one payment."""
+        engine = {"risk_score": risk_score, "risk_level": risk_level}
+        values: tuple[list[Any], list[Any]] = ([], [])
+        for out, supplied in zip(values, (self.numeric_supplied, self.string_supplied)):
+            for how, slot, arg in supplied:
+                if how == _CONSTANT:
+                    out.append(arg)
+                elif how == _ENGINE:
+                    out.append(slot_value(slot, engine[arg]))
+                else:
+                    out.append(slot_value(slot, None if metadata is None else metadata.get(arg)))
+        return values
 
 
 class _Scorer:
-    """A risk model version ready to score one feature row of the engine's extractor."""
+    """A risk model version ready to score feature rows of the engine's extractor."""
 
     __slots__ = ("calibration", "columns", "forest", "version")
 
@@ -405,16 +374,40 @@ class _Scorer:
         self.forest = model.forest
         self.calibration = model.calibration
         columns = [position[n] for n in model.feature_names]
-        # The forest's columns out of the row: none to pick when it reads the schema in order
-        # (an index array, not a list, which numpy would convert on every payment).
-        self.columns = (
-            None if columns == list(range(len(schema))) else np.asarray(columns, dtype=np.intp)
-        )
+        # The row's columns the forest reads; none when it reads the schema in order.
+        self.columns = None if columns == list(range(len(schema))) else columns
 
-    def risk_score(self, row: Any) -> int:
-        x = row if self.columns is None else row[self.columns]
-        margin = float(self.forest.score_one(x, raw=True))
-        return self.calibration.risk_score_one(margin)
+
+class _Assessor:
+    """The compiled per-payment pipeline (``_core.Assessor``) for one rule set and one live
+    and shadow model: rebuilt (cheaply: it refers to the compiled objects) whenever one of
+    them is replaced, so a payment is assessed wholly by one configuration."""
+
+    __slots__ = ("core", "live", "plan", "rule_set", "shadow")
+
+    def __init__(
+        self,
+        features: _core.FeatureExtractor,
+        rule_set: RuleSet,
+        layout: _AttributeLayout,
+        live: _Scorer | None,
+        shadow: _Scorer | None,
+    ) -> None:
+        self.rule_set, self.live, self.shadow = rule_set, live, shadow
+        self.plan = plan = _RulePlan(rule_set, layout)
+        self.core = _core.Assessor(
+            features,
+            rule_set.program.core,
+            None if live is None else live.forest._core,
+            None if live is None else live.columns,
+            None if shadow is None else shadow.forest._core,
+            None if shadow is None else shadow.columns,
+            plan.numeric_sources,
+            plan.string_sources,
+            plan.string_inputs,
+            len(plan.numeric_supplied),
+            len(plan.string_supplied),
+        )
 
 
 class _DefaultModel(enum.Enum):
@@ -472,15 +465,15 @@ def _apply_entry(
     kind: str,
     created: int,
     payload: Mapping[str, Any],
-    parts: EventParts,
+    packed: _core.PackedEvent,
 ) -> None:
     """Record one log entry in a velocity state."""
     if kind == "payment":
-        core.update(*parts, payload["result"])
+        core.update(packed, payload["result"])
         for label in payload.get("labels", ()):
-            core.record_label(*parts, label, created)
+            core.record_label(packed, label, created)
     else:
-        core.record_label(*parts, payload["label"], created)
+        core.record_label(packed, payload["label"], created)
 
 
 def _encode_rules(rules: list[Rule]) -> str:
@@ -557,11 +550,11 @@ class Radar:
         self._lock = threading.RLock()
         self._current_unit: services.Unit | None = None
         self._features = FeatureExtractor()
-        # The compiled extractor, called with events packed once per payment (packing is most
-        # of the cost of a payment's features; the Python wrapper would pack on every call).
+        # The compiled extractor: payments assessed by the core's assessor go back to it packed
+        # (the Python wrapper would read and pack the event on every call).
         self._core_features: _core.FeatureExtractor = self._features._core
         self._layout = _AttributeLayout(self._features)
-        self._rule_inputs: _RuleInputs | None = None
+        self._assessor: _Assessor | None = None
         schema = self._features.schema.names
         if model is DEFAULT_MODEL or model is None:
             if calibration is not None:
@@ -803,8 +796,8 @@ class Radar:
     def _apply(
         self, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
     ) -> None:
-        parts: EventParts = pack_one(payload["event"]) if packed is None else packed
-        _apply_entry(self._core_features, kind, created, payload, parts)
+        event = self._core_features.pack(payload["event"]) if packed is None else packed
+        _apply_entry(self._core_features, kind, created, payload, event)
 
     def _after_commit(
         self, seq: int, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
@@ -864,17 +857,17 @@ class Radar:
         core = FeatureExtractor()._core
         for entry in self.store.events():
             self.counters["replayed_entries"] += 1
-            parts = pack_one(entry.payload["event"])
+            event = entry.payload["event"]
             if entry.kind == "label":
                 labels.setdefault(entry.payment, set()).add(entry.payload["label"])
             else:
                 ids.append(entry.payment)
-                rows.append(core.extract_one(*parts))
-                for column, text in zip(strings, core.string_attributes_one(*parts), strict=True):
+                rows.append(core.extract_one(event))
+                for column, text in zip(strings, core.string_attributes_one(event), strict=True):
                     column.append(text)
                 if entry.payment == until:
                     break
-            _apply_entry(core, entry.kind, entry.created, entry.payload, parts)
+            _apply_entry(core, entry.kind, entry.created, entry.payload, core.pack(event))
         width = len(self._features.schema.names)
         matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), width)
         return ids, matrix, strings, labels
@@ -1040,26 +1033,34 @@ class Radar:
         three_d_secure_done: bool,
     ) -> Assessment:
         settings = self.settings
-        parts = pack_one(event)
-        row = self._core_features.extract_one(*parts)
-        extra: dict[str, object] = {}
-        strings = self._core_features.string_attributes_one(*parts)
-        attributes = _Attributes(self._layout, row, strings, extra)
+        assessor = self._assessor
+        rule_set, live, shadow = self._rule_set, self._live, self._shadow
+        if (
+            assessor is None
+            or assessor.rule_set is not rule_set
+            or assessor.live is not live
+            or assessor.shadow is not shadow
+        ):
+            assessor = self._assessor = _Assessor(
+                self._core_features, rule_set, self._layout, live, shadow
+            )
+        payment, live_margin, shadow_margin = assessor.core.assess(event)
         score: int | None = None
         level: str = "not_assessed"
         scored_by: str | None = None
         shadow_record: dict[str, Any] | None = None
         if settings.assess_risk:
-            live, shadow = self._live, self._shadow
             test_score = self._test_score(test_risk)
             if test_score is not None:
                 score = test_score
             elif live is not None:
-                score, scored_by = live.risk_score(row), live.version
+                assert live_margin is not None
+                score = live.calibration.risk_score_one(live_margin)
+                scored_by = live.version
             if score is not None:
                 level = settings.risk_level(score)
             if shadow is not None:
-                shadow_record = self._shadow_score(shadow, row)
+                shadow_record = self._shadow_score(shadow, shadow_margin)
         holdout = score is not None and self._in_holdout(str(event["id"]))
         reported = score
         if holdout:
@@ -1068,15 +1069,13 @@ class Radar:
                 reported = self._perturb(str(event["id"]), score)  # type: ignore[arg-type]
                 level = settings.risk_level(reported)
         enforced = not holdout or settings.score_holdout_mode == "perturbed"
-        extra["risk_score"] = None if reported is None or not enforced else float(reported)
-        extra["risk_level"] = level if enforced else None
-        for key, value in (event.get("metadata") or {}).items():
-            extra[f"::{key}::"] = value
-        inputs = self._rule_inputs
-        if inputs is None or inputs.program is not self._rule_set.program:
-            inputs = self._rule_inputs = _RuleInputs(self._rule_set, self._layout)
-        numeric, texts = inputs.values(row, strings, attributes)
-        decision = self._rule_set.decide(numeric, texts, object=kind, at=int(event["created"]))
+        risk_score = None if reported is None or not enforced else float(reported)
+        numeric, texts = assessor.plan.supplied(
+            risk_score, level if enforced else None, event.get("metadata")
+        )
+        decision = rule_set.decision(
+            *assessor.core.decide(payment, numeric, texts, object_code(kind), int(event["created"]))
+        )
 
         if decision.request_three_d_secure and kind != "charge" and not three_d_secure_done:
             assessment = Assessment(
@@ -1087,16 +1086,18 @@ class Radar:
             )
         else:
             assessment = self._outcome(decision, level, reported, test_risk, holdout)
-            assessment.packed = parts
+            assessment.packed = payment
         assessment.model, assessment.shadow = scored_by, shadow_record
-        if self._live is not None and settings.assess_risk:
-            assessment.features = row
+        if live is not None and settings.assess_risk:
+            assessment.packed_row = payment.packed_row()
         return assessment
 
-    def _shadow_score(self, shadow: _Scorer, row: Any) -> dict[str, Any] | None:
+    def _shadow_score(self, shadow: _Scorer, margin: float | None) -> dict[str, Any] | None:
         """The shadow version's score (a failure is logged and counted, never acted on)."""
         try:
-            return {"model": shadow.version, "risk_score": shadow.risk_score(row)}
+            assert margin is not None  # the assessor scores with every model it has
+            score = shadow.calibration.risk_score_one(margin)
+            return {"model": shadow.version, "risk_score": score}
         except Exception:
             logger.exception("shadow model %s failed", shadow.version)
             self.counters["shadow_failures"] += 1

@@ -54,6 +54,7 @@ __all__ = [
     "Rule",
     "RuleSet",
     "default_rules",
+    "object_code",
 ]
 
 MAX_RULES = 200
@@ -347,24 +348,13 @@ class RuleSet:
         the time for list-item expiry; ``None`` ignores expiry.
         """
         numeric, strings = payment_inputs(self._program, attributes)
-        return self.decide(numeric, strings, object=object, at=at)
-
-    def decide(
-        self,
-        numeric: npt.NDArray[np.float64],
-        strings: list[str | None],
-        *,
-        object: ObjectKind = "payment_intent",
-        at: int | None = None,
-    ) -> Decision:
-        """Decide one payment given its input slot values, for callers that read them from
-        their own buffers: ``numeric[i]`` for ``program.numeric_slots[i]`` (float64, NaN when
-        missing, booleans as 0/1) and ``strings[j]`` for ``program.string_slots[j]`` (``None``
-        when missing, case-folded where the slot says ``fold``). Same result as
-        :meth:`evaluate_one` on the attributes those values come from."""
-        verdict, rule, tds, tds_rule = self._program.core.evaluate_one(
-            numeric, strings, _object_code(object), _at(at)
+        return self.decision(
+            *self._program.core.evaluate_one(numeric, strings, object_code(object), _at(at))
         )
+
+    def decision(self, verdict: int, rule: int, tds: bool, tds_rule: int) -> Decision:
+        """The :class:`Decision` of what the compiled program returns for one payment (action
+        code, deciding rule index or -1, 3D Secure requested, its rule index or -1)."""
         return Decision(
             ACTION_NAMES[verdict],  # type: ignore[arg-type]
             self._rules[rule] if rule >= 0 else None,
@@ -383,7 +373,7 @@ class RuleSet:
         :meth:`evaluate_one`; an absent column is missing on every row.
         """
         verdict, rule, tds, tds_rule, _ = self._program.core.evaluate_many(
-            *self._program.encode(columns), _object_code(object), _at(at), False
+            *self._program.encode(columns), object_code(object), _at(at), False
         )
         return BatchDecision(self, verdict, rule, tds, tds_rule)
 
@@ -393,7 +383,7 @@ class RuleSet:
         """:meth:`evaluate_many` plus a (rules, rows) boolean matrix: where each rule's
         condition holds, whatever decided the payment."""
         verdict, rule, tds, tds_rule, matched = self._program.core.evaluate_many(
-            *self._program.encode(columns), _object_code(object), _at(at), True
+            *self._program.encode(columns), object_code(object), _at(at), True
         )
         assert matched is not None
         return BatchDecision(self, verdict, rule, tds, tds_rule), matched
@@ -413,7 +403,8 @@ class RuleSet:
         return backtest(self, history, object=object, model=model)
 
 
-def _object_code(object: str) -> int:
+def object_code(object: str) -> int:
+    """The program's code of a Radar object kind (``ValueError`` for another name)."""
     code = _OBJECTS.get(object)
     if code is None:
         raise ValueError(f"object must be one of {', '.join(map(repr, _OBJECTS))}, not {object!r}")
