@@ -7,9 +7,11 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -73,17 +75,19 @@ class PyAssessor {
              std::optional<std::vector<int32_t>> shadow_columns,
              const std::vector<std::pair<int, int32_t>>& numeric_sources,
              const std::vector<std::pair<int, int32_t>>& string_sources,
-             std::vector<std::pair<int32_t, bool>> string_inputs, int32_t supplied_numeric,
-             int32_t supplied_strings)
+             std::vector<std::pair<int32_t, bool>> string_inputs,
+             std::vector<std::pair<int, double>> supplied_numeric,
+             const std::vector<std::tuple<int, std::string, bool>>& supplied_strings)
       : extractor_object_(std::move(extractor)),
         program_object_(std::move(program)),
         live_object_(std::move(live)),
         shadow_object_(std::move(shadow)),
         extractor_(&extractor_object_.cast<PyFeatureExtractor&>()),
         string_inputs_(std::move(string_inputs)),
+        supplied_numeric_(std::move(supplied_numeric)),
+        supplied_strings_(Strings(supplied_strings)),
         core_(Spec(program_object_, live_object_, live_columns, shadow_object_, shadow_columns,
-                   numeric_sources, string_sources, string_inputs_, supplied_numeric,
-                   supplied_strings)) {}
+                   numeric_sources, string_sources)) {}
 
   // (payment, live margin or None, shadow margin or None); the velocity state is not changed.
   py::tuple Assess(const py::handle& event) {
@@ -124,25 +128,48 @@ class PyAssessor {
     return py::make_tuple(handle, Margin(core_.has_live(), live), Margin(core_.has_shadow(), shadow));
   }
 
-  // (verdict, rule, three_d_secure, three_d_secure_rule), as RuleProgram.evaluate_one.
-  py::tuple Decide(const PyAssessedPayment& payment, const std::vector<double>& numeric,
-                   const std::vector<std::optional<std::string>>& strings, int object,
-                   int64_t at) const {
-    if (numeric.size() != supplied_numeric_ || strings.size() != supplied_strings_) {
-      throw py::value_error("decide takes " + std::to_string(supplied_numeric_) +
-                            " supplied numbers and " + std::to_string(supplied_strings_) +
-                            " supplied strings, got " + std::to_string(numeric.size()) +
-                            " and " + std::to_string(strings.size()));
-    }
+  // (verdict, rule, three_d_secure, three_d_secure_rule), as RuleProgram.evaluate_one, with
+  // the engine's values: the risk score and level as the rules see them (None: missing) and
+  // the payment's metadata (a mapping of str to str, or None).
+  py::tuple Decide(const PyAssessedPayment& payment, std::optional<double> risk_score,
+                   const std::optional<std::string>& risk_level, const py::object& metadata,
+                   int object, int64_t at) const {
     if (payment.row.size() != FeatureExtractor::Columns().size() ||
         payment.inputs.size() != string_inputs_.size()) {
       throw py::value_error("the payment was assessed by an assessor of another layout");
     }
-    std::vector<std::string_view> views(strings.size());
-    std::unique_ptr<bool[]> present(new bool[strings.size() + 1]);
-    for (size_t i = 0; i < strings.size(); ++i) {
-      present[i] = strings[i].has_value();
-      if (present[i]) views[i] = *strings[i];
+    const double missing = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> numeric(supplied_numeric_.size());
+    for (size_t i = 0; i < numeric.size(); ++i) {
+      const auto& [how, constant] = supplied_numeric_[i];
+      numeric[i] = how == kRiskScore ? risk_score.value_or(missing) : constant;
+    }
+    // Metadata values stay referenced by `metadata` for the call; folded ones are copied.
+    const size_t n = supplied_strings_.size();
+    std::vector<std::string_view> views(n);
+    std::vector<std::string> folded(n);
+    std::unique_ptr<bool[]> present(new bool[n + 1]);
+    for (size_t i = 0; i < n; ++i) {
+      const SuppliedString& supplied = supplied_strings_[i];
+      present[i] = false;
+      if (supplied.how == kRiskLevel) {
+        if (!risk_level) continue;
+        folded[i] = *risk_level;
+      } else if (supplied.how == kMetadata) {
+        if (metadata.is_none()) continue;
+        py::object value = metadata.attr("get")(supplied.key);
+        if (value.is_none()) continue;
+        if (!PyUnicode_Check(value.ptr())) {
+          throw py::type_error("'" + supplied.source + "' holds strings, got " +
+                               std::string(py::str(py::type::of(value).attr("__name__"))));
+        }
+        folded[i] = value.cast<std::string>();
+      } else {
+        continue;
+      }
+      if (supplied.fold) CaseFold(&folded[i]);
+      present[i] = true;
+      views[i] = folded[i];
     }
     std::vector<std::string_view> inputs(payment.inputs.begin(), payment.inputs.end());
     Decision d;
@@ -161,18 +188,20 @@ class PyAssessor {
                     const py::object& shadow,
                     const std::optional<std::vector<int32_t>>& shadow_columns,
                     const std::vector<std::pair<int, int32_t>>& numeric_sources,
-                    const std::vector<std::pair<int, int32_t>>& string_sources,
-                    const std::vector<std::pair<int32_t, bool>>& string_inputs,
-                    int32_t supplied_numeric, int32_t supplied_strings) {
+                    const std::vector<std::pair<int, int32_t>>& string_sources) const {
     const auto n_attributes = static_cast<int32_t>(FeatureExtractor::StringAttributes().size());
-    for (const auto& [attribute, fold] : string_inputs) {
+    for (const auto& [attribute, fold] : string_inputs_) {
       if (attribute < 0 || attribute >= n_attributes) {
         throw py::value_error("string input " + std::to_string(attribute) +
                               " is not a string attribute");
       }
     }
-    supplied_numeric_ = static_cast<size_t>(std::max(supplied_numeric, 0));
-    supplied_strings_ = static_cast<size_t>(std::max(supplied_strings, 0));
+    for (const auto& [how, constant] : supplied_numeric_) {
+      if (how != kConstant && how != kRiskScore) {
+        throw py::value_error("a supplied number is a constant or the risk score, got kind " +
+                              std::to_string(how));
+      }
+    }
     AssessorSpec spec;
     spec.row_width = static_cast<int32_t>(FeatureExtractor::Columns().size());
     spec.live = Scorer(live, live_columns);
@@ -184,10 +213,38 @@ class PyAssessor {
     for (const auto& [kind, index] : string_sources) {
       spec.strings.push_back({static_cast<SlotSourceKind>(kind), index});
     }
-    spec.string_inputs = static_cast<int32_t>(string_inputs.size());
-    spec.supplied_numeric = supplied_numeric;
-    spec.supplied_strings = supplied_strings;
+    spec.string_inputs = static_cast<int32_t>(string_inputs_.size());
+    spec.supplied_numeric = static_cast<int32_t>(supplied_numeric_.size());
+    spec.supplied_strings = static_cast<int32_t>(supplied_strings_.size());
     return spec;
+  }
+
+  // What the engine supplies (radar.py's _RulePlan): a constant (numbers: the value; strings:
+  // missing), the risk score or level, or a metadata value.
+  static constexpr int kConstant = 0;
+  static constexpr int kRiskScore = 1;
+  static constexpr int kRiskLevel = 1;
+  static constexpr int kMetadata = 2;
+
+  struct SuppliedString {
+    int how = kConstant;
+    py::str key;         // metadata key
+    std::string source;  // ::key::, for errors
+    bool fold = false;
+  };
+
+  static std::vector<SuppliedString> Strings(
+      const std::vector<std::tuple<int, std::string, bool>>& specs) {
+    std::vector<SuppliedString> out;
+    for (const auto& [how, key, fold] : specs) {
+      if (how != kConstant && how != kRiskLevel && how != kMetadata) {
+        throw py::value_error(
+            "a supplied string is a constant, the risk level or a metadata value, got kind " +
+            std::to_string(how));
+      }
+      out.push_back({how, py::str(key), "::" + key + "::", fold});
+    }
+    return out;
   }
 
   py::object extractor_object_;
@@ -196,8 +253,8 @@ class PyAssessor {
   py::object shadow_object_;
   PyFeatureExtractor* extractor_;
   std::vector<std::pair<int32_t, bool>> string_inputs_;
-  size_t supplied_numeric_ = 0;
-  size_t supplied_strings_ = 0;
+  std::vector<std::pair<int, double>> supplied_numeric_;
+  std::vector<SuppliedString> supplied_strings_;
   Assessor core_;
 };
 
@@ -224,14 +281,15 @@ void RegisterPipeline(py::module_& m) {
                     py::object, std::optional<std::vector<int32_t>>,
                     const std::vector<std::pair<int, int32_t>>&,
                     const std::vector<std::pair<int, int32_t>>&,
-                    std::vector<std::pair<int32_t, bool>>, int32_t, int32_t>(),
+                    std::vector<std::pair<int32_t, bool>>, std::vector<std::pair<int, double>>,
+                    const std::vector<std::tuple<int, std::string, bool>>&>(),
            py::arg("extractor"), py::arg("program"), py::arg("live"), py::arg("live_columns"),
            py::arg("shadow"), py::arg("shadow_columns"), py::arg("numeric_sources"),
            py::arg("string_sources"), py::arg("string_inputs"), py::arg("supplied_numeric"),
            py::arg("supplied_strings"))
       .def("assess", &PyAssessor::Assess, py::arg("event"))
-      .def("decide", &PyAssessor::Decide, py::arg("payment"), py::arg("numeric"),
-           py::arg("strings"), py::arg("object"), py::arg("at"));
+      .def("decide", &PyAssessor::Decide, py::arg("payment"), py::arg("risk_score"),
+           py::arg("risk_level"), py::arg("metadata"), py::arg("object"), py::arg("at"));
 }
 
 }  // namespace radarcore::bind

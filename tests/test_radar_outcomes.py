@@ -439,8 +439,9 @@ def test_the_assessor_decides_as_the_attribute_mapping_does(
         payment, live, shadow = assessor.core.assess(event)
         assert live is None and shadow is None
         for score, level in ((80.0, "elevated"), (10.0, "normal"), (None, None)):
-            numeric, strings = assessor.plan.supplied(score, level, metadata)
-            got = rule_set.decision(*assessor.core.decide(payment, numeric, strings, 1, created))
+            got = rule_set.decision(
+                *assessor.core.decide(payment, score, level, metadata, 1, created)
+            )
             mapping = attributes | {"risk_score": score, "risk_level": level}
             mapping |= {f"::{k}::": v for k, v in metadata.items()}
             assert got == rule_set.evaluate_one(mapping, at=created), (rule_set, score)

@@ -192,15 +192,16 @@ class Assessor:
         numeric_sources: list[tuple[int, int]],
         string_sources: list[tuple[int, int]],
         string_inputs: list[tuple[int, bool]],
-        supplied_numeric: int,
-        supplied_strings: int,
+        supplied_numeric: list[tuple[int, float]],
+        supplied_strings: list[tuple[int, str, bool]],
     ) -> None: ...
     def assess(self, event: Mapping[str, Any]) -> tuple[AssessedPayment, float | None, float | None]: ...
     def decide(
         self,
         payment: AssessedPayment,
-        numeric: list[float],
-        strings: list[str | None],
+        risk_score: float | None,
+        risk_level: str | None,
+        metadata: Mapping[str, str] | None,
         object: int,
         at: int,
     ) -> tuple[int, int, bool, int]: ...

@@ -283,41 +283,43 @@ class _AttributeLayout:
         self.strings = {name: j for j, name in enumerate(strings)}
 
 
-#: Rule attributes the engine supplies itself (with metadata, ``::key::``), not the extractor.
-_ENGINE_ATTRIBUTES = frozenset({"risk_score", "risk_level"})
-
 # Where a rule slot takes its value from (pipeline/assessor.hpp's SlotSourceKind).
 _ROW, _ROW_BOOLEAN, _INPUT, _SUPPLIED = 0, 1, 2, 3
-# How the engine supplies a slot's value: a constant, its own risk score or level, a metadata
-# value.
-_CONSTANT, _ENGINE, _METADATA = 0, 1, 2
+# What the engine supplies for a slot (register_pipeline.cpp): a constant (the slot's missing
+# value), its own risk score (numeric) or level (string), a metadata value (string).
+_CONSTANT, _RISK, _METADATA = 0, 1, 2
 
 
 class _RulePlan:
     """Where each input slot of a rule program takes its value from in the core's assessor:
     the feature row, one of the payment's string attributes (case-folded in the core where the
-    slot folds), or a value the engine supplies per payment (risk score and level, metadata
-    ``::key::``, the missing value of an attribute nothing computes). The values are what
-    ``RuleSet.evaluate_one`` reads from the payment's attributes (a differential test checks
-    the decisions). The rule parser types every attribute as the extractor computes it; a slot
-    that reads one with another type is a ``TypeError`` (so the assessment fails open)."""
+    slot folds), or a value the engine supplies per payment (the risk score and level, a
+    metadata value ``::key::``, the missing value of an attribute nothing computes). The
+    values are what ``RuleSet.evaluate_one`` reads from the payment's attributes (a
+    differential test checks the decisions). The rule parser types every attribute as the
+    extractor computes it; a slot that reads one with another type is a ``TypeError`` (so the
+    assessment fails open)."""
 
     def __init__(self, rule_set: RuleSet, layout: _AttributeLayout) -> None:
         self.layout = layout
         program = rule_set.program
         self.numeric_sources: list[tuple[int, int]] = []
         self.string_sources: list[tuple[int, int]] = []
-        self.string_inputs: list[tuple[int, bool]] = []
-        # (how, slot, metadata key or constant value) per supplied value, in supplied order
-        self.numeric_supplied: list[tuple[int, Slot, Any]] = []
-        self.string_supplied: list[tuple[int, Slot, Any]] = []
+        self.numeric_supplied: list[tuple[int, float]] = []
+        self.string_supplied: list[tuple[int, str, bool]] = []
         for slot in program.numeric_slots:
             found = layout.numeric.get(slot.source)
             if found is not None and found[1] == slot.boolean:
                 self.numeric_sources.append((_ROW_BOOLEAN if slot.boolean else _ROW, found[0]))
                 continue
+            self._check(slot)
             self.numeric_sources.append((_SUPPLIED, len(self.numeric_supplied)))
-            self.numeric_supplied.append(self._supplied(slot))
+            if slot.source == "risk_score" and not slot.boolean:
+                self.numeric_supplied.append((_RISK, math.nan))
+            else:
+                missing = slot_value(slot, None)
+                assert isinstance(missing, float)
+                self.numeric_supplied.append((_CONSTANT, missing))
         inputs: dict[tuple[int, bool], int] = {}
         for slot in program.string_slots:
             position = layout.strings.get(slot.source)
@@ -325,41 +327,24 @@ class _RulePlan:
                 key = (position, slot.fold)
                 self.string_sources.append((_INPUT, inputs.setdefault(key, len(inputs))))
                 continue
+            self._check(slot)
             self.string_sources.append((_SUPPLIED, len(self.string_supplied)))
-            self.string_supplied.append(self._supplied(slot))
+            source = slot.source
+            if source == "risk_level":
+                self.string_supplied.append((_RISK, "", slot.fold))
+            elif source.startswith("::") and source.endswith("::") and len(source) >= 4:
+                self.string_supplied.append((_METADATA, source[2:-2], slot.fold))
+            else:
+                self.string_supplied.append((_CONSTANT, "", False))
         self.string_inputs = list(inputs)
 
-    def _supplied(self, slot: Slot) -> tuple[int, Slot, Any]:
-        source = slot.source
-        if source in _ENGINE_ATTRIBUTES:
-            return (_ENGINE, slot, source)
-        if source.startswith("::") and source.endswith("::") and len(source) >= 4:
-            return (_METADATA, slot, source[2:-2])
-        if source in self.layout.numeric or source in self.layout.strings:
+    def _check(self, slot: Slot) -> None:
+        wrong = slot.source in self.layout.numeric or slot.source in self.layout.strings
+        if wrong or slot.source == ("risk_level" if slot.kind == "numeric" else "risk_score"):
             raise TypeError(
-                f"a rule reads {source!r} as a {'boolean' if slot.boolean else slot.kind} "
-                "attribute, which the feature extractor computes with another type"
+                f"a rule reads {slot.source!r} as a {'boolean' if slot.boolean else slot.kind} "
+                "attribute, which is computed with another type"
             )
-        return (_CONSTANT, slot, slot_value(slot, None))
-
-    def supplied(
-        self,
-        risk_score: float | None,
-        risk_level: str | None,
-        metadata: Mapping[str, Any] | None,
-    ) -> tuple[list[Any], list[Any]]:
-        """The supplied numeric and string values of one payment."""
-        engine = {"risk_score": risk_score, "risk_level": risk_level}
-        values: tuple[list[Any], list[Any]] = ([], [])
-        for out, supplied in zip(values, (self.numeric_supplied, self.string_supplied)):
-            for how, slot, arg in supplied:
-                if how == _CONSTANT:
-                    out.append(arg)
-                elif how == _ENGINE:
-                    out.append(slot_value(slot, engine[arg]))
-                else:
-                    out.append(slot_value(slot, None if metadata is None else metadata.get(arg)))
-        return values
 
 
 class _Scorer:
@@ -405,8 +390,8 @@ class _Assessor:
             plan.numeric_sources,
             plan.string_sources,
             plan.string_inputs,
-            len(plan.numeric_supplied),
-            len(plan.string_supplied),
+            plan.numeric_supplied,
+            plan.string_supplied,
         )
 
 
@@ -1069,12 +1054,15 @@ class Radar:
                 reported = self._perturb(str(event["id"]), score)  # type: ignore[arg-type]
                 level = settings.risk_level(reported)
         enforced = not holdout or settings.score_holdout_mode == "perturbed"
-        risk_score = None if reported is None or not enforced else float(reported)
-        numeric, texts = assessor.plan.supplied(
-            risk_score, level if enforced else None, event.get("metadata")
-        )
         decision = rule_set.decision(
-            *assessor.core.decide(payment, numeric, texts, object_code(kind), int(event["created"]))
+            *assessor.core.decide(
+                payment,
+                None if reported is None or not enforced else float(reported),
+                level if enforced else None,
+                event.get("metadata"),
+                object_code(kind),
+                int(event["created"]),
+            )
         )
 
         if decision.request_three_d_secure and kind != "charge" and not three_d_secure_done:
