@@ -437,7 +437,8 @@ def test_the_assessor_decides_as_the_attribute_mapping_does(
     for rule_set in sets:
         assessor = _Assessor(radar._core_features, rule_set, radar._layout, None, None)
         payment, live, shadow = assessor.core.assess(event)
-        assert live is None and shadow is None
+        assert live is None
+        assert shadow is None
         for score, level in ((80.0, "elevated"), (10.0, "normal"), (None, None)):
             got = rule_set.decision(
                 *assessor.core.decide(payment, score, level, metadata, 1, created)

@@ -195,7 +195,9 @@ class Assessor:
         supplied_numeric: list[tuple[int, float]],
         supplied_strings: list[tuple[int, str, bool]],
     ) -> None: ...
-    def assess(self, event: Mapping[str, Any]) -> tuple[AssessedPayment, float | None, float | None]: ...
+    def assess(
+        self, event: Mapping[str, Any]
+    ) -> tuple[AssessedPayment, float | None, float | None]: ...
     def decide(
         self,
         payment: AssessedPayment,
