@@ -199,7 +199,9 @@ def pack_one(event: Mapping[str, Any]) -> EventParts:
 
     When every value of a kind has the plain type (``str``, ``int``, ``float``, ``bool`` or
     ``None``), the values are taken as they are; otherwise each goes through the checks and
-    conversions above.
+    conversions above. The core reads a ``dict`` of plain values itself (the extractor's and the
+    engine's assessor's one-event calls take the mapping); it calls this function for any other
+    event, so both paths give the same values and the same errors.
     """
     if not isinstance(event, Mapping):
         raise TypeError(
