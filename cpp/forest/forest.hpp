@@ -99,8 +99,9 @@ class Forest {
   void PredictMany(const MatrixView<double>& x, bool raw, int n_threads, double* out,
                    Kernel kernel = Kernel::kAuto) const;
 
-  // One contiguous row of NumFeatures() values; out has NumGroups() entries.
-  void PredictOne(const double* row, bool raw, double* out, Kernel kernel = Kernel::kAuto) const;
+  // One contiguous row of NumFeatures() values; out has NumGroups() entries. Always the
+  // portable walker, with its lanes on different trees (the fastest for one row).
+  void PredictOne(const double* row, bool raw, double* out) const;
 
   // TreeSHAP contributions as LightGBM's pred_contrib lays them out: for each row and group,
   // NumFeatures() contributions then the bias, so out has x.rows * NumGroups() * (NumFeatures()+1).
@@ -155,10 +156,6 @@ class Forest {
   std::vector<double> tree_expected_;       // TreeSHAP bias per tree
   std::vector<PlanStep> plan_;              // the batch path, trees in order
   detail::QuickScorer quick_;
-  // Queue of numerical trees for the single-row vector walker: queue positions and root slots.
-  std::vector<std::int64_t> simd_tree_ids_;
-  std::vector<std::int64_t> simd_tree_slots_;
-  std::int64_t simd_tree_count_ = 0;
 };
 
 }  // namespace radarcore

@@ -56,8 +56,9 @@ struct StringValues {
 
 class Assessor {
  public:
-  // Validates the spec (forest widths and columns against the row, slot counts against the
-  // program, every index in range); throws SchemaError naming what is wrong.
+  // Validates the spec: forest widths and columns against the row (ModelError), slot counts
+  // against the program and every index in range (SchemaError); the message names what is
+  // wrong.
   explicit Assessor(AssessorSpec spec);
 
   bool has_live() const { return spec_.live.forest != nullptr; }

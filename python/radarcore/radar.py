@@ -202,7 +202,7 @@ class RadarSettings:
         return "normal"
 
 
-@dataclass
+@dataclass(slots=True)
 class Assessment:
     """What the engine decided for one payment attempt.
 

@@ -258,6 +258,8 @@ class RuleSet:
                 )
             self._check_lists(rule)
         self._program: CompiledProgram = compile_rules([r.node for r in self._rules], self._lists)
+        # Decisions are immutable and few (an action, a rule, 3D Secure): each made once.
+        self._decisions: dict[tuple[int, int, bool, int], Decision] = {}
 
     def _check_lists(self, rule: Rule) -> None:
         for ref, attribute_ref in rule.list_references():
@@ -355,12 +357,16 @@ class RuleSet:
     def decision(self, verdict: int, rule: int, tds: bool, tds_rule: int) -> Decision:
         """The :class:`Decision` of what the compiled program returns for one payment (action
         code, deciding rule index or -1, 3D Secure requested, its rule index or -1)."""
-        return Decision(
-            ACTION_NAMES[verdict],  # type: ignore[arg-type]
-            self._rules[rule] if rule >= 0 else None,
-            tds,
-            self._rules[tds_rule] if tds_rule >= 0 else None,
-        )
+        key = (verdict, rule, tds, tds_rule)
+        made = self._decisions.get(key)
+        if made is None:
+            made = self._decisions[key] = Decision(
+                ACTION_NAMES[verdict],  # type: ignore[arg-type]
+                self._rules[rule] if rule >= 0 else None,
+                tds,
+                self._rules[tds_rule] if tds_rule >= 0 else None,
+            )
+        return made
 
     def evaluate_many(
         self, columns: Any, *, object: ObjectKind = "payment_intent", at: int | None = None
