@@ -779,13 +779,24 @@ class Radar:
             self._applied_seq = entry.seq
 
     def _apply(
-        self, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
+        self,
+        kind: str,
+        created: int,
+        payload: Mapping[str, Any],
+        packed: _core.PackedEvent | None = None,
     ) -> None:
+        """Record a log entry (``packed``: its event as the assessment packed it, else the
+        entry's event is packed here)."""
         event = self._core_features.pack(payload["event"]) if packed is None else packed
         _apply_entry(self._core_features, kind, created, payload, event)
 
     def _after_commit(
-        self, seq: int, kind: str, created: int, payload: Mapping[str, Any], packed: Any = None
+        self,
+        seq: int,
+        kind: str,
+        created: int,
+        payload: Mapping[str, Any],
+        packed: _core.PackedEvent | None = None,
     ) -> None:
         """Apply a committed log entry to the velocity state; snapshot when due."""
         self._apply(kind, created, payload, packed)
