@@ -205,3 +205,25 @@ def test_threads_share_one_assessor(extractor: FeatureExtractor) -> None:
         thread.join()
     assert all(out == serial for out in results)
     assert {d[0] for _, _, d in serial} == {2, 3}
+
+
+def test_a_slot_typed_unlike_the_extractor_fails_open(radar_factory: Any) -> None:
+    """The parser never builds one, but a rule tree made by hand can read a numeric attribute
+    as a boolean: the assessment raises, and the payment is authorized as ``unknown``."""
+    from radarcore.rules import Rule
+    from radarcore.rules.ast import Action, AttributeRef, BooleanAttribute, RuleNode
+
+    rule = Rule(RuleNode(Action.BLOCK, BooleanAttribute(AttributeRef("amount_in_usd"))), id="odd")
+    extractor = FeatureExtractor()
+    with pytest.raises(TypeError, match="reads 'amount_in_usd' as a boolean attribute"):
+        bare(extractor, RuleSet([rule]))
+    radar = radar_factory(rules=RuleSet([rule]))
+    pm = radar.payment_methods.create(
+        type="card", card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2030}
+    )
+    pi = radar.payment_intents.create(
+        amount=5_000, currency="usd", payment_method=pm.id, confirm=True
+    )
+    outcome = radar.charges.retrieve(pi.latest_charge).outcome
+    assert (outcome.type, outcome.risk_level) == ("authorized", "unknown")
+    assert radar.counters["assessment_failures"] == 1

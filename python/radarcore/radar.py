@@ -227,7 +227,7 @@ class Assessment:
         that scored it (``model``, when it had one); ``None`` when no model scored it."""
         if self.packed_row is None:
             return None
-        record = {"row": base64.b64encode(self.packed_row).decode("ascii")}
+        record = {"row": _row_text(self.packed_row)}
         if self.model is not None:
             record["model"] = self.model
         return record
@@ -247,7 +247,11 @@ def pack_row(row: Any) -> str:
     """A float64 feature row, exactly and compactly (most features of a payment are missing or
     zero): the bitmaps of its NaNs and zeros, then its other values (``_core.pack_row``),
     base64-encoded (a fifth of the raw row's size for a typical card payment)."""
-    return base64.b64encode(_core.pack_row(row)).decode("ascii")
+    return _row_text(_core.pack_row(row))
+
+
+def _row_text(packed: bytes) -> str:
+    return base64.b64encode(packed).decode("ascii")
 
 
 def unpack_row(text: str, width: int) -> npt.NDArray[np.float64]:
@@ -339,8 +343,14 @@ class _RulePlan:
         self.string_inputs = list(inputs)
 
     def _check(self, slot: Slot) -> None:
-        wrong = slot.source in self.layout.numeric or slot.source in self.layout.strings
-        if wrong or slot.source == ("risk_level" if slot.kind == "numeric" else "risk_score"):
+        source, numeric = slot.source, slot.kind == "numeric"
+        wrong = (
+            source in self.layout.numeric
+            or source in self.layout.strings
+            or (source == "risk_score" and (not numeric or slot.boolean))
+            or (source == "risk_level" and numeric)
+        )
+        if wrong:
             raise TypeError(
                 f"a rule reads {slot.source!r} as a {'boolean' if slot.boolean else slot.kind} "
                 "attribute, which is computed with another type"
