@@ -195,7 +195,9 @@ def created_of(obj: StripeObject) -> int:
     return int(created or 0)
 
 
-_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+# For the rare document the plain encoding rejects: a numpy value or a non-string key (which,
+# as ``json`` does, becomes a string). Asking for these always would slow every document down.
+_LENIENT = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def encode(value: StripeObject | dict[str, Any]) -> bytes:
@@ -203,9 +205,13 @@ def encode(value: StripeObject | dict[str, Any]) -> bytes:
     JSON objects) or of a JSON-like document, as compact UTF-8 JSON.
 
     orjson writes dataclasses directly, several times faster than ``to_record()`` and ``json``;
-    a NaN is written as ``null``, which every reader takes as missing.
+    a NaN is written as ``null``, which every reader takes as missing; numpy values and
+    non-string keys (``{1: "a"}`` as ``{"1": "a"}``) are accepted too.
     """
-    return orjson.dumps(value, option=_JSON_OPTIONS)
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(value, option=_LENIENT)
 
 
 def decode(data: bytes | str) -> dict[str, Any]:
