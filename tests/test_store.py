@@ -294,6 +294,42 @@ def test_an_older_database_is_upgraded(tmp_path: Path) -> None:
     store.close()
 
 
+def test_the_event_log_keeps_its_entries_when_migrated_to_fewer_pages(tmp_path: Path) -> None:
+    """Migration 7 rebuilds SQLite's event log without AUTOINCREMENT and drops its index by
+    payment: every entry keeps its seq, appends go on after the largest one, and an append
+    writes neither the sequence counter nor that index."""
+    import sqlite3
+
+    (log,) = [v for v, description, _ in MIGRATIONS if description.startswith("event log")]
+    path = tmp_path / "log.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT)")
+    for version, description, statements in MIGRATIONS[: log - 1]:
+        for statement in statements["sqlite"]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, description))
+    for seq in (1, 2, 5):  # seqs with a gap: each kept as it was
+        conn.execute(
+            "INSERT INTO events (seq, kind, created, payment, payload) VALUES (?, ?, ?, ?, ?)",
+            (seq, "payment", 100 + seq, f"ch_{seq}", f'{{"n": {seq}}}'),
+        )
+    conn.commit()
+    conn.close()
+    store = SqliteStore(str(path))
+    assert store.schema_version >= log
+    assert [(e.seq, e.created, e.payment, e.payload) for e in store.events()] == [
+        (seq, 100 + seq, f"ch_{seq}", {"n": seq}) for seq in (1, 2, 5)
+    ]
+    assert store.append_event("label", 200, "ch_5", {"n": 6}) == 6
+    assert store.last_event_seq() == 6
+    names = {row[0] for row in store._execute("SELECT name FROM sqlite_master")}
+    assert "events_payment" not in names
+    assert "sqlite_sequence" not in names or not list(
+        store._execute("SELECT * FROM sqlite_sequence WHERE name = 'events'")
+    )
+    store.close()
+
+
 def test_lookups_use_the_partial_indexes(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "plan.db"))
     for column, sql in [

@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -157,25 +156,34 @@ _INDEX_READERS: dict[str, tuple[frozenset[str], Callable[[Any], Any]]] = {
     "risk_level": (frozenset({"outcome"}), _risk_level),
     "last4": (frozenset({"card", "payment_method_details"}), _last4),
 }
-_INDEX_PLANS: dict[type, tuple[Callable[[Any], Any] | None, ...]] = {}
+_INDEX_PLANS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
-def _index_plan(cls: type[StripeObject]) -> tuple[Callable[[Any], Any] | None, ...]:
-    """One reader per :data:`INDEX_COLUMNS` entry for objects of ``cls``: its field, or the
-    nested value the column holds, or ``None`` for the columns the class has no field for."""
+def _index_plan(cls: type[StripeObject]) -> Callable[[Any], tuple[Any, ...]]:
+    """The function giving the :data:`INDEX_COLUMNS` values of an object of ``cls``, compiled
+    once per class (as ``dataclasses`` compiles ``__init__``): per column the object's field,
+    or the reader of the nested value the column holds, or ``None`` where the class has no
+    field for it. One call with plain attribute loads, instead of a call per column."""
     names = cls._layout().name_set
-    readers: list[Callable[[Any], Any] | None] = []
+    readers: dict[str, Callable[[Any], Any]] = {}
+    terms: list[str] = []
     for column in INDEX_COLUMNS:
-        reader: Callable[[Any], Any] | None
+        read: Callable[[Any], Any] | None
         if column == "review_open":
-            reader = _review_open if getattr(cls, "object", None) == "review" else None
+            read = _review_open if getattr(cls, "object", None) == "review" else None
         elif column in _INDEX_READERS:
             fields, read = _INDEX_READERS[column]
-            reader = read if names & fields else None
+            read = read if names & fields else None
         else:
-            reader = attrgetter(column) if column in names else None
-        readers.append(reader)
-    plan = _INDEX_PLANS[cls] = tuple(readers)
+            terms.append(f"o.{column}" if column in names else "None")
+            continue
+        if read is None:
+            terms.append("None")
+        else:
+            readers[f"read_{column}"] = read
+            terms.append(f"read_{column}(o)")
+    plan: Callable[[Any], tuple[Any, ...]] = eval(f"lambda o: ({', '.join(terms)},)", readers)
+    _INDEX_PLANS[cls] = plan
     return plan
 
 
@@ -183,7 +191,7 @@ def index_of(obj: StripeObject) -> tuple[Any, ...]:
     """The indexed column values of ``obj``, in :data:`INDEX_COLUMNS` order (``None`` where the
     object has no such field)."""
     plan = _INDEX_PLANS.get(type(obj)) or _index_plan(type(obj))
-    return tuple([None if read is None else read(obj) for read in plan])
+    return plan(obj)
 
 
 def created_of(obj: StripeObject) -> int:
