@@ -483,9 +483,9 @@ class _SmallWal(SqliteStore):
     checkpoint_interval = 0.005
 
 
-def _wal_pages(path: Path) -> int:
+def _wal_pages(path: Path, page_size: int) -> int:
     wal = Path(f"{path}-wal")
-    return (wal.stat().st_size - 32) // (4096 + 24) if wal.exists() else 0
+    return (wal.stat().st_size - 32) // (page_size + 24) if wal.exists() else 0
 
 
 def test_sqlite_commits_never_checkpoint_and_the_wal_stays_bounded(tmp_path: Path) -> None:
@@ -496,11 +496,13 @@ def test_sqlite_commits_never_checkpoint_and_the_wal_stays_bounded(tmp_path: Pat
     path = tmp_path / "busy.db"
     store = _SmallWal(str(path))
     assert store._execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    page_size = store._execute("PRAGMA page_size").fetchone()[0]
+    assert page_size == SqliteStore.page_size
     biggest = 0
     for i in range(3000):
         with store.transaction():
             store.put(charge(i, i, description="x" * 3000))
-        biggest = max(biggest, _wal_pages(path))
+        biggest = max(biggest, _wal_pages(path, page_size))
         time.sleep(0.0001)  # a server's transactions have gaps between them (parsing, sending)
     assert biggest < 10 * _SmallWal.checkpoint_pages
     store.close()

@@ -17,6 +17,7 @@ __all__ = [
     "INDEX_COLUMNS",
     "RANGE_COLUMNS",
     "Event",
+    "IndexPlan",
     "ModelRecord",
     "Range",
     "Store",
@@ -27,6 +28,7 @@ __all__ = [
     "decode_object",
     "encode",
     "index_of",
+    "index_plan",
     "object_from_record",
 ]
 
@@ -156,17 +158,33 @@ _INDEX_READERS: dict[str, tuple[frozenset[str], Callable[[Any], Any]]] = {
     "risk_level": (frozenset({"outcome"}), _risk_level),
     "last4": (frozenset({"card", "payment_method_details"}), _last4),
 }
-_INDEX_PLANS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
-def _index_plan(cls: type[StripeObject]) -> Callable[[Any], tuple[Any, ...]]:
-    """The function giving the :data:`INDEX_COLUMNS` values of an object of ``cls``, compiled
-    once per class (as ``dataclasses`` compiles ``__init__``): per column the object's field,
-    or the reader of the nested value the column holds, or ``None`` where the class has no
-    field for it. One call with plain attribute loads, instead of a call per column."""
+@dataclass(frozen=True)
+class IndexPlan:
+    """How the index columns of one class's objects are read: ``columns`` are the
+    :data:`INDEX_COLUMNS` the class has a field for (the others are always ``None``),
+    ``values(obj)`` gives those columns' values and ``all(obj)`` every column's, in
+    :data:`INDEX_COLUMNS` order."""
+
+    columns: tuple[str, ...]
+    values: Callable[[Any], tuple[Any, ...]]
+    all: Callable[[Any], tuple[Any, ...]]
+
+
+_INDEX_PLANS: dict[type, IndexPlan] = {}
+
+
+def index_plan(cls: type[StripeObject]) -> IndexPlan:
+    """The :class:`IndexPlan` of ``cls``, compiled once per class (as ``dataclasses`` compiles
+    ``__init__``): per column the object's field, or the reader of the nested value the column
+    holds. One call with plain attribute loads, instead of a call per column."""
+    plan = _INDEX_PLANS.get(cls)
+    if plan is not None:
+        return plan
     names = cls._layout().name_set
     readers: dict[str, Callable[[Any], Any]] = {}
-    terms: list[str] = []
+    terms: dict[str, str] = {}
     for column in INDEX_COLUMNS:
         read: Callable[[Any], Any] | None
         if column == "review_open":
@@ -175,23 +193,32 @@ def _index_plan(cls: type[StripeObject]) -> Callable[[Any], tuple[Any, ...]]:
             fields, read = _INDEX_READERS[column]
             read = read if names & fields else None
         else:
-            terms.append(f"o.{column}" if column in names else "None")
+            if column in names:
+                terms[column] = f"o.{column}"
             continue
-        if read is None:
-            terms.append("None")
-        else:
+        if read is not None:
             readers[f"read_{column}"] = read
-            terms.append(f"read_{column}(o)")
-    plan: Callable[[Any], tuple[Any, ...]] = eval(f"lambda o: ({', '.join(terms)},)", readers)
-    _INDEX_PLANS[cls] = plan
+            terms[column] = f"read_{column}(o)"
+
+    def compile_(items: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+        function: Callable[[Any], tuple[Any, ...]] = eval(
+            f"lambda o: ({''.join(item + ', ' for item in items)})", readers
+        )
+        return function
+
+    plan = _INDEX_PLANS[cls] = IndexPlan(
+        columns=tuple(terms),
+        values=compile_(list(terms.values())),
+        all=compile_([terms.get(column, "None") for column in INDEX_COLUMNS]),
+    )
     return plan
 
 
 def index_of(obj: StripeObject) -> tuple[Any, ...]:
     """The indexed column values of ``obj``, in :data:`INDEX_COLUMNS` order (``None`` where the
     object has no such field)."""
-    plan = _INDEX_PLANS.get(type(obj)) or _index_plan(type(obj))
-    return plan(obj)
+    plan = _INDEX_PLANS.get(type(obj)) or index_plan(type(obj))
+    return plan.all(obj)
 
 
 def created_of(obj: StripeObject) -> int:

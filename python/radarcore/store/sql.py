@@ -30,7 +30,7 @@ from radarcore.store._base import (
     decode,
     decode_object,
     encode,
-    index_of,
+    index_plan,
 )
 from radarcore.store._migrations import MIGRATIONS
 
@@ -38,12 +38,24 @@ __all__ = ["PostgresStore", "SqlStore", "SqliteStore"]
 
 logger = logging.getLogger("radarcore.store")
 
-_UPSERT_COLUMNS = ("id", "type", "created", *INDEX_COLUMNS, "doc")
-_UPSERT = (
-    f"INSERT INTO objects ({', '.join(_UPSERT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _UPSERT_COLUMNS)}) ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS[1:])
-)
+_UPSERTS: dict[type, str] = {}
+
+
+def _upsert(cls: type[StripeObject]) -> str:
+    """The statement writing a ``cls`` object: its index columns are bound, the ones the class
+    has no field for are set to NULL in the statement itself (binding ``None`` costs Python's
+    sqlite3 module a failed adapter lookup per value, with an exception message formatted)."""
+    statement = _UPSERTS.get(cls)
+    if statement is None:
+        columns = ("id", "type", "created", *index_plan(cls).columns, "doc")
+        updates = [f"{c} = excluded.{c}" for c in columns[1:]]
+        updates += [f"{c} = NULL" for c in INDEX_COLUMNS if c not in columns]
+        statement = _UPSERTS[cls] = (
+            f"INSERT INTO objects ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(updates)
+        )
+    return statement
 
 
 class SqlStore(Store):
@@ -130,15 +142,16 @@ class SqlStore(Store):
     # --- objects -------------------------------------------------------------------------------
 
     def put(self, obj: StripeObject) -> None:
+        cls = type(obj)
         params = (
             obj.id,  # type: ignore[attr-defined]
             obj.object,  # type: ignore[attr-defined]
             created_of(obj),
-            *index_of(obj),
+            *index_plan(cls).values(obj),
             encode(obj).decode(),
         )
         with self._lock:
-            self._execute(_UPSERT, params)
+            self._execute(_UPSERTS.get(cls) or _upsert(cls), params)
 
     def document(self, object_id: str) -> str | None:
         with self._lock:
@@ -363,11 +376,20 @@ class SqliteStore(SqlStore):
     commit that ran one held the write lock all that time. A :class:`_Checkpointer` thread with
     its own connection does it instead, off the write lock, see there."""
 
+    page_size = 2048
+    """Page size of a new database file (an existing one keeps its own). A payment's commit
+    writes one WAL frame per page it changed, most of them index pages changed by one small
+    entry each: 2 KB pages make the WAL 38 % smaller than SQLite's default of 4 KB (54 against
+    87 KB per payment, 27 against 22 frames) and cost no more CPU; 1 KB pages shrink it
+    further (34 KB) but spill every stored Charge over several overflow pages."""
+
     checkpoint_pages = 10_000
     """WAL size (pages) past which the checkpointer makes the next writer restart the WAL."""
 
-    checkpoint_frames = 2_000
-    """WAL frames committed since the checkpointer's last pass that make it run the next one."""
+    checkpoint_frames = 5_000
+    """WAL frames committed since the checkpointer's last pass that make it run the next one
+    (about 185 payments; half of ``checkpoint_pages``, so the pass before a restart leaves the
+    locked one little to copy)."""
 
     checkpoint_interval = 0.05
     """Seconds between the checkpointer's looks at the WAL's size."""
@@ -377,6 +399,7 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: str) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"PRAGMA page_size={self.page_size}")  # a new database's only
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
