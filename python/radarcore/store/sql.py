@@ -404,6 +404,7 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._cursor = self._conn.cursor()
         self._lock_file = None if path == ":memory:" else open(f"{path}.lock", "a+b")  # noqa: SIM115
         self._checkpointer = None
         super().__init__(f"sqlite:///{path}")
@@ -416,13 +417,15 @@ class SqliteStore(SqlStore):
             weakref.finalize(self, self._checkpointer.stopping.set)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(sql, params)
+        # One cursor for every statement (callers read each result before the next statement,
+        # under the store's lock): creating a cursor per statement cost ~3 µs per payment.
+        return self._cursor.execute(sql, params)
 
     def _begin(self) -> None:
         if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX)
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._execute("BEGIN IMMEDIATE")
         except BaseException:
             self._unlock()
             raise
@@ -433,13 +436,13 @@ class SqliteStore(SqlStore):
 
     def _commit(self) -> None:
         try:
-            self._conn.execute("COMMIT")
+            self._execute("COMMIT")
         finally:
             self._unlock()
 
     def _rollback(self) -> None:
         try:
-            self._conn.execute("ROLLBACK")
+            self._execute("ROLLBACK")
         finally:
             self._unlock()
 
