@@ -10,7 +10,6 @@ import fcntl
 import logging
 import os
 import sqlite3
-import sys
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
@@ -386,13 +385,8 @@ class SqliteStore(SqlStore):
     checkpoint_pages = 10_000
     """WAL size (pages) past which the checkpointer makes the next writer restart the WAL."""
 
-    checkpoint_frames = 5_000
-    """WAL frames committed since the checkpointer's last pass that make it run the next one
-    (about 185 payments; half of ``checkpoint_pages``, so the pass before a restart leaves the
-    locked one little to copy)."""
-
     checkpoint_interval = 0.05
-    """Seconds between the checkpointer's looks at the WAL's size."""
+    """Seconds between the checkpointer's passes."""
 
     dialect = "sqlite"
     position_column = "rowid"
@@ -410,7 +404,7 @@ class SqliteStore(SqlStore):
         super().__init__(f"sqlite:///{path}")
         if path != ":memory:":
             self._checkpointer = _Checkpointer(
-                path, self.checkpoint_pages, self.checkpoint_frames, self.checkpoint_interval
+                path, self.checkpoint_pages, self.checkpoint_interval
             )
             self._checkpointer.start()
             # a store dropped without close() still ends its thread
@@ -461,13 +455,9 @@ class SqliteStore(SqlStore):
 class _Checkpointer(threading.Thread):
     """Checkpoints one SQLite database's WAL from a thread, so that no commit waits for one.
 
-    Every ``interval`` seconds it reads the WAL's length from the wal-index header, and once
-    ``frames`` frames were committed since its last pass it runs a PASSIVE checkpoint, which
-    copies the committed WAL frames into the database without taking the write lock (writers
-    go on appending meanwhile). Each pass first syncs the WAL, and a commit appending to the
-    WAL during that sync may wait for it: passes by size rather than by time (every 50 ms,
-    before) make those waits rare at a high commit rate, while the WAL stays small enough for
-    readers to search quickly. Such checkpoints alone never let the WAL file restart
+    Every ``interval`` seconds in which something was committed it runs a PASSIVE checkpoint,
+    which copies the committed WAL frames into the database without taking the write lock
+    (writers go on appending meanwhile). Such checkpoints alone never let the WAL file restart
     under continuous writes: a restart needs every frame copied when the next writer begins,
     and the end keeps moving, so the WAL grows without bound. So once it holds ``pages`` pages,
     the thread syncs the database file itself, repeats the passive checkpoint until only a few
@@ -481,11 +471,10 @@ class _Checkpointer(threading.Thread):
 
     _SMALL = 64  # frames left to copy under the lock
 
-    def __init__(self, path: str, pages: int, frames: int, interval: float) -> None:
+    def __init__(self, path: str, pages: int, interval: float) -> None:
         super().__init__(name=f"radarcore-checkpoint:{path}", daemon=True)
         self._path = path
         self._pages = pages
-        self._frames = frames
         self._interval = interval
         self.stopping = threading.Event()
 
@@ -497,37 +486,23 @@ class _Checkpointer(threading.Thread):
 
     def run(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None)
-        # The connection maps the wal-index (<path>-shm, created with the WAL) for as long as it
-        # is open; the thread reads its header from the same file.
-        conn.execute("PRAGMA schema_version").fetchone()
         database = os.open(self._path, os.O_RDONLY)
-        index = os.open(f"{self._path}-shm", os.O_RDONLY)
         try:
             with open(f"{self._path}.lock", "a+b") as lock:
-                self._loop(conn, database, index, lock)
+                self._loop(conn, database, lock)
         finally:
-            os.close(index)
             os.close(database)
             conn.close()
 
-    @staticmethod
-    def _wal_frames(index: int) -> int:
-        """The number of valid frames in the WAL (``mxFrame``, offset 16 of the wal-index
-        header, native byte order: https://www.sqlite.org/walformat.html). Read without
-        SQLite's locks: a torn read only moves the next pass earlier or later."""
-        header = os.pread(index, 20, 0)
-        return int.from_bytes(header[16:20], sys.byteorder) if len(header) == 20 else 0
-
-    def _loop(self, conn: sqlite3.Connection, database: int, index: int, lock: Any) -> None:
-        done = 0  # the WAL's length at the last pass (it restarts from 0 once fully copied)
+    def _loop(self, conn: sqlite3.Connection, database: int, lock: Any) -> None:
+        version = None
         while not self.stopping.wait(self._interval):
             try:
-                length = self._wal_frames(index)
-                added = length - done if length >= done else length
-                if added < self._frames and length < self._pages:
+                seen = conn.execute("PRAGMA data_version").fetchone()[0]
+                if seen == version:
                     continue
+                version = seen
                 frames, copied = self._passive(conn)
-                done = frames
                 if frames < self._pages:
                     continue
                 # Each pass copies and syncs what was committed during the one before, so the
