@@ -275,6 +275,18 @@ def test_sqlite_and_memory_list_the_same(
     assert pages[:2] == pages[2:]
 
 
+def test_documents_with_numpy_values_or_non_string_keys_are_encoded() -> None:
+    """The plain encoding rejects these; ``encode`` then writes them as ``json`` would (a
+    non-string key as a string, numpy values as numbers), and a NaN as ``null`` either way."""
+    import numpy as np
+
+    from radarcore.store._base import decode, encode
+
+    assert encode({"a": 1.5, "b": float("nan")}) == b'{"a":1.5,"b":null}'
+    document = {1: "one", "score": np.float64(0.25), "row": np.array([1, 2])}
+    assert decode(encode(document)) == {"1": "one", "score": 0.25, "row": [1, 2]}
+
+
 def test_an_older_database_is_upgraded(tmp_path: Path) -> None:
     import sqlite3
 
