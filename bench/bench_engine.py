@@ -253,30 +253,36 @@ def run_baseline(forest: Forest, n: int, warmup: int, seed: int) -> dict[str, fl
 
 
 class Samples:
-    """Per-payment wall time, thread CPU time and involuntary context switches (the switch
-    counts are read outside the timed span, so reading them costs the payment nothing)."""
+    """Per-payment wall time, thread CPU time and context switches (the switch counts are read
+    outside the timed span, so reading them costs the payment nothing): an involuntary one
+    means the scheduler preempted the payment, a voluntary one that the payment waited (for
+    the disk, or for a lock another thread held, such as SQLite's checkpointer)."""
 
     def __init__(self) -> None:
         self.wall: list[float] = []
         self.cpu: list[float] = []
         self.preempted: list[bool] = []
+        self.waited: list[bool] = []
 
     def __enter__(self) -> None:
-        self._switches = resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
+        usage = resource.getrusage(resource.RUSAGE_THREAD)
+        self._switches = usage.ru_nivcsw, usage.ru_nvcsw
         self._cpu = time.thread_time()
         self._wall = time.perf_counter()
 
     def __exit__(self, *exc: object, keep: bool = True) -> None:
         wall, cpu = time.perf_counter(), time.thread_time()
-        switches = resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
+        usage = resource.getrusage(resource.RUSAGE_THREAD)
         if keep:
             self.wall.append(wall - self._wall)
             self.cpu.append(cpu - self._cpu)
-            self.preempted.append(switches != self._switches)
+            self.preempted.append(usage.ru_nivcsw != self._switches[0])
+            self.waited.append(usage.ru_nvcsw != self._switches[1])
 
     def summary(self) -> dict[str, float]:
         """Medians and tails in µs; ``preempted`` is the share of payments the scheduler
-        interrupted, ``quiet_p99`` the wall p99 of the others."""
+        interrupted, ``quiet_p99`` the wall p99 of the others, ``waited`` the share of payments
+        that blocked."""
         quiet = [w for w, p in zip(self.wall, self.preempted, strict=True) if not p]
         return {
             "median": statistics.median(self.wall) * 1e6,
@@ -286,6 +292,7 @@ class Samples:
             "cpu_p99": quantile(self.cpu, 0.99) * 1e6,
             "preempted": sum(self.preempted) / len(self.preempted),
             "quiet_p99": quantile(quiet, 0.99) * 1e6 if quiet else math.nan,
+            "waited": sum(self.waited) / len(self.waited),
             "n": float(len(self.wall)),
         }
 
@@ -326,10 +333,10 @@ def main() -> None:
     )
     print(
         "| path | median µs | p99 µs | p99.9 µs | CPU median µs | CPU p99 µs | preempted | "
-        "unpreempted p99 µs | median / baseline | core | store | Python | "
+        "unpreempted p99 µs | waited | median / baseline | core | store | Python | "
         "assessment median µs | assessment p99 µs | load average | p99 target µs |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         if "core" in r:
             split = (
@@ -343,7 +350,8 @@ def main() -> None:
         print(
             f"| {label} | {r['median']:.0f} | {r['p99']:.0f} | {r['p999']:.0f} | "
             f"{r['cpu_median']:.0f} | {r['cpu_p99']:.0f} | {r['preempted']:.1%} | "
-            f"{r['quiet_p99']:.0f} | {r['median'] / baseline:.2f} | {split} | {loads[name]} | "
+            f"{r['quiet_p99']:.0f} | {r['waited']:.1%} | {r['median'] / baseline:.2f} | {split} | "
+            f"{loads[name]} | "
             f"{target} |"
         )
 

@@ -275,6 +275,18 @@ def test_sqlite_and_memory_list_the_same(
     assert pages[:2] == pages[2:]
 
 
+def test_documents_with_numpy_values_or_non_string_keys_are_encoded() -> None:
+    """The plain encoding rejects these; ``encode`` then writes them as ``json`` would (a
+    non-string key as a string, numpy values as numbers), and a NaN as ``null`` either way."""
+    import numpy as np
+
+    from radarcore.store._base import decode, encode
+
+    assert encode({"a": 1.5, "b": float("nan")}) == b'{"a":1.5,"b":null}'
+    document = {1: "one", "score": np.float64(0.25), "row": np.array([1, 2])}
+    assert decode(encode(document)) == {"1": "one", "score": 0.25, "row": [1, 2]}
+
+
 def test_an_older_database_is_upgraded(tmp_path: Path) -> None:
     import sqlite3
 
@@ -291,6 +303,42 @@ def test_an_older_database_is_upgraded(tmp_path: Path) -> None:
     assert store.schema_version == MIGRATIONS[-1][0]
     store.set_meta("k", "v")
     assert store.get_meta("k") == "v"
+    store.close()
+
+
+def test_the_event_log_keeps_its_entries_when_migrated_to_fewer_pages(tmp_path: Path) -> None:
+    """Migration 7 rebuilds SQLite's event log without AUTOINCREMENT and drops its index by
+    payment: every entry keeps its seq, appends go on after the largest one, and an append
+    writes neither the sequence counter nor that index."""
+    import sqlite3
+
+    (log,) = [v for v, description, _ in MIGRATIONS if description.startswith("event log")]
+    path = tmp_path / "log.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT)")
+    for version, description, statements in MIGRATIONS[: log - 1]:
+        for statement in statements["sqlite"]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, description))
+    for seq in (1, 2, 5):  # seqs with a gap: each kept as it was
+        conn.execute(
+            "INSERT INTO events (seq, kind, created, payment, payload) VALUES (?, ?, ?, ?, ?)",
+            (seq, "payment", 100 + seq, f"ch_{seq}", f'{{"n": {seq}}}'),
+        )
+    conn.commit()
+    conn.close()
+    store = SqliteStore(str(path))
+    assert store.schema_version >= log
+    assert [(e.seq, e.created, e.payment, e.payload) for e in store.events()] == [
+        (seq, 100 + seq, f"ch_{seq}", {"n": seq}) for seq in (1, 2, 5)
+    ]
+    assert store.append_event("label", 200, "ch_5", {"n": 6}) == 6
+    assert store.last_event_seq() == 6
+    names = {row[0] for row in store._execute("SELECT name FROM sqlite_master")}
+    assert "events_payment" not in names
+    assert "sqlite_sequence" not in names or not list(
+        store._execute("SELECT * FROM sqlite_sequence WHERE name = 'events'")
+    )
     store.close()
 
 
@@ -447,9 +495,9 @@ class _SmallWal(SqliteStore):
     checkpoint_interval = 0.005
 
 
-def _wal_pages(path: Path) -> int:
+def _wal_pages(path: Path, page_size: int) -> int:
     wal = Path(f"{path}-wal")
-    return (wal.stat().st_size - 32) // (4096 + 24) if wal.exists() else 0
+    return (wal.stat().st_size - 32) // (page_size + 24) if wal.exists() else 0
 
 
 def test_sqlite_commits_never_checkpoint_and_the_wal_stays_bounded(tmp_path: Path) -> None:
@@ -460,11 +508,13 @@ def test_sqlite_commits_never_checkpoint_and_the_wal_stays_bounded(tmp_path: Pat
     path = tmp_path / "busy.db"
     store = _SmallWal(str(path))
     assert store._execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    page_size = store._execute("PRAGMA page_size").fetchone()[0]
+    assert page_size == SqliteStore.page_size
     biggest = 0
     for i in range(3000):
         with store.transaction():
             store.put(charge(i, i, description="x" * 3000))
-        biggest = max(biggest, _wal_pages(path))
+        biggest = max(biggest, _wal_pages(path, page_size))
         time.sleep(0.0001)  # a server's transactions have gaps between them (parsing, sending)
     assert biggest < 10 * _SmallWal.checkpoint_pages
     store.close()

@@ -90,7 +90,12 @@ def _range(name: str, value: object) -> tuple[int | None, int | None]:
 
 
 def _value(name: str, spec: P, value: object) -> Any:
-    if spec.kind == "int":
+    kind = spec.kind
+    if kind == "str":
+        if type(value) is str and 0 < len(value) <= spec.max_length and spec.choices is None:
+            return value  # the common case, decided before the kinds below
+        return _string(name, spec, value)
+    if kind == "int":
         number = _int(name, value)
         if spec.minimum is not None and number < spec.minimum:
             raise _invalid(
@@ -105,15 +110,15 @@ def _value(name: str, spec: P, value: object) -> Any:
                 "parameter_invalid_integer",
             )
         return number
-    if spec.kind == "bool":
+    if kind == "bool":
         return _bool(name, value)
-    if spec.kind == "float":
+    if kind == "float":
         return _float(name, value)
-    if spec.kind == "object":
+    if kind == "object":
         if not isinstance(value, Mapping):
             raise _invalid("Invalid object", name)
         return check(spec.fields or {}, value, prefix=name)
-    if spec.kind == "metadata":
+    if kind == "metadata":
         if not isinstance(value, Mapping):
             raise _invalid("Invalid object", name)
         out: dict[str, str] = {}
@@ -126,12 +131,16 @@ def _value(name: str, spec: P, value: object) -> Any:
                 raise _invalid("Metadata values can be at most 500 characters.", f"{name}[{key}]")
             out[key] = str(item)
         return out
-    if spec.kind == "range":
+    if kind == "range":
         return _range(name, value)
-    if spec.kind == "list":
+    if kind == "list":
         if isinstance(value, str) or not isinstance(value, list | tuple):
             raise _invalid("Invalid array", name)
         return [_value(f"{name}[{i}]", P(choices=spec.choices), v) for i, v in enumerate(value)]
+    raise AssertionError(f"unknown parameter kind {spec.kind!r}")
+
+
+def _string(name: str, spec: P, value: object) -> str:
     if not isinstance(value, str):
         raise _invalid(f"Invalid string: {value}", name)
     if value == "":

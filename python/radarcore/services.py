@@ -370,8 +370,9 @@ class _Service:
             )
         fingerprint = ""
         # The key is looked up inside the transaction: it holds the database's write lock, so
-        # two processes given the same key cannot both run the request.
-        with self._radar._lock, self._unit() as unit:
+        # two processes given the same key cannot both run the request (and the unit holds the
+        # engine's lock, so two threads cannot either).
+        with self._unit() as unit:
             if key is not None:
                 fingerprint = hashlib.sha256(
                     (endpoint + json.dumps(params, sort_keys=True, default=str)).encode()

@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -18,6 +17,7 @@ __all__ = [
     "INDEX_COLUMNS",
     "RANGE_COLUMNS",
     "Event",
+    "IndexPlan",
     "ModelRecord",
     "Range",
     "Store",
@@ -28,6 +28,7 @@ __all__ = [
     "decode_object",
     "encode",
     "index_of",
+    "index_plan",
     "object_from_record",
 ]
 
@@ -157,33 +158,67 @@ _INDEX_READERS: dict[str, tuple[frozenset[str], Callable[[Any], Any]]] = {
     "risk_level": (frozenset({"outcome"}), _risk_level),
     "last4": (frozenset({"card", "payment_method_details"}), _last4),
 }
-_INDEX_PLANS: dict[type, tuple[Callable[[Any], Any] | None, ...]] = {}
 
 
-def _index_plan(cls: type[StripeObject]) -> tuple[Callable[[Any], Any] | None, ...]:
-    """One reader per :data:`INDEX_COLUMNS` entry for objects of ``cls``: its field, or the
-    nested value the column holds, or ``None`` for the columns the class has no field for."""
+@dataclass(frozen=True)
+class IndexPlan:
+    """How the index columns of one class's objects are read: ``columns`` are the
+    :data:`INDEX_COLUMNS` the class has a field for (the others are always ``None``),
+    ``values(obj)`` gives those columns' values and ``all(obj)`` every column's, in
+    :data:`INDEX_COLUMNS` order."""
+
+    columns: tuple[str, ...]
+    values: Callable[[Any], tuple[Any, ...]]
+    all: Callable[[Any], tuple[Any, ...]]
+
+
+_INDEX_PLANS: dict[type, IndexPlan] = {}
+
+
+def index_plan(cls: type[StripeObject]) -> IndexPlan:
+    """The :class:`IndexPlan` of ``cls``, compiled once per class (as ``dataclasses`` compiles
+    ``__init__``): per column the object's field, or the reader of the nested value the column
+    holds. One call with plain attribute loads, instead of a call per column."""
+    plan = _INDEX_PLANS.get(cls)
+    if plan is not None:
+        return plan
     names = cls._layout().name_set
-    readers: list[Callable[[Any], Any] | None] = []
+    readers: dict[str, Callable[[Any], Any]] = {}
+    terms: dict[str, str] = {}
     for column in INDEX_COLUMNS:
-        reader: Callable[[Any], Any] | None
+        read: Callable[[Any], Any] | None
         if column == "review_open":
-            reader = _review_open if getattr(cls, "object", None) == "review" else None
+            read = _review_open if getattr(cls, "object", None) == "review" else None
         elif column in _INDEX_READERS:
             fields, read = _INDEX_READERS[column]
-            reader = read if names & fields else None
+            read = read if names & fields else None
         else:
-            reader = attrgetter(column) if column in names else None
-        readers.append(reader)
-    plan = _INDEX_PLANS[cls] = tuple(readers)
+            if column in names:
+                terms[column] = f"o.{column}"
+            continue
+        if read is not None:
+            readers[f"read_{column}"] = read
+            terms[column] = f"read_{column}(o)"
+
+    def compile_(items: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+        function: Callable[[Any], tuple[Any, ...]] = eval(
+            f"lambda o: ({''.join(item + ', ' for item in items)})", readers
+        )
+        return function
+
+    plan = _INDEX_PLANS[cls] = IndexPlan(
+        columns=tuple(terms),
+        values=compile_(list(terms.values())),
+        all=compile_([terms.get(column, "None") for column in INDEX_COLUMNS]),
+    )
     return plan
 
 
 def index_of(obj: StripeObject) -> tuple[Any, ...]:
     """The indexed column values of ``obj``, in :data:`INDEX_COLUMNS` order (``None`` where the
     object has no such field)."""
-    plan = _INDEX_PLANS.get(type(obj)) or _index_plan(type(obj))
-    return tuple([None if read is None else read(obj) for read in plan])
+    plan = _INDEX_PLANS.get(type(obj)) or index_plan(type(obj))
+    return plan.all(obj)
 
 
 def created_of(obj: StripeObject) -> int:
@@ -195,7 +230,9 @@ def created_of(obj: StripeObject) -> int:
     return int(created or 0)
 
 
-_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+# For the rare document the plain encoding rejects: a numpy value or a non-string key (which,
+# as ``json`` does, becomes a string). Asking for these always would slow every document down.
+_LENIENT = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def encode(value: StripeObject | dict[str, Any]) -> bytes:
@@ -203,9 +240,13 @@ def encode(value: StripeObject | dict[str, Any]) -> bytes:
     JSON objects) or of a JSON-like document, as compact UTF-8 JSON.
 
     orjson writes dataclasses directly, several times faster than ``to_record()`` and ``json``;
-    a NaN is written as ``null``, which every reader takes as missing.
+    a NaN is written as ``null``, which every reader takes as missing; numpy values and
+    non-string keys (``{1: "a"}`` as ``{"1": "a"}``) are accepted too.
     """
-    return orjson.dumps(value, option=_JSON_OPTIONS)
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(value, option=_LENIENT)
 
 
 def decode(data: bytes | str) -> dict[str, Any]:

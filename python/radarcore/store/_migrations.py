@@ -154,4 +154,21 @@ MIGRATIONS: list[tuple[int, str, dict[str, list[str]]]] = [
             ],
         },
     ),
+    (
+        7,
+        "event log: fewer pages per append (no index by payment, which no query reads; on"
+        " SQLite no AUTOINCREMENT, whose counter row was rewritten by every append: the log is"
+        " never deleted from, so the next seq is still always the largest plus one)",
+        {
+            "sqlite": [
+                "CREATE TABLE events_appended (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+                " created INTEGER NOT NULL, payment TEXT NOT NULL, payload TEXT NOT NULL)",
+                "INSERT INTO events_appended (seq, kind, created, payment, payload)"
+                " SELECT seq, kind, created, payment, payload FROM events",
+                "DROP TABLE events",
+                "ALTER TABLE events_appended RENAME TO events",
+            ],
+            "postgresql": ["DROP INDEX events_payment"],
+        },
+    ),
 ]

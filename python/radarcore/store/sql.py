@@ -29,7 +29,7 @@ from radarcore.store._base import (
     decode,
     decode_object,
     encode,
-    index_of,
+    index_plan,
 )
 from radarcore.store._migrations import MIGRATIONS
 
@@ -37,12 +37,24 @@ __all__ = ["PostgresStore", "SqlStore", "SqliteStore"]
 
 logger = logging.getLogger("radarcore.store")
 
-_UPSERT_COLUMNS = ("id", "type", "created", *INDEX_COLUMNS, "doc")
-_UPSERT = (
-    f"INSERT INTO objects ({', '.join(_UPSERT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _UPSERT_COLUMNS)}) ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS[1:])
-)
+_UPSERTS: dict[type, str] = {}
+
+
+def _upsert(cls: type[StripeObject]) -> str:
+    """The statement writing a ``cls`` object: its index columns are bound, the ones the class
+    has no field for are set to NULL in the statement itself (binding ``None`` costs Python's
+    sqlite3 module a failed adapter lookup per value, with an exception message formatted)."""
+    statement = _UPSERTS.get(cls)
+    if statement is None:
+        columns = ("id", "type", "created", *index_plan(cls).columns, "doc")
+        updates = [f"{c} = excluded.{c}" for c in columns[1:]]
+        updates += [f"{c} = NULL" for c in INDEX_COLUMNS if c not in columns]
+        statement = _UPSERTS[cls] = (
+            f"INSERT INTO objects ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(updates)
+        )
+    return statement
 
 
 class SqlStore(Store):
@@ -129,15 +141,16 @@ class SqlStore(Store):
     # --- objects -------------------------------------------------------------------------------
 
     def put(self, obj: StripeObject) -> None:
+        cls = type(obj)
         params = (
             obj.id,  # type: ignore[attr-defined]
             obj.object,  # type: ignore[attr-defined]
             created_of(obj),
-            *index_of(obj),
+            *index_plan(cls).values(obj),
             encode(obj).decode(),
         )
         with self._lock:
-            self._execute(_UPSERT, params)
+            self._execute(_UPSERTS.get(cls) or _upsert(cls), params)
 
     def document(self, object_id: str) -> str | None:
         with self._lock:
@@ -362,6 +375,13 @@ class SqliteStore(SqlStore):
     commit that ran one held the write lock all that time. A :class:`_Checkpointer` thread with
     its own connection does it instead, off the write lock, see there."""
 
+    page_size = 2048
+    """Page size of a new database file (an existing one keeps its own). A payment's commit
+    writes one WAL frame per page it changed, most of them index pages changed by one small
+    entry each: 2 KB pages make the WAL 38 % smaller than SQLite's default of 4 KB (54 against
+    87 KB per payment, 27 against 22 frames) and cost no more CPU; 1 KB pages shrink it
+    further (34 KB) but spill every stored Charge over several overflow pages."""
+
     checkpoint_pages = 10_000
     """WAL size (pages) past which the checkpointer makes the next writer restart the WAL."""
 
@@ -373,10 +393,12 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: str) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"PRAGMA page_size={self.page_size}")  # a new database's only
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._cursor = self._conn.cursor()
         self._lock_file = None if path == ":memory:" else open(f"{path}.lock", "a+b")  # noqa: SIM115
         self._checkpointer = None
         super().__init__(f"sqlite:///{path}")
@@ -389,13 +411,15 @@ class SqliteStore(SqlStore):
             weakref.finalize(self, self._checkpointer.stopping.set)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(sql, params)
+        # One cursor for every statement (callers read each result before the next statement,
+        # under the store's lock): creating a cursor per statement cost ~3 µs per payment.
+        return self._cursor.execute(sql, params)
 
     def _begin(self) -> None:
         if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX)
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._execute("BEGIN IMMEDIATE")
         except BaseException:
             self._unlock()
             raise
@@ -406,13 +430,13 @@ class SqliteStore(SqlStore):
 
     def _commit(self) -> None:
         try:
-            self._conn.execute("COMMIT")
+            self._execute("COMMIT")
         finally:
             self._unlock()
 
     def _rollback(self) -> None:
         try:
-            self._conn.execute("ROLLBACK")
+            self._execute("ROLLBACK")
         finally:
             self._unlock()
 
