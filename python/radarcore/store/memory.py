@@ -98,7 +98,7 @@ class MemoryStore(Store):
     def document(self, object_id: str) -> bytes | None:
         with self._lock:
             offset = self._offsets.get(object_id)
-            return None if offset is None else self._rows[offset + _DOCUMENT]  # type: ignore[no-any-return]
+            return None if offset is None else self._rows[offset + _DOCUMENT]
 
     def delete(self, object_id: str) -> bool:
         with self._lock:
