@@ -1,6 +1,9 @@
 #include "velocity/velocity_state.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -84,6 +87,24 @@ class Reader {
 };
 
 }  // namespace
+
+void LargeFree::operator()(unsigned char* p) const noexcept { std::free(p); }
+
+LargeBlock AllocateLarge(size_t bytes) {
+  if (bytes < kHugePageBytes) {
+    auto* p = static_cast<unsigned char*>(std::malloc(bytes));
+    if (p == nullptr) throw std::bad_alloc();
+    return LargeBlock(p);
+  }
+  const size_t rounded = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  auto* p = static_cast<unsigned char*>(std::aligned_alloc(kHugePageBytes, rounded));
+  if (p == nullptr) throw std::bad_alloc();
+#if defined(MADV_HUGEPAGE)
+  // Only whole huge pages of what was asked for: a tail that is never touched costs nothing.
+  madvise(p, bytes / kHugePageBytes * kHugePageBytes, MADV_HUGEPAGE);  // a hint, may fail
+#endif
+  return LargeBlock(p);
+}
 
 VelocityState::VelocityState(VelocityConfig config) : config_(config) {
   if (config_.ttl_seconds <= 0) throw SchemaError("velocity ttl_seconds must be positive");
@@ -327,8 +348,8 @@ size_t VelocityState::Expire(int64_t now) {
 }
 
 size_t VelocityState::MemoryBytes() const {
-  return slots_.size() * sizeof(Slot) + entities_.chunks() * HeapBytes(EntityArena::chunk_bytes()) +
-         arrays_.blocks() * HeapBytes(ArrayPool::kBlockBytes);
+  return HeapBytes(slots_.size() * sizeof(Slot)) +
+         entities_.chunks() * HeapBytes(EntityArena::chunk_bytes()) + arrays_.bytes();
 }
 
 std::vector<uint8_t> VelocityState::Snapshot() const {

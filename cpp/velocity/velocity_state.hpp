@@ -24,7 +24,9 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <new>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "features/event.hpp"
@@ -81,21 +83,53 @@ inline constexpr size_t kDistinctCap = 25;
 
 enum OutcomeCounter : int { kCountAuthorized, kCountBlocked, kCountDeclined, kCountTotal };
 
-// Storage for the entities' arrays: fixed blocks carved into size classes (32, 48, 64, 96, ...
+// Memory for the state's large arrays. A block of 2 MiB or more is 2 MiB aligned and marked for
+// transparent huge pages (Linux): the state is far larger than what the TLB maps with 4 KiB
+// pages, so without them nearly every lookup would also miss the TLB and walk the page tables.
+// Throws std::bad_alloc.
+struct LargeFree {
+  void operator()(unsigned char* p) const noexcept;
+};
+using LargeBlock = std::unique_ptr<unsigned char[], LargeFree>;
+LargeBlock AllocateLarge(size_t bytes);
+inline constexpr size_t kHugePageBytes = size_t{1} << 21;
+
+// A fixed-size array of trivially copyable T in a LargeBlock.
+template <class T>
+class LargeArray {
+ public:
+  void assign(size_t n, const T& value) {
+    block_.reset();
+    block_ = AllocateLarge(n * sizeof(T));
+    size_ = n;
+    std::uninitialized_fill_n(data(), n, value);
+  }
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
+
+ private:
+  T* data() const { return reinterpret_cast<T*>(block_.get()); }
+  LargeBlock block_;
+  size_t size_ = 0;
+};
+
+// Storage for the entities' arrays: blocks carved into size classes (32, 48, 64, 96, ...
 // bytes, half a power of two apart), with a free list per class. An array that grows moves to
 // a larger class and its old slot is reused by later arrays, so the state pays no malloc per
-// array (glibc's bookkeeping was a sixth of the batch time) and no per-chunk header. Memory is
-// returned when the pool is destroyed.
+// array (glibc's bookkeeping was a sixth of the batch time) and no per-chunk header. Blocks grow
+// from 256 KiB to 2 MiB (a quarter of what the pool holds), so a small state stays small and a
+// large one sits on huge pages. Memory is returned when the pool is destroyed.
 class ArrayPool {
  public:
   static constexpr uint32_t kNumClasses = 26;
-  static constexpr size_t kBlockBytes = size_t{1} << 18;
+  static constexpr size_t kMinBlockBytes = size_t{1} << 18;
   static constexpr size_t ClassBytes(uint32_t c) {
     return (c % 2 == 0 ? size_t{32} : size_t{48}) << (c / 2);
   }
   static_assert(kNumClasses % 2 == 0, "kMaxBytes assumes the last class is a 48 << k one");
   static constexpr size_t kMaxBytes = size_t{48} << ((kNumClasses - 1) / 2);  // the last class
-  static_assert(kMaxBytes <= kBlockBytes, "every class must fit in a block");
+  static_assert(kMaxBytes <= kMinBlockBytes, "every class must fit in a block");
 
   ArrayPool() = default;
   ArrayPool(ArrayPool&&) noexcept = default;
@@ -108,9 +142,12 @@ class ArrayPool {
     }
     const size_t bytes = ClassBytes(c);
     if (left_ < bytes) {
-      blocks_.push_back(std::make_unique<unsigned char[]>(kBlockBytes));
+      size_t block = kMinBlockBytes;
+      while (block < kHugePageBytes && block * 4 <= bytes_) block *= 2;
+      blocks_.push_back(AllocateLarge(block));
       next_ = blocks_.back().get();
-      left_ = kBlockBytes;
+      left_ = block;
+      bytes_ += block;
     }
     void* p = next_;
     next_ += bytes;
@@ -121,12 +158,14 @@ class ArrayPool {
     std::memcpy(p, &free_[c], sizeof(void*));
     free_[c] = p;
   }
-  size_t blocks() const { return blocks_.size(); }
+  // Bytes of every block held.
+  size_t bytes() const { return bytes_; }
 
  private:
-  std::vector<std::unique_ptr<unsigned char[]>> blocks_;
+  std::vector<LargeBlock> blocks_;
   unsigned char* next_ = nullptr;
   size_t left_ = 0;
+  size_t bytes_ = 0;
   std::array<void*, kNumClasses> free_{};
 };
 
@@ -215,32 +254,35 @@ struct Entity {
 
 // Entity records in fixed-size chunks: a record never moves while the state grows (pointers
 // handed out for one payment stay valid across inserts), and indexing is a shift and a mask.
+// Records are constructed when added, so a chunk's pages are touched only as it fills.
 class EntityArena {
  public:
   size_t size() const { return size_; }
   size_t chunks() const { return chunks_.size(); }
   static constexpr size_t chunk_bytes() { return sizeof(Entity) << kChunkBits; }
-  Entity& operator[](size_t i) { return chunks_[i >> kChunkBits][i & kChunkMask]; }
-  const Entity& operator[](size_t i) const { return chunks_[i >> kChunkBits][i & kChunkMask]; }
+  Entity& operator[](size_t i) { return Chunk(i >> kChunkBits)[i & kChunkMask]; }
+  const Entity& operator[](size_t i) const { return Chunk(i >> kChunkBits)[i & kChunkMask]; }
 
   Entity& EmplaceBack() {
-    if ((size_ >> kChunkBits) == chunks_.size()) {
-      chunks_.push_back(std::make_unique<Entity[]>(size_t{1} << kChunkBits));
-    }
-    return (*this)[size_++];
+    if ((size_ >> kChunkBits) == chunks_.size()) chunks_.push_back(AllocateLarge(chunk_bytes()));
+    Entity* entity = &Chunk(size_ >> kChunkBits)[size_ & kChunkMask];
+    ++size_;
+    return *new (entity) Entity();
   }
-  // Keeps the first n records; the others are reset (the caller has released or moved their
-  // arrays) and whole unused chunks released.
+  // Keeps the first n records (the caller has released or moved the others' arrays) and
+  // releases whole unused chunks.
   void Truncate(size_t n) {
-    for (size_t i = n; i < size_; ++i) (*this)[i] = Entity{};
     size_ = n;
     chunks_.resize((n + kChunkMask) >> kChunkBits);
   }
 
  private:
-  static constexpr size_t kChunkBits = 12;
+  static_assert(std::is_trivially_destructible_v<Entity>, "records are never destroyed");
+  // 32,768 records of 96 bytes: 3 MiB, the first two on one huge page.
+  static constexpr size_t kChunkBits = 15;
   static constexpr size_t kChunkMask = (size_t{1} << kChunkBits) - 1;
-  std::vector<std::unique_ptr<Entity[]>> chunks_;
+  Entity* Chunk(size_t c) const { return reinterpret_cast<Entity*>(chunks_[c].get()); }
+  std::vector<LargeBlock> chunks_;
   size_t size_ = 0;
 };
 
@@ -364,7 +406,7 @@ class VelocityState {
   int64_t next_sweep_ = 0;
   EntityArena entities_;
   ArrayPool arrays_;  // the entities' buckets and items
-  std::vector<Slot> slots_;  // linear probing, power-of-two size, at most 3/4 full
+  LargeArray<Slot> slots_;  // linear probing, power-of-two size, at most 3/4 full
 };
 
 }  // namespace radarcore
