@@ -177,10 +177,22 @@ namespace {
 // Four uint32 lanes (GCC/Clang vector extension: SSE2 on x86-64, NEON on ARM64).
 using Counts4 = uint32_t __attribute__((vector_size(16)));
 
+// Zeroes *out with 16-byte stores: `*out = EntityCounts{}` compiles to `rep stos`, whose start-up
+// cost was a tenth of Count's time (eight calls per payment).
+void ZeroCounts(EntityCounts* out) {
+  static_assert(sizeof(EntityCounts) % sizeof(Counts4) == 0, "whole vectors");
+  auto* lanes = reinterpret_cast<unsigned char*>(out);
+  const Counts4 zero{};
+#pragma GCC unroll 16
+  for (size_t i = 0; i < sizeof(EntityCounts); i += sizeof(Counts4)) {
+    std::memcpy(lanes + i, &zero, sizeof zero);
+  }
+}
+
 }  // namespace
 
 void VelocityState::Count(const Entity* entity, int64_t t, EntityCounts* out) {
-  *out = EntityCounts{};
+  ZeroCounts(out);
   if (entity == nullptr) return;
   out->charges[kAllTime] = entity->all_time;
   // Window starts as 5-minute units, so the loop compares and never divides.
