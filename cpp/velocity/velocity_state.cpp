@@ -257,10 +257,32 @@ void VelocityState::Compact(Entity* entity, int64_t t) {
   const int64_t now_hour = t / 3600;
   const int64_t horizon = BucketHorizonHours(entity->kind);
   PoolVec<Bucket>& buckets = entity->buckets;
-  uint32_t w = 0;
-  for (uint32_t r = 0; r < buckets.size(); ++r) {
+  const uint32_t size = buckets.size();
+  // Buckets are in time order, so the ones past the horizon are a prefix, and after them come
+  // the ones out of the hourly window (hour-aligned once compacted) and then the hourly window's.
+  // Only a bucket out of the hourly window that is not yet hour-aligned changes: up to the first
+  // one, buckets only move down past the dropped prefix. (A busy entity compacts at each new
+  // bucket once its array is full; this keeps that from rewriting the whole array each time.)
+  uint32_t dropped = 0;
+  while (dropped < size && now_hour - static_cast<int64_t>(buckets[dropped].unit / 12) >= horizon) {
+    ++dropped;
+  }
+  uint32_t r = dropped;
+  while (r < size) {
+    if (now5 - static_cast<int64_t>(buckets[r].unit) < 13) {
+      r = size;  // the hourly window's buckets never change
+      break;
+    }
+    if (buckets[r].unit % 12 != 0) break;  // the first to align (and maybe merge)
+    ++r;
+  }
+  if (dropped > 0) {
+    std::memmove(static_cast<void*>(buckets.begin()), buckets.begin() + dropped,
+                 sizeof(Bucket) * (r - dropped));
+  }
+  uint32_t w = r - dropped;
+  for (; r < size; ++r) {
     Bucket b = buckets[r];
-    if (now_hour - static_cast<int64_t>(b.unit / 12) >= horizon) continue;
     // Out of the hourly window for good: only its hour matters from now on.
     if (now5 - static_cast<int64_t>(b.unit) >= 13) b.unit -= b.unit % 12;
     if (w > 0 && buckets[w - 1].unit == b.unit) {
@@ -271,12 +293,14 @@ void VelocityState::Compact(Entity* entity, int64_t t) {
   }
   buckets.resize_down(w);
   PoolVec<Item>& items = entity->items;
-  uint32_t kept = 0;
-  for (uint32_t r = 0; r < items.size(); ++r) {
-    const Item item = items[r];
+  const auto expired = [t](const Item& item) {
     const bool yearly_only = item.family == kFamilyCustomers || item.family == kFamilyFraudCustomers;
-    if (yearly_only && !InWindow(t, item.time, kYearly)) continue;
-    items[kept++] = item;
+    return yearly_only && !InWindow(t, item.time, kYearly);
+  };
+  uint32_t kept = 0;
+  while (kept < items.size() && !expired(items[kept])) ++kept;
+  for (uint32_t i = kept; i < items.size(); ++i) {
+    if (!expired(items[i])) items[kept++] = items[i];
   }
   items.resize_down(kept);
 }
