@@ -1,6 +1,8 @@
 #include "velocity/velocity_state.hpp"
 
+#if __has_include(<sys/mman.h>)
 #include <sys/mman.h>
+#endif
 
 #include <algorithm>
 #include <cstdlib>

@@ -281,7 +281,7 @@ class EntityArena {
 
  private:
   static_assert(std::is_trivially_destructible_v<Entity>, "records are never destroyed");
-  // 32,768 records of 96 bytes: 3 MiB, the first two on one huge page.
+  // 32,768 records of 96 bytes: 3 MiB, of which the first 2 MiB sit on one huge page.
   static constexpr size_t kChunkBits = 15;
   static constexpr size_t kChunkMask = (size_t{1} << kChunkBits) - 1;
   Entity* Chunk(size_t c) const { return reinterpret_cast<Entity*>(chunks_[c].get()); }
