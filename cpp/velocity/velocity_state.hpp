@@ -256,19 +256,21 @@ struct Entity {
 };
 
 // Entity records in fixed-size chunks: a record never moves while the state grows (pointers
-// handed out for one payment stay valid across inserts), and indexing is a shift and a mask.
-// Records are constructed when added, so a chunk's pages are touched only as it fills.
+// handed out for one payment stay valid across inserts). A chunk is one huge page (21,845
+// records of 96 bytes), so every record is on a huge page; indexing divides by a constant (a
+// multiply and a shift). Records are constructed when added, so a chunk's pages are touched only
+// as it fills.
 class EntityArena {
  public:
   size_t size() const { return size_; }
   size_t chunks() const { return chunks_.size(); }
-  static constexpr size_t chunk_bytes() { return sizeof(Entity) << kChunkBits; }
-  Entity& operator[](size_t i) { return Chunk(i >> kChunkBits)[i & kChunkMask]; }
-  const Entity& operator[](size_t i) const { return Chunk(i >> kChunkBits)[i & kChunkMask]; }
+  static constexpr size_t chunk_bytes() { return kHugePageBytes; }
+  Entity& operator[](size_t i) { return Chunk(i / kChunkRecords)[i % kChunkRecords]; }
+  const Entity& operator[](size_t i) const { return Chunk(i / kChunkRecords)[i % kChunkRecords]; }
 
   Entity& EmplaceBack() {
-    if ((size_ >> kChunkBits) == chunks_.size()) chunks_.push_back(AllocateLarge(chunk_bytes()));
-    Entity* entity = &Chunk(size_ >> kChunkBits)[size_ & kChunkMask];
+    if (size_ / kChunkRecords == chunks_.size()) chunks_.push_back(AllocateLarge(chunk_bytes()));
+    Entity* entity = &Chunk(size_ / kChunkRecords)[size_ % kChunkRecords];
     ++size_;
     return *new (entity) Entity();
   }
@@ -276,14 +278,12 @@ class EntityArena {
   // releases whole unused chunks.
   void Truncate(size_t n) {
     size_ = n;
-    chunks_.resize((n + kChunkMask) >> kChunkBits);
+    chunks_.resize((n + kChunkRecords - 1) / kChunkRecords);
   }
 
  private:
   static_assert(std::is_trivially_destructible_v<Entity>, "records are never destroyed");
-  // 32,768 records of 96 bytes: 3 MiB, of which the first 2 MiB sit on one huge page.
-  static constexpr size_t kChunkBits = 15;
-  static constexpr size_t kChunkMask = (size_t{1} << kChunkBits) - 1;
+  static constexpr size_t kChunkRecords = kHugePageBytes / sizeof(Entity);
   Entity* Chunk(size_t c) const { return reinterpret_cast<Entity*>(chunks_[c].get()); }
   std::vector<LargeBlock> chunks_;
   size_t size_ = 0;
