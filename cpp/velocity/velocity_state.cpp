@@ -94,7 +94,7 @@ void LargeFree::operator()(unsigned char* p) const noexcept { std::free(p); }
 
 LargeBlock AllocateLarge(size_t bytes) {
   if (bytes < kHugePageBytes) {
-    auto* p = static_cast<unsigned char*>(std::malloc(bytes));
+    auto* p = static_cast<unsigned char*>(std::malloc(bytes == 0 ? 1 : bytes));
     if (p == nullptr) throw std::bad_alloc();
     return LargeBlock(p);
   }

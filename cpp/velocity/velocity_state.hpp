@@ -27,6 +27,7 @@
 #include <new>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "features/event.hpp"
@@ -98,11 +99,12 @@ inline constexpr size_t kHugePageBytes = size_t{1} << 21;
 template <class T>
 class LargeArray {
  public:
+  // The old contents stay in place when allocating the new ones throws.
   void assign(size_t n, const T& value) {
-    block_.reset();
-    block_ = AllocateLarge(n * sizeof(T));
+    LargeBlock block = AllocateLarge(n * sizeof(T));
+    std::uninitialized_fill_n(reinterpret_cast<T*>(block.get()), n, value);
+    block_ = std::move(block);
     size_ = n;
-    std::uninitialized_fill_n(data(), n, value);
   }
   size_t size() const { return size_; }
   T& operator[](size_t i) { return data()[i]; }
