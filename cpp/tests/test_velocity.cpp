@@ -1,5 +1,6 @@
 // Velocity state: window edges, the cap of 25, expiry and snapshot round trips, in C++ alone.
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "common/errors.hpp"
@@ -147,12 +148,60 @@ void ManyEntitiesAcrossChunks() {
   RC_CHECK(VelocityState::Restore(bytes.data(), bytes.size()).Snapshot() == bytes);
 }
 
+// Compaction (run when a new bucket finds the array full) gives exactly the buckets of the plain
+// rule applied to every bucket: past the kind's horizon dropped, out of the hourly window merged
+// into its hour. Random gaps from seconds to days, for a 169-hour and a 25-hour kind.
+void CompactionMatchesThePlainRule() {
+  for (EntityKind kind : {EntityKind::kCard, EntityKind::kDevice}) {
+    const int64_t horizon = kind == EntityKind::kDevice ? 25 : 169;
+    std::mt19937_64 rng(kind == EntityKind::kDevice ? 5 : 3);
+    const std::vector<int64_t> gaps = {1, 60, 299, 300, 301, 900, 3600, 3601, 7200, 86400, 400000};
+    VelocityState state;
+    std::vector<radarcore::Bucket> expected;
+    int64_t t = kT0 + 17;
+    bool same = true;
+    for (int step = 0; step < 20000; ++step) {
+      t += gaps[rng() % gaps.size()] * (rng() % 3 == 0 ? 1 : 0) + static_cast<int64_t>(rng() % 400);
+      state.Advance(t);
+      Entity* entity = state.FindOrInsert(kind, 9);  // Advance may sweep (and move) records
+      VelocityState::Seen(entity, t);
+      const auto unit = static_cast<uint32_t>(t / 300);
+      const bool new_bucket = entity->buckets.empty() || entity->buckets.back().unit != unit;
+      if (new_bucket && entity->buckets.size() == entity->buckets.capacity()) {
+        std::vector<radarcore::Bucket> compacted;
+        for (radarcore::Bucket b : expected) {
+          if (t / 3600 - static_cast<int64_t>(b.unit / 12) >= horizon) continue;
+          if (t / 300 - static_cast<int64_t>(b.unit) >= 13) b.unit -= b.unit % 12;
+          if (!compacted.empty() && compacted.back().unit == b.unit) {
+            for (size_t c = 0; c < 4; ++c) compacted.back().counts[c] += b.counts[c];
+          } else {
+            compacted.push_back(b);
+          }
+        }
+        expected = compacted;
+      }
+      if (new_bucket) expected.push_back(radarcore::Bucket{unit, {0, 0, 0, 0}});
+      const int counter = static_cast<int>(rng() % 3);
+      ++expected.back().counts[static_cast<size_t>(counter)];
+      ++expected.back().counts[radarcore::kCountTotal];
+      state.AddCharge(entity, t, counter, true);
+      same = same && entity->buckets.size() == expected.size();
+      for (uint32_t i = 0; same && i < entity->buckets.size(); ++i) {
+        same = entity->buckets[i].unit == expected[i].unit &&
+               entity->buckets[i].counts == expected[i].counts;
+      }
+    }
+    RC_CHECK(same);
+  }
+}
+
 }  // namespace
 
 int main() {
   WindowEdges();
   CapAndEviction();
   BucketsStayBounded();
+  CompactionMatchesThePlainRule();
   SnapshotRoundTrip();
   ManyEntitiesAcrossChunks();
   return radarcore::test::Finish("test_velocity");

@@ -24,7 +24,10 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <new>
 #include <stdexcept>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "features/event.hpp"
@@ -81,21 +84,54 @@ inline constexpr size_t kDistinctCap = 25;
 
 enum OutcomeCounter : int { kCountAuthorized, kCountBlocked, kCountDeclined, kCountTotal };
 
-// Storage for the entities' arrays: fixed blocks carved into size classes (32, 48, 64, 96, ...
+// Memory for the state's large arrays. A block of 2 MiB or more is 2 MiB aligned and marked for
+// transparent huge pages (Linux): the state is far larger than what the TLB maps with 4 KiB
+// pages, so without them nearly every lookup would also miss the TLB and walk the page tables.
+// Throws std::bad_alloc.
+struct LargeFree {
+  void operator()(unsigned char* p) const noexcept;
+};
+using LargeBlock = std::unique_ptr<unsigned char[], LargeFree>;
+LargeBlock AllocateLarge(size_t bytes);
+inline constexpr size_t kHugePageBytes = size_t{1} << 21;
+
+// A fixed-size array of trivially copyable T in a LargeBlock.
+template <class T>
+class LargeArray {
+ public:
+  // The old contents stay in place when allocating the new ones throws.
+  void assign(size_t n, const T& value) {
+    LargeBlock block = AllocateLarge(n * sizeof(T));
+    std::uninitialized_fill_n(reinterpret_cast<T*>(block.get()), n, value);
+    block_ = std::move(block);
+    size_ = n;
+  }
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
+
+ private:
+  T* data() const { return reinterpret_cast<T*>(block_.get()); }
+  LargeBlock block_;
+  size_t size_ = 0;
+};
+
+// Storage for the entities' arrays: blocks carved into size classes (32, 48, 64, 96, ...
 // bytes, half a power of two apart), with a free list per class. An array that grows moves to
 // a larger class and its old slot is reused by later arrays, so the state pays no malloc per
-// array (glibc's bookkeeping was a sixth of the batch time) and no per-chunk header. Memory is
-// returned when the pool is destroyed.
+// array (glibc's bookkeeping was a sixth of the batch time) and no per-chunk header. Blocks grow
+// from 256 KiB to 2 MiB (a quarter of what the pool holds), so a small state stays small and a
+// large one sits on huge pages. Memory is returned when the pool is destroyed.
 class ArrayPool {
  public:
   static constexpr uint32_t kNumClasses = 26;
-  static constexpr size_t kBlockBytes = size_t{1} << 18;
+  static constexpr size_t kMinBlockBytes = size_t{1} << 18;
   static constexpr size_t ClassBytes(uint32_t c) {
     return (c % 2 == 0 ? size_t{32} : size_t{48}) << (c / 2);
   }
   static_assert(kNumClasses % 2 == 0, "kMaxBytes assumes the last class is a 48 << k one");
   static constexpr size_t kMaxBytes = size_t{48} << ((kNumClasses - 1) / 2);  // the last class
-  static_assert(kMaxBytes <= kBlockBytes, "every class must fit in a block");
+  static_assert(kMaxBytes <= kMinBlockBytes, "every class must fit in a block");
 
   ArrayPool() = default;
   ArrayPool(ArrayPool&&) noexcept = default;
@@ -104,13 +140,19 @@ class ArrayPool {
   void* Allocate(uint32_t c) {
     if (void* p = free_[c]) {
       std::memcpy(&free_[c], p, sizeof(void*));
+      // Freed slots are scattered, so reading the next one's link would be a cache miss on the
+      // next allocation of this class: fetch it now (the slot is then written, so for writing).
+      if (free_[c] != nullptr) __builtin_prefetch(free_[c], 1);
       return p;
     }
     const size_t bytes = ClassBytes(c);
     if (left_ < bytes) {
-      blocks_.push_back(std::make_unique<unsigned char[]>(kBlockBytes));
+      size_t block = kMinBlockBytes;
+      while (block < kHugePageBytes && block * 4 <= bytes_) block *= 2;
+      blocks_.push_back(AllocateLarge(block));
       next_ = blocks_.back().get();
-      left_ = kBlockBytes;
+      left_ = block;
+      bytes_ += block;
     }
     void* p = next_;
     next_ += bytes;
@@ -121,12 +163,14 @@ class ArrayPool {
     std::memcpy(p, &free_[c], sizeof(void*));
     free_[c] = p;
   }
-  size_t blocks() const { return blocks_.size(); }
+  // Bytes of every block held.
+  size_t bytes() const { return bytes_; }
 
  private:
-  std::vector<std::unique_ptr<unsigned char[]>> blocks_;
+  std::vector<LargeBlock> blocks_;
   unsigned char* next_ = nullptr;
   size_t left_ = 0;
+  size_t bytes_ = 0;
   std::array<void*, kNumClasses> free_{};
 };
 
@@ -214,33 +258,36 @@ struct Entity {
 };
 
 // Entity records in fixed-size chunks: a record never moves while the state grows (pointers
-// handed out for one payment stay valid across inserts), and indexing is a shift and a mask.
+// handed out for one payment stay valid across inserts). A chunk is one huge page (21,845
+// records of 96 bytes), so every record is on a huge page; indexing divides by a constant (a
+// multiply and a shift). Records are constructed when added, so a chunk's pages are touched only
+// as it fills.
 class EntityArena {
  public:
   size_t size() const { return size_; }
   size_t chunks() const { return chunks_.size(); }
-  static constexpr size_t chunk_bytes() { return sizeof(Entity) << kChunkBits; }
-  Entity& operator[](size_t i) { return chunks_[i >> kChunkBits][i & kChunkMask]; }
-  const Entity& operator[](size_t i) const { return chunks_[i >> kChunkBits][i & kChunkMask]; }
+  static constexpr size_t chunk_bytes() { return kHugePageBytes; }
+  Entity& operator[](size_t i) { return Chunk(i / kChunkRecords)[i % kChunkRecords]; }
+  const Entity& operator[](size_t i) const { return Chunk(i / kChunkRecords)[i % kChunkRecords]; }
 
   Entity& EmplaceBack() {
-    if ((size_ >> kChunkBits) == chunks_.size()) {
-      chunks_.push_back(std::make_unique<Entity[]>(size_t{1} << kChunkBits));
-    }
-    return (*this)[size_++];
+    if (size_ / kChunkRecords == chunks_.size()) chunks_.push_back(AllocateLarge(chunk_bytes()));
+    Entity* entity = &Chunk(size_ / kChunkRecords)[size_ % kChunkRecords];
+    ++size_;
+    return *new (entity) Entity();
   }
-  // Keeps the first n records; the others are reset (the caller has released or moved their
-  // arrays) and whole unused chunks released.
+  // Keeps the first n records (the caller has released or moved the others' arrays) and
+  // releases whole unused chunks.
   void Truncate(size_t n) {
-    for (size_t i = n; i < size_; ++i) (*this)[i] = Entity{};
     size_ = n;
-    chunks_.resize((n + kChunkMask) >> kChunkBits);
+    chunks_.resize((n + kChunkRecords - 1) / kChunkRecords);
   }
 
  private:
-  static constexpr size_t kChunkBits = 12;
-  static constexpr size_t kChunkMask = (size_t{1} << kChunkBits) - 1;
-  std::vector<std::unique_ptr<Entity[]>> chunks_;
+  static_assert(std::is_trivially_destructible_v<Entity>, "records are never destroyed");
+  static constexpr size_t kChunkRecords = kHugePageBytes / sizeof(Entity);
+  Entity* Chunk(size_t c) const { return reinterpret_cast<Entity*>(chunks_[c].get()); }
+  std::vector<LargeBlock> chunks_;
   size_t size_ = 0;
 };
 
@@ -290,7 +337,9 @@ class VelocityState {
   // Memory-level hints, no effect on results: the state is far larger than the caches, so
   // lookups are bound by memory latency. Issue PrefetchSlot, then (later) PrefetchEntity, then
   // PrefetchArrays for the same key, so that the misses of several entities and rows overlap.
-  // Each stage looks only at the key's home slot (where nearly every entity sits at 3/4 load).
+  // The later stages look for the key's tag in the slots from its home slot on, as far as the
+  // probe would go within kPrefetchProbe slots (the slot line the first stage brought in): with
+  // linear probing at 3/8 to 3/4 load, a large share of the keys sit past their home slot.
   void PrefetchSlot(uint64_t key) const {
     if (key == 0) return;
     __builtin_prefetch(&slots_[static_cast<size_t>(key) & (slots_.size() - 1)]);
@@ -340,11 +389,20 @@ class VelocityState {
     uint32_t index;  // record + 1 in entities_; 0 = empty
   };
   static uint32_t Tag(uint64_t key) { return static_cast<uint32_t>(key >> 32); }
-  // The record in the key's home slot when the slot's tag matches (a candidate, not checked).
+  // The record of the first slot with the key's tag on its probe path, within kPrefetchProbe
+  // slots (a candidate, not checked: for prefetching).
+  static constexpr size_t kPrefetchProbe = 8;
   const Entity* HomeEntity(uint64_t key) const {
     if (key == 0) return nullptr;
-    const Slot slot = slots_[static_cast<size_t>(key) & (slots_.size() - 1)];
-    return slot.index == 0 || slot.tag != Tag(key) ? nullptr : &entities_[slot.index - 1];
+    const size_t mask = slots_.size() - 1;
+    const uint32_t tag = Tag(key);
+    size_t i = static_cast<size_t>(key) & mask;
+    for (size_t n = 0; n < kPrefetchProbe; ++n, i = (i + 1) & mask) {
+      const Slot slot = slots_[i];
+      if (slot.index == 0) return nullptr;
+      if (slot.tag == tag) return &entities_[slot.index - 1];
+    }
+    return nullptr;
   }
   size_t SlotOf(uint64_t key) const {
     const size_t mask = slots_.size() - 1;
@@ -364,7 +422,7 @@ class VelocityState {
   int64_t next_sweep_ = 0;
   EntityArena entities_;
   ArrayPool arrays_;  // the entities' buckets and items
-  std::vector<Slot> slots_;  // linear probing, power-of-two size, at most 3/4 full
+  LargeArray<Slot> slots_;  // linear probing, power-of-two size, at most 3/4 full
 };
 
 }  // namespace radarcore
