@@ -70,6 +70,8 @@ def test_invalid_parameters(server: Any, body: dict[str, str], param: str, messa
         (b"expand[0]=a&expand[x]=b", "expand"),
         (b"expand[1]=a", "expand"),
         (b"a[b][c][d][e][f][g]=1", "a[b][c][d][e][f][g]"),
+        # digits that are not ASCII ("²" is a digit to str.isdigit, not to int)
+        (b"expand[]=a&expand[%D9%A1]=b", "expand"),
     ],
 )
 def test_malformed_form_bodies(server: Any, body: bytes, param: str) -> None:
@@ -80,6 +82,12 @@ def test_malformed_form_bodies(server: Any, body: bytes, param: str) -> None:
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
     assert _error(response, 400)["param"] == param
+
+
+def test_non_ascii_digits_in_list_filters_are_400(server: Any) -> None:
+    with server.http() as http:
+        response = http.get("/v1/payment_intents", params={"created[\u00b2]": "null"})
+    assert _error(response, 400)["param"].startswith("created")
 
 
 def test_body_that_is_not_utf8_or_not_a_form(server: Any) -> None:

@@ -150,7 +150,7 @@ async def _body(state: ServerState, request: Request) -> bytes:
         code="request_too_large",
         http_status=413,
     )
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and forms.is_number(declared) and int(declared) > limit:
         raise too_large
     chunks = []
     size = 0

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from radarcore.errors import InvalidRequestError
 
-__all__ = ["MAX_DEPTH", "MAX_INDEX", "MAX_PARAMS", "decode"]
+__all__ = ["MAX_DEPTH", "MAX_INDEX", "MAX_PARAMS", "decode", "is_number"]
 
 #: Deepest nesting accepted (``payment_method_data[billing_details][address][line1]`` is 4).
 MAX_DEPTH = 6
@@ -34,6 +34,12 @@ MAX_INDEX = 255
 
 _KEY = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
 _PART = re.compile(r"\[([^\[\]]*)\]")
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` is a non-negative decimal number ``int`` reads (ASCII digits only:
+    ``"²".isdigit()`` is true, but ``int("²")`` fails)."""
+    return text.isascii() and text.isdigit()
 
 
 def _invalid(message: str, param: str | None) -> InvalidRequestError:
@@ -89,7 +95,7 @@ def decode(body: bytes | str) -> dict[str, Any]:
             if isinstance(node, _Array):
                 if part == "":
                     index = len(node)
-                elif part.isdigit() and len(part) <= 3 and int(part) <= MAX_INDEX:
+                elif is_number(part) and len(part) <= 3 and int(part) <= MAX_INDEX:
                     index = int(part)
                     node.indexed = True
                 else:
@@ -113,7 +119,7 @@ def decode(body: bytes | str) -> dict[str, Any]:
             following = parts[depth + 1]
             child = node.get(part_key)
             if child is None:
-                is_array = following == "" or following.isdigit()
+                is_array = following == "" or is_number(following)
                 child = _Array() if is_array else {}
                 node[part_key] = child
             elif not isinstance(child, dict):
