@@ -480,7 +480,7 @@ def test_index_of_reads_every_object_type_as_its_fields_say() -> None:
     reviews = radar.store.list("review", limit=None)[0]
     assert reviews, "the elevated-risk test card opens a review"
     kinds = set()
-    for entry in radar.store._offsets:  # type: ignore[attr-defined]
+    for entry in radar.store._rows:  # type: ignore[attr-defined]
         obj = radar.store.get(entry)
         assert obj is not None
         kinds.add(obj.object)  # type: ignore[attr-defined]
