@@ -62,10 +62,12 @@ class _Table:
     def append(self, values: Sequence[Any]) -> int:
         """Add a row; its number."""
         row = self.count
-        if row == len(self._chunks) * _CHUNK_ROWS:
+        chunk, slot = divmod(row, _CHUNK_ROWS)
+        if chunk == len(self._chunks):
             self._chunks.append([None] * (_CHUNK_ROWS * self.width))
+        start = slot * self.width
+        self._chunks[chunk][start : start + self.width] = values
         self.count = row + 1
-        self.set(row, values)
         return row
 
     def drop_last(self) -> None:
