@@ -37,6 +37,13 @@ _WIDTH = 3 + len(INDEX_COLUMNS)
 _CHUNK_ROWS = 1024
 
 
+def _kept(data: bytes) -> bytes:
+    """A stored copy of an encoded document at its exact size: orjson's output keeps the buffer
+    it was written into (24 KB for a 3 KB document), which a store that keeps every document
+    would otherwise hold on to (18 KB of memory, ~4.5 fresh pages to fault in, per payment)."""
+    return memoryview(data).tobytes()
+
+
 class _Table:
     """Rows of ``width`` strings, numbers and bytes, kept in preallocated chunks of
     :data:`_CHUNK_ROWS` rows.
@@ -129,7 +136,7 @@ class MemoryStore(Store):
 
     def put(self, obj: StripeObject) -> None:
         obj_id: str = obj.id  # type: ignore[attr-defined]
-        data = encode(obj)
+        data = _kept(encode(obj))
         values = (created_of(obj), obj.object, data, *index_of(obj))  # type: ignore[attr-defined]
         with self._lock:
             row = self._rows.get(obj_id)
@@ -216,7 +223,7 @@ class MemoryStore(Store):
         return [decode_object(m[2]) for m in page], has_more
 
     def append_event(self, kind: str, created: int, payment: str, payload: dict[str, Any]) -> int:
-        data = encode(payload)
+        data = _kept(encode(payload))
         with self._lock:
             row = self._events.append((kind, created, payment, data))
             self._remember(self._events.drop_last)
@@ -248,7 +255,7 @@ class MemoryStore(Store):
     def save_idempotent_response(
         self, key: str, fingerprint: str, response: dict[str, Any]
     ) -> None:
-        data = encode(response)
+        data = _kept(encode(response))
         with self._lock:
             self._idempotency[key] = (fingerprint, data)
             self._remember(lambda: self._idempotency.pop(key))
