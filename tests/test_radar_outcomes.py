@@ -12,6 +12,7 @@ import pytest
 from engine_model import STEPS
 from radarcore import CardError, ModelError
 from radarcore.models.calibration import RiskCalibration
+from radarcore.objects import RadarSession
 from radarcore.radar import Radar, RadarSettings
 from radarcore.rules import RuleSet
 
@@ -450,9 +451,16 @@ def test_the_assessor_decides_as_the_attribute_mapping_does(
     assert decided == {None, "block", "review"}
 
 
-def test_payments_read_a_radar_session_from_the_store_once(radar: Radar) -> None:
-    """Sessions never change once created, so the engine keeps the ones payments read."""
+def test_payments_read_a_radar_session_from_the_store_at_most_once(radar: Radar) -> None:
+    """Sessions never change once created, so the engine keeps the ones payments read, and the
+    ones it created itself from the start (a decoded copy: changing the object the caller got
+    back changes nothing); one created elsewhere (another process, an engine restarted) is read
+    once."""
     session = radar.radar_sessions.create(ip_address="203.0.113.7", user_agent="Mozilla/5.0")
+    session.ip_address = "192.0.2.1"
+    elsewhere = RadarSession(id="rse_elsewhere", created=1, ip_address="203.0.113.8")
+    with radar.store.transaction():
+        radar.store.put(elsewhere)  # as another process writes it
     reads: list[str] = []
     get = radar.store.get
 
@@ -462,10 +470,41 @@ def test_payments_read_a_radar_session_from_the_store_once(radar: Radar) -> None
 
     radar.store.get = counting_get  # type: ignore[method-assign]
     for _ in range(3):
-        pi = pay(radar, 5_000, radar_options={"session": session.id})
-        assert pi.radar_options.session == session.id
-        assert radar.charges.retrieve(pi.latest_charge).event["ip_address"] == "203.0.113.7"
-    assert reads.count(session.id) == 1
+        for made, ip in ((session, "203.0.113.7"), (elsewhere, "203.0.113.8")):
+            pi = pay(radar, 5_000, radar_options={"session": made.id})
+            assert pi.radar_options.session == made.id
+            assert radar.charges.retrieve(pi.latest_charge).event["ip_address"] == ip
+    assert reads.count(session.id) == 0
+    assert reads.count(elsewhere.id) == 1
+
+
+def test_objects_created_by_a_request_that_fails_to_commit_are_not_kept(
+    radar: Radar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decoded copies a request keeps for later payments are kept only once it commits."""
+    transaction = radar.store.transaction
+
+    class FailingCommit:
+        def __enter__(self) -> None:
+            self._inner = transaction()
+            self._inner.__enter__()
+
+        def __exit__(self, exc_type: Any, *exc: Any) -> None:
+            if exc_type is None:
+                self._inner.__exit__(RuntimeError, RuntimeError("commit failed"), None)
+                raise RuntimeError("commit failed")
+            self._inner.__exit__(exc_type, *exc)
+
+    sessions, read_only = dict(radar._sessions), dict(radar._read_only)
+    monkeypatch.setattr(radar.store, "transaction", FailingCommit)
+    with pytest.raises(RuntimeError, match="commit failed"):
+        radar.radar_sessions.create(ip_address="203.0.113.7")
+    with pytest.raises(RuntimeError, match="commit failed"):
+        radar.payment_methods.create(type="card", card=CARD)
+    monkeypatch.setattr(radar.store, "transaction", transaction)
+    assert (radar._sessions, radar._read_only) == (sessions, read_only)
+    assert radar.store.list("radar.session", limit=None)[0] == []
+    assert radar.store.list("payment_method", limit=None)[0] == []
 
 
 def test_payments_decode_a_payment_method_again_only_when_its_document_changed(
@@ -487,7 +526,7 @@ def test_payments_decode_a_payment_method_again_only_when_its_document_changed(
         return radar.charges.retrieve(pi.latest_charge).event["email"]
 
     assert [email(), email()] == ["jane@example.com", "jane@example.com"]
-    assert len(decoded) == 1
+    assert decoded == []  # decoded by the request that created it
     changed = radar.payment_methods.retrieve(pm.id)
     changed.billing_details.email = "new@example.com"
     seen: list[object] = []
@@ -504,4 +543,4 @@ def test_payments_decode_a_payment_method_again_only_when_its_document_changed(
     assert email() == "jane@example.com"
     radar.store.put(changed)
     assert [email(), email()] == ["new@example.com", "new@example.com"]
-    assert len(decoded) == 4
+    assert len(decoded) == 3

@@ -329,12 +329,19 @@ class _Service:
             obj = cached[1]
         else:
             obj = decode_object(document)
-            if len(cache) >= _READ_ONLY_CACHE_SIZE:
-                del cache[next(iter(cache))]
-            cache[object_id] = (document, obj)
+            _keep(cache, object_id, (document, obj), _READ_ONLY_CACHE_SIZE)
         if not isinstance(obj, cls):
             raise _missing(noun, str(object_id), param)
         return obj
+
+    def _stored_copy(self, object_id: str) -> tuple[bytes | str, StripeObject]:
+        """An object this request wrote, as stored: its document and a copy decoded from it,
+        for the engine's read caches (never the caller's object, which the caller may
+        change)."""
+        document = self._store.document(object_id)
+        if document is None:
+            raise AssertionError(f"{object_id} was just written")
+        return document, decode_object(document)
 
     def _unit(self) -> AbstractContextManager[Unit]:
         return _UnitScope(self._radar)
@@ -407,6 +414,13 @@ class _Service:
         if response["error"] is not None:
             raise _error_from_record(response["error"])
         return obj
+
+
+def _keep(cache: dict[str, Any], key: str, value: Any, size: int) -> None:
+    """Put ``value`` in a first-in-first-out ``cache`` of at most ``size`` entries."""
+    if key not in cache and len(cache) >= size:
+        del cache[next(iter(cache))]
+    cache[key] = value
 
 
 def _error_record(error: StripeError) -> dict[str, Any]:
@@ -655,6 +669,13 @@ class RadarSessionService(_Service):
                 **p,
             )
             self._store.put(session)
+            # The payments that read the session take it from the engine's cache: decode it
+            # now, in the request that created it, not in the first payment (after the commit,
+            # so a rolled-back session is never cached).
+            _, stored = self._stored_copy(session.id)
+            unit.after_commit.append(
+                lambda: _keep(self._radar._sessions, session.id, stored, _SESSION_CACHE_SIZE)
+            )
             return session, None
 
         return self._idempotent(idempotency_key, "POST /v1/radar/sessions", request, run)
@@ -687,6 +708,11 @@ class PaymentMethodService(_Service):
             pm = self.build(p, path=None)
             pm.customer = customer
             self._store.put(pm)
+            # As for sessions: the first payment with it finds it decoded (see _read_only).
+            stored = self._stored_copy(pm.id)
+            unit.after_commit.append(
+                lambda: _keep(self._radar._read_only, pm.id, stored, _READ_ONLY_CACHE_SIZE)
+            )
             return pm, None
 
         return self._idempotent(idempotency_key, "POST /v1/payment_methods", request, run)
@@ -1153,9 +1179,7 @@ class _PaymentFlow(_Service):
         session = cache.get(session_id)
         if session is None:
             session = self._get(session_id, RadarSession, "radar session", param)
-            if len(cache) >= _SESSION_CACHE_SIZE:
-                del cache[next(iter(cache))]
-            cache[session_id] = session
+            _keep(cache, session_id, session, _SESSION_CACHE_SIZE)
         return session
 
     def _customer(self, customer_id: str | None) -> Customer | None:
