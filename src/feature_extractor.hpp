@@ -50,8 +50,8 @@ class PyFeatureExtractor {
                      const std::vector<std::string>& anonymous_ips, int64_t ttl_seconds);
 
   PyPackedEvent Pack(const py::handle& event);
+  // `event` is a mapping or a PackedEvent (ExtractOne, Update, RecordLabel).
   py::array_t<double> ExtractOne(const py::handle& event);
-  // `event` is a mapping or a PackedEvent.
   void Update(const py::handle& event, const std::optional<std::string>& outcome);
   void RecordLabel(const py::handle& event, const std::string& label, std::optional<int64_t> at);
   py::list StringAttributesOne(const py::handle& event);

@@ -333,9 +333,16 @@ PackedEvent PyFeatureExtractor::Packed(const py::handle& event) {
 PyPackedEvent PyFeatureExtractor::Pack(const py::handle& event) { return {Packed(event)}; }
 
 py::array_t<double> PyFeatureExtractor::ExtractOne(const py::handle& event) {
-  const EventInput input = ReadEvent(event);
   py::array_t<double> row(static_cast<py::ssize_t>(FeatureExtractor::Columns().size()));
   double* out = row.mutable_data();
+  if (py::isinstance<PyPackedEvent>(event)) {
+    const PackedEvent& packed = event.cast<const PyPackedEvent&>().packed;
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
+    core_.ExtractOne(packed, out);
+    return row;
+  }
+  const EventInput input = ReadEvent(event);
   {
     py::gil_scoped_release release;
     PackedEvent packed;

@@ -324,11 +324,14 @@ def test_plain_dicts_and_checked_events_give_the_same_rows(payment: dict[str, An
     assert pack_one(plain) == pack_one(OrderedDict(plain))
 
 
-def test_a_packed_event_updates_as_its_mapping_does(payment: dict[str, Any]) -> None:
+def test_a_packed_event_extracts_and_updates_as_its_mapping_does(payment: dict[str, Any]) -> None:
     by_mapping, by_packed = FeatureExtractor(), FeatureExtractor()
     by_mapping.update(payment, "blocked")
     by_mapping._core.record_label(payment, "dispute", T0 + 60)
     packed = by_packed._core.pack(payment)
+    np.testing.assert_array_equal(
+        by_packed._core.extract_one(packed), FeatureExtractor()._core.extract_one(payment)
+    )
     by_packed._core.update(packed, "blocked")
     by_packed._core.record_label(packed, "dispute", T0 + 60)
     assert by_packed.snapshot() == by_mapping.snapshot()

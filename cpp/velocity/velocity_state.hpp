@@ -345,14 +345,14 @@ class VelocityState {
     __builtin_prefetch(&slots_[static_cast<size_t>(key) & (slots_.size() - 1)]);
   }
   void PrefetchEntity(uint64_t key) const {
-    if (const Entity* entity = HomeEntity(key)) {
+    if (const Entity* entity = ProbedEntity(key)) {
       const char* record = reinterpret_cast<const char*>(entity);
       __builtin_prefetch(record);
       __builtin_prefetch(record + sizeof(Entity) - 1);
     }
   }
   void PrefetchArrays(uint64_t key) const {
-    const Entity* entity = HomeEntity(key);
+    const Entity* entity = ProbedEntity(key);
     if (entity != nullptr && entity->key == key) PrefetchArrays(entity);
   }
   static void PrefetchArrays(const Entity* entity);
@@ -392,7 +392,7 @@ class VelocityState {
   // The record of the first slot with the key's tag on its probe path, within kPrefetchProbe
   // slots (a candidate, not checked: for prefetching).
   static constexpr size_t kPrefetchProbe = 8;
-  const Entity* HomeEntity(uint64_t key) const {
+  const Entity* ProbedEntity(uint64_t key) const {
     if (key == 0) return nullptr;
     const size_t mask = slots_.size() - 1;
     const uint32_t tag = Tag(key);

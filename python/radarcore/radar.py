@@ -864,16 +864,17 @@ class Radar:
         for entry in self.store.events():
             self.counters["replayed_entries"] += 1
             event = entry.payload["event"]
+            packed = core.pack(event)
             if entry.kind == "label":
                 labels.setdefault(entry.payment, set()).add(entry.payload["label"])
             else:
                 ids.append(entry.payment)
-                rows.append(core.extract_one(event))
+                rows.append(core.extract_one(packed))
                 for column, text in zip(strings, core.string_attributes_one(event), strict=True):
                     column.append(text)
                 if entry.payment == until:
                     break
-            _apply_entry(core, entry.kind, entry.created, entry.payload, core.pack(event))
+            _apply_entry(core, entry.kind, entry.created, entry.payload, packed)
         width = len(self._features.schema.names)
         matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), width)
         return ids, matrix, strings, labels
