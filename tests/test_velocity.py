@@ -253,7 +253,7 @@ def test_snapshot_round_trip(fx: FeatureExtractor, payment: dict[str, Any]) -> N
     ("mutate", "message"),
     [
         (lambda b: b"XXXX" + b[4:], "bad magic"),
-        (lambda b: b[:4] + b"\x02\x00\x00\x00" + b[8:], "unsupported version 2"),
+        (lambda b: b[:4] + b"\x03\x00\x00\x00" + b[8:], "unsupported version 3"),
         (lambda b: b[:-1], "checksum mismatch"),
         (lambda b: b[:40] + bytes([b[40] ^ 1]) + b[41:], "checksum mismatch"),
         (lambda b: b[:6], "bad magic|truncated"),

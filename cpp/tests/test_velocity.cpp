@@ -1,9 +1,11 @@
 // Velocity state: window edges, the cap of 25, expiry and snapshot round trips, in C++ alone.
 #include <cstdint>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "common/errors.hpp"
+#include "features/text.hpp"
 #include "tests/check.hpp"
 #include "velocity/velocity_state.hpp"
 
@@ -94,6 +96,21 @@ void SnapshotRoundTrip() {
   RC_CHECK(restored.size() == 100);
   RC_CHECK(restored.Find(EntityKind::kIp, 50) != nullptr);
   RC_CHECK(restored.Find(EntityKind::kCard, 50) == nullptr);
+  // A version 1 snapshot (the same body, HashBytes as its checksum) restores to the same state.
+  std::vector<uint8_t> v1 = bytes;
+  v1[4] = 1;
+  const std::string_view v1_body(reinterpret_cast<const char*>(v1.data()), v1.size() - 8);
+  const uint64_t v1_checksum = radarcore::HashBytes(v1_body);
+  for (size_t i = 0; i < 8; ++i) v1[v1.size() - 8 + i] = static_cast<uint8_t>(v1_checksum >> (8 * i));
+  RC_CHECK(VelocityState::Restore(v1.data(), v1.size()).Snapshot() == bytes);
+  v1[30] ^= 1;
+  bool v1_rejected = false;
+  try {
+    VelocityState::Restore(v1.data(), v1.size());
+  } catch (const radarcore::SchemaError&) {
+    v1_rejected = true;
+  }
+  RC_CHECK(v1_rejected);
   std::vector<uint8_t> corrupt = bytes;
   corrupt[30] ^= 1;
   bool rejected = false;

@@ -378,6 +378,10 @@ class VelocityState {
   // Versioned bytes that Restore reads back; equal states give equal bytes (entities in key
   // order), so a state rebuilt from the same history snapshots identically.
   std::vector<uint8_t> Snapshot() const;
+  // The same bytes written into a caller's buffer of SnapshotSize() bytes (the state must not
+  // change in between): one pass of stores, for callers that own the destination.
+  size_t SnapshotSize() const;
+  void SnapshotInto(uint8_t* data) const;
   // Throws SchemaError when the bytes are not a snapshot of a supported version.
   static VelocityState Restore(const uint8_t* data, size_t size);
 
