@@ -71,6 +71,7 @@ transaction, so an outbox written there commits or rolls back with the objects.
 from __future__ import annotations
 
 import base64
+import binascii
 import enum
 import hashlib
 import hmac
@@ -251,7 +252,7 @@ def pack_row(row: Any) -> str:
 
 
 def _row_text(packed: bytes) -> str:
-    return base64.b64encode(packed).decode("ascii")
+    return binascii.b2a_base64(packed, newline=False).decode("ascii")
 
 
 def unpack_row(text: str, width: int) -> npt.NDArray[np.float64]:

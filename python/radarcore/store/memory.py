@@ -72,7 +72,7 @@ class _Arena:
         if self._used + size > _ARENA_BYTES:
             self._next_map(size)
         start = self._used
-        self._maps[-1][start : start + size] = data
+        self._maps[-1].write(data)  # at the map's position, which is start
         self._used = start + size
         if not self._wanted and self._used >= _ARENA_BYTES // 2:
             self._wanted = True
@@ -229,9 +229,9 @@ class MemoryStore(Store):
 
     def put(self, obj: StripeObject) -> None:
         obj_id: str = obj.id  # type: ignore[attr-defined]
-        data = encode(obj)
+        data, created, indexed = encode(obj), created_of(obj), index_of(obj)
         with self._lock:
-            values = (created_of(obj), obj.object, self._documents.add(data), *index_of(obj))  # type: ignore[attr-defined]
+            values = (created, obj.object, self._documents.add(data), *indexed)  # type: ignore[attr-defined]
             row = self._rows.get(obj_id)
             if row is None:
                 self._rows[obj_id] = self._objects.append(values)
@@ -327,6 +327,11 @@ class MemoryStore(Store):
             return row + 1
 
     def events(self, after_seq: int = 0) -> Iterator[Event]:
+        if after_seq >= self._events.count:  # (every writing request asks, and mostly for none)
+            return iter(())
+        return self._events_after(after_seq)
+
+    def _events_after(self, after_seq: int) -> Iterator[Event]:
         with self._lock:
             tail = [self._events.get(row) for row in range(after_seq, self._events.count)]
             for values in tail:
