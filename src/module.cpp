@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   radarcore::bind::RegisterRules(m);
   radarcore::bind::RegisterFeatures(m);
   radarcore::bind::RegisterPipeline(m);
+  radarcore::bind::RegisterMemory(m);
 }

@@ -11,5 +11,6 @@ void RegisterForest(py::module_& m);
 void RegisterRules(py::module_& m);
 void RegisterFeatures(py::module_& m);
 void RegisterPipeline(py::module_& m);
+void RegisterMemory(py::module_& m);
 
 }  // namespace radarcore::bind

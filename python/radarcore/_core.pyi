@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Buffer
 
 def describe_cpu() -> str: ...
 def hardware_threads() -> int: ...
@@ -207,3 +208,12 @@ class Assessor:
         object: int,
         at: int,
     ) -> tuple[int, int, bool, int]: ...
+
+# memory (the memory store's document regions)
+
+class PrefaultedRegion(Buffer, metaclass=_Pybind11Type):  # the buffer protocol, in C++
+    def __init__(self, size: int, prepare_next: bool = True) -> None: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def prefaulted(self) -> bool: ...

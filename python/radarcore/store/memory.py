@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import copy
-import ctypes
 import functools
 import itertools
-import mmap
-import os
-import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from radarcore import _core
 from radarcore.objects import StripeObject
 from radarcore.store._base import (
     INDEX_COLUMNS,
@@ -42,97 +39,50 @@ _CHUNK_ROWS = 1024
 
 
 _ARENA_BYTES = 4 << 20
-_PRIVATE = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
 
 
 class _Arena:
-    """Encoded documents back to back in anonymous memory maps of :data:`_ARENA_BYTES`.
+    """Encoded documents back to back in regions of :data:`_ARENA_BYTES`
+    (:class:`radarcore._core.PrefaultedRegion`).
 
     A document is kept at its exact size (orjson's output holds the buffer it was written into,
-    24 KB for a 3 KB document) and in memory that is already faulted in: once a map is half
-    full, a background thread maps the next one and writes every page of it (``ctypes.memset``
-    runs without the GIL), so payments do not take the ~3 fresh-page faults (~3 µs each on a
-    VM) that each bytes object of their ~11.5 KB of documents cost. A document written by a
-    transaction that rolls back stays in its map, unreferenced (the space is not reused).
+    24 KB for a 3 KB document) and in memory a background C++ thread faulted in beforehand, so
+    payments do not take the fresh-page faults (~3 µs each on a VM) that each bytes object of
+    their ~11.5 KB of documents cost (~1.9 per payment). The thread never takes the GIL: one in
+    Python did, and each hand-over of the GIL stalled a payment for ~2.5 ms on a loaded machine.
+    A document larger than a region gets one of its own. A document written by a transaction
+    that rolls back stays in its region, unreferenced (the space is not reused).
 
-    :meth:`add` returns a handle (map index, offset, length in one integer); :meth:`read` the
-    document's bytes.
+    :meth:`add` returns a handle (region index, offset and length in one integer); :meth:`read`
+    the document's bytes.
     """
 
-    __slots__ = ("_maps", "_spare", "_used", "_wanted")
+    __slots__ = ("_regions", "_used")
 
     def __init__(self) -> None:
-        self._maps: list[mmap.mmap] = []
-        self._used = _ARENA_BYTES  # bytes used in the last map (none yet: a full one)
-        self._spare: mmap.mmap | None = None  # the next map, once the prefaulter made it
-        self._wanted = False  # a spare was asked for and not taken yet
+        self._regions: list[memoryview] = []
+        self._used = _ARENA_BYTES  # bytes used in the last region (none yet: a full one)
 
     def add(self, data: bytes) -> int:
         size = len(data)
         if self._used + size > _ARENA_BYTES:
-            self._next_map(size)
+            whole = size > _ARENA_BYTES
+            region = _core.PrefaultedRegion(size if whole else _ARENA_BYTES, prepare_next=not whole)
+            self._regions.append(memoryview(region))
+            self._used = 0
         start = self._used
-        self._maps[-1].write(data)  # at the map's position, which is start
+        self._regions[-1][start : start + size] = data
         self._used = start + size
-        if not self._wanted and self._used >= _ARENA_BYTES // 2:
-            self._wanted = True
-            _prefaulter.prepare(self)
-        return (len(self._maps) - 1) << 64 | start << 32 | size
-
-    def _next_map(self, size: int) -> None:
-        if size > _ARENA_BYTES:
-            self._maps.append(mmap.mmap(-1, size, flags=_PRIVATE))  # a document of its own
-        else:
-            spare, self._spare = self._spare, None
-            self._maps.append(spare or mmap.mmap(-1, _ARENA_BYTES, flags=_PRIVATE))
-            self._wanted = False
-        self._used = 0
+        return (len(self._regions) - 1) << 64 | start << 32 | size
 
     def read(self, handle: int) -> bytes:
         size = handle & 0xFFFFFFFF
         start = (handle >> 32) & 0xFFFFFFFF
-        return self._maps[handle >> 64][start : start + size]
+        return self._regions[handle >> 64][start : start + size].tobytes()
 
     def clear(self) -> None:
-        self._maps.clear()
+        self._regions.clear()
         self._used = _ARENA_BYTES
-        self._spare = None
-        self._wanted = False
-
-
-class _Prefaulter:
-    """One daemon thread, started on first use, that maps and faults in the arenas' next maps
-    (a forked child starts without it and starts its own)."""
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[_Arena] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        os.register_at_fork(after_in_child=self._forget)
-
-    def prepare(self, arena: _Arena) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="radarcore-prefault", daemon=True
-            )
-            self._thread.start()
-        self._queue.put(arena)
-
-    def _forget(self) -> None:
-        self._queue = queue.SimpleQueue()
-        self._thread = None
-
-    def _run(self) -> None:
-        requests = self._queue
-        while True:
-            arena = requests.get()
-            spare = mmap.mmap(-1, _ARENA_BYTES, flags=_PRIVATE)
-            pages = ctypes.c_char.from_buffer(spare)
-            ctypes.memset(ctypes.addressof(pages), 0, _ARENA_BYTES)
-            del pages
-            arena._spare = spare
-
-
-_prefaulter = _Prefaulter()
 
 
 class _Table:
