@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/base64.hpp"
 #include "feature_extractor.hpp"
 #include "features/row_codec.hpp"
 #include "forest/forest.hpp"
@@ -270,11 +271,11 @@ void RegisterPipeline(py::module_& m) {
                                std::copy(p.row.begin(), p.row.end(), row.mutable_data());
                                return row;
                              })
-      .def("packed_row",
+      .def("packed_row_text",
            [](const PyAssessedPayment& p) {
-             return py::bytes(PackRow(p.row.data(), p.row.size()));
+             return py::str(Base64(PackRow(p.row.data(), p.row.size())));
            },
-           "The feature row as _core.pack_row packs it.");
+           "The feature row as _core.pack_row packs it, base64-encoded (radarcore.radar.pack_row).");
   py::class_<PyAssessor>(m, "Assessor", py::metaclass(reinterpret_cast<PyObject*>(&PyType_Type)),
                          "The online pipeline of one payment (built by radarcore.radar).")
       .def(py::init<py::object, py::object, py::object, std::optional<std::vector<int32_t>>,

@@ -13,7 +13,7 @@ import pytest
 from radarcore import FeatureExtractor, ModelError, SchemaError, _core
 from radarcore.forest import Forest
 from radarcore.models._spec import SpecBuilder, TreeSpec
-from radarcore.radar import _Assessor, _AttributeLayout, _Scorer, as_risk_model
+from radarcore.radar import _Assessor, _AttributeLayout, _Scorer, as_risk_model, pack_row
 from radarcore.rules import RuleSet
 
 T0 = 1_700_000_000
@@ -81,7 +81,7 @@ def test_the_margins_are_the_forests_on_their_columns(extractor: FeatureExtracto
         np.testing.assert_array_equal(payment.row, row)
         assert live_margin == live.forest.score_one(row[live.columns], raw=True)
         assert shadow_margin == shadow.forest.score_one(row, raw=True)
-        assert payment.packed_row() == _core.pack_row(row)
+        assert payment.packed_row_text() == pack_row(row)
     assert bare(extractor, RuleSet.default()).core.assess(EVENT)[1:] == (None, None)
 
 
@@ -193,7 +193,7 @@ def test_threads_share_one_assessor(extractor: FeatureExtractor) -> None:
         for event in events:
             payment, margin, _ = assessor.core.assess(event)
             decision = assessor.core.decide(payment, 50.0, "normal", None, 1, T0)
-            out.append((payment.packed_row(), margin, decision))
+            out.append((payment.packed_row_text(), margin, decision))
 
     serial: list[Any] = []
     run(serial)

@@ -34,7 +34,7 @@ class Reserve {
   static Reserve& Get() {
     static Reserve* reserve = [] {
       auto* r = new Reserve();
-      pthread_atfork([] { Get().mutex_.lock(); }, [] { Get().mutex_.unlock(); },
+      pthread_atfork([] { Get().mutex_->lock(); }, [] { Get().mutex_->unlock(); },
                      [] { Get().AfterForkInChild(); });
       return r;
     }();
@@ -43,7 +43,7 @@ class Reserve {
 
   // A ready region of `bytes` (nullptr if none); asks for the next one if `prepare_next`.
   uint8_t* Take(size_t bytes, bool prepare_next) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(*mutex_);
     uint8_t* taken = nullptr;
     for (auto it = ready_.begin(); it != ready_.end(); ++it) {
       if (it->first == bytes) {
@@ -60,17 +60,17 @@ class Reserve {
         running_ = true;
         std::thread([this] { Run(); }).detach();
       }
-      wake_.notify_one();
+      wake_->notify_one();
     }
     return taken;
   }
 
  private:
   void Run() {
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(*mutex_);
     const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     for (;;) {
-      wake_.wait(lock, [this] { return !wanted_.empty(); });
+      wake_->wait(lock, [this] { return !wanted_.empty(); });
       const size_t bytes = wanted_.front();
       lock.unlock();
       uint8_t* region = nullptr;
@@ -90,16 +90,21 @@ class Reserve {
   }
 
   // The child has no thread, and the parent's ready regions would cost copy-on-write faults.
+  // Its copies of the mutex (locked by the prepare handler) and of the condition variable
+  // (which may record the parent's thread as a waiter: signalling it would wait for that
+  // thread forever) are abandoned for new ones.
   void AfterForkInChild() {
     for (const auto& [bytes, region] : ready_) munmap(region, bytes);
     ready_.clear();
     wanted_.clear();
     running_ = false;
-    mutex_.unlock();
+    mutex_ = new std::mutex();
+    wake_ = new std::condition_variable();
   }
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
+  // Never freed (see AfterForkInChild; the Reserve itself lives as long as the process).
+  std::mutex* mutex_ = new std::mutex();
+  std::condition_variable* wake_ = new std::condition_variable();
   std::vector<std::pair<size_t, uint8_t*>> ready_;
   std::vector<size_t> wanted_;  // sizes asked for, first being made
   bool running_ = false;

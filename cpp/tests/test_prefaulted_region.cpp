@@ -66,8 +66,14 @@ void AZeroSizeIsRejected() {
 void AForkedChildTakesRegions() {
 #ifdef RADARCORE_TEST_FORK
   const PrefaultedRegion before(kBytes);  // the parent's thread is running
+  // ... and, once it has prepared the next region, waits on its condition variable: the state
+  // the child inherits (signalling the inherited condition variable would never return).
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const pid_t child = fork();
-  if (child == 0) _exit(SomeRegionIsPrefaulted() ? 0 : 1);
+  if (child == 0) {
+    alarm(20);  // a deadlocked child is killed, and fails the check below
+    _exit(SomeRegionIsPrefaulted() ? 0 : 1);
+  }
   int status = 0;
   RC_CHECK(waitpid(child, &status, 0) == child);
   RC_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -220,15 +220,15 @@ class Assessment:
     packed: _core.PackedEvent | None = None
     model: str | None = None
     shadow: dict[str, Any] | None = None
-    packed_row: bytes | None = None
+    row_text: str | None = None  # the feature row as pack_row gives it
 
     def insight_record(self) -> dict[str, str] | None:
         """What the payment keeps for its risk insights, so explaining it later reads no
         history: the feature row as assessed (``row``: :func:`pack_row`) and the model version
         that scored it (``model``, when it had one); ``None`` when no model scored it."""
-        if self.packed_row is None:
+        if self.row_text is None:
             return None
-        record = {"row": _row_text(self.packed_row)}
+        record = {"row": self.row_text}
         if self.model is not None:
             record["model"] = self.model
         return record
@@ -248,11 +248,7 @@ def pack_row(row: Any) -> str:
     """A float64 feature row, exactly and compactly (most features of a payment are missing or
     zero): the bitmaps of its NaNs and zeros, then its other values (``_core.pack_row``),
     base64-encoded (a fifth of the raw row's size for a typical card payment)."""
-    return _row_text(_core.pack_row(row))
-
-
-def _row_text(packed: bytes) -> str:
-    return binascii.b2a_base64(packed, newline=False).decode("ascii")
+    return binascii.b2a_base64(_core.pack_row(row), newline=False).decode("ascii")
 
 
 def unpack_row(text: str, width: int) -> npt.NDArray[np.float64]:
@@ -1100,7 +1096,7 @@ class Radar:
             assessment.packed = payment
         assessment.model, assessment.shadow = scored_by, shadow_record
         if live is not None and settings.assess_risk:
-            assessment.packed_row = payment.packed_row()
+            assessment.row_text = payment.packed_row_text()  # pack_row(payment.row), in C++
         return assessment
 
     def _shadow_score(self, shadow: _Scorer, margin: float | None) -> dict[str, Any] | None:
