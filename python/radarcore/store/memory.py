@@ -50,8 +50,9 @@ class _Arena:
     payments do not take the fresh-page faults (~3 µs each on a VM) that each bytes object of
     their ~11.5 KB of documents cost (~1.9 per payment). The thread never takes the GIL: one in
     Python did, and each hand-over of the GIL stalled a payment for ~2.5 ms on a loaded machine.
-    A document larger than a region gets one of its own. A document written by a transaction
-    that rolls back stays in its region, unreferenced (the space is not reused).
+    A document larger than a region gets one of its own. The space of a document replaced,
+    deleted or written by a transaction that rolled back is not reused (this store is for
+    benchmarks and throwaway engines: it grows with what was written, not with what is kept).
 
     :meth:`add` returns a handle (region index, offset and length in one integer); :meth:`read`
     the document's bytes.
