@@ -680,11 +680,13 @@ void FeatureExtractor::ExtractMany(const EventColumns& columns, const int64_t* o
     }
   } trim{this};
   PackScratch scratch;
+  RawEvent raw;
   auto row_at = [&](size_t k) { return order == nullptr ? k : static_cast<size_t>(order[k]); };
   for (size_t k = 0; k < columns.rows; ++k) {
     const size_t i = row_at(k);
     try {
-      packer_.Pack(columns.Row(i), &packed[k], &scratch);
+      columns.ReadRow(i, &raw);
+      packer_.Pack(raw, &packed[k], &scratch);
     } catch (const SchemaError& error) {
       throw SchemaError(std::string(error.what()) + " (row " + std::to_string(i) + ")");
     }
@@ -831,8 +833,9 @@ std::vector<StringAttributeColumn> FeatureExtractor::StringAttributesMany(
   }
   std::vector<StringAttributeColumn> out(indices.size());
   for (StringAttributeColumn& column : out) column.codes.resize(columns.rows);
+  RawEvent raw;
   for (size_t r = 0; r < columns.rows; ++r) {
-    const RawEvent raw = columns.Row(r);
+    columns.ReadRow(r, &raw);
     const bool is_card = any_card_only && EventPacker::IsCard(raw);
     for (size_t k = 0; k < encoders.size(); ++k) out[k].codes[r] = encoders[k].Code(raw, is_card);
   }

@@ -57,27 +57,28 @@ const std::array<const char*, kNumFloatFields> kFloatFieldNames = {
 const std::array<const char*, kNumBoolFields> kBoolFieldNames = {
     "session_automation", "is_off_session", "is_recurring", "is_checkout", "is_setup_intent"};
 
-RawEvent EventColumns::Row(size_t i) const {
-  RawEvent raw;
+void EventColumns::ReadRow(size_t i, RawEvent* raw) const {
   for (size_t f = 0; f < kNumStringFields; ++f) {
     const StringColumn& c = strings[f];
-    if (c.offsets == nullptr || (c.valid != nullptr && c.valid[i] == 0)) continue;
-    raw.has_string[f] = true;
-    raw.strings[f] = std::string_view(c.data + c.offsets[i],
-                                      static_cast<size_t>(c.offsets[i + 1] - c.offsets[i]));
+    if (c.offsets == nullptr) continue;
+    const bool valid = c.valid == nullptr || c.valid[i] != 0;
+    raw->has_string[f] = valid;
+    raw->strings[f] = valid ? std::string_view(c.data + c.offsets[i],
+                                               static_cast<size_t>(c.offsets[i + 1] - c.offsets[i]))
+                            : std::string_view{};
   }
   for (size_t f = 0; f < kNumIntFields; ++f) {
-    if (ints[f] == nullptr || (ints_valid[f] != nullptr && ints_valid[f][i] == 0)) continue;
-    raw.has_int[f] = true;
-    raw.ints[f] = ints[f][i];
+    if (ints[f] == nullptr) continue;
+    const bool valid = ints_valid[f] == nullptr || ints_valid[f][i] != 0;
+    raw->has_int[f] = valid;
+    raw->ints[f] = valid ? ints[f][i] : 0;
   }
   for (size_t f = 0; f < kNumFloatFields; ++f) {
-    if (floats[f] != nullptr) raw.floats[f] = floats[f][i];
+    if (floats[f] != nullptr) raw->floats[f] = floats[f][i];
   }
   for (size_t f = 0; f < kNumBoolFields; ++f) {
-    if (bools[f] != nullptr) raw.bools[f] = bools[f][i];
+    if (bools[f] != nullptr) raw->bools[f] = bools[f][i];
   }
-  return raw;
 }
 
 namespace {
