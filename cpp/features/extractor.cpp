@@ -152,10 +152,8 @@ void EmitColumns(Sink& s, const RowContext* c) {
 
   s.Col(Name("amount"), num, false, false, "event", [&] { return static_cast<double>(e->amount); });
   for (size_t k = 0; k < kAmountCurrencies.size(); ++k) {
-    s.Col(Name("amount_in_", kAmountCurrencies[k]), num, true, false, "tables", [&] {
-      const auto index = static_cast<size_t>(c->packer->amount_currency_index(k));
-      return e->amount_usd / c->packer->currencies()[index].usd_per_unit;
-    });
+    s.Col(Name("amount_in_", kAmountCurrencies[k]), num, true, false, "tables",
+          [&] { return e->amount_usd / c->packer->amount_usd_per_unit(k); });
   }
   s.Col(Name("payment_method_type_code"), cat, false, false, "event",
         [&] { return Code(e->payment_method_type_code); });
@@ -506,8 +504,10 @@ const Entity* FeatureExtractor::Lookup(uint64_t key, int64_t t) const {
 }
 
 Entity* FeatureExtractor::Acquire(EntityKind kind, uint64_t key, int64_t t) {
-  Entity* entity = state_.FindOrInsertKey(kind, key);
-  if (entity != nullptr && t - static_cast<int64_t>(entity->last_seen) > state_.config().ttl_seconds) {
+  bool inserted = false;
+  Entity* entity = state_.FindOrInsertKey(kind, key, &inserted);
+  if (entity != nullptr && !inserted &&
+      t - static_cast<int64_t>(entity->last_seen) > state_.config().ttl_seconds) {
     state_.Reset(entity);
   }
   return entity;

@@ -248,7 +248,7 @@ EventPacker::EventPacker(const PackerTables& tables)
       throw SchemaError(std::string("currency table: missing '") + kAmountCurrencies[k] +
                         "', needed by amount_in_" + kAmountCurrencies[k]);
     }
-    amount_currency_index_[k] = index;
+    amount_usd_per_unit_[k] = currencies_[static_cast<size_t>(index)].usd_per_unit;
   }
   TextBuffer buffer;
   for (const std::string& domain : tables.disposable_domains) {

@@ -66,15 +66,15 @@ class EventPacker {
   static bool IsCard(const RawEvent& raw);
 
   const std::vector<CurrencyRate>& currencies() const { return currencies_; }
-  // Index into currencies() of kAmountCurrencies[k].
-  int32_t amount_currency_index(size_t k) const { return amount_currency_index_[k]; }
+  // The rate (usd_per_unit) of kAmountCurrencies[k].
+  double amount_usd_per_unit(size_t k) const { return amount_usd_per_unit_[k]; }
 
  private:
   int32_t CurrencyIndex(std::string_view code) const;
 
   std::vector<CurrencyRate> currencies_;
   std::vector<int32_t> currency_by_code_;  // by 3-letter code (see LetterCode); -1 unknown
-  std::array<int32_t, kAmountCurrencies.size()> amount_currency_index_{};
+  std::array<double, kAmountCurrencies.size()> amount_usd_per_unit_{};
   std::unordered_set<uint64_t> disposable_;
   IpSet anonymous_ips_;
 };
