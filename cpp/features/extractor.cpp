@@ -679,7 +679,7 @@ void FeatureExtractor::ExtractMany(const EventColumns& columns, const int64_t* o
       }
     }
   } trim{this};
-  PackScratch scratch;
+  PackScratch& scratch = batch_scratch_;
   RawEvent raw;
   auto row_at = [&](size_t k) { return order == nullptr ? k : static_cast<size_t>(order[k]); };
   for (size_t k = 0; k < columns.rows; ++k) {

@@ -182,6 +182,16 @@ void BuildAddress(const RawEvent& raw, bool shipping, bool lower, TextBuffer* ou
   }
 }
 
+// A cache index for a string: its length and its first, middle and last words (all of it when
+// shorter than a word). Not a stable hash; callers compare the whole text on a hit.
+uint64_t QuickHash(std::string_view s) {
+  const size_t n = s.size();
+  if (n < 8) return HashBytes(s);
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const uint64_t h = Mix64(LoadLe64(p) ^ (static_cast<uint64_t>(n) * 0x9e3779b97f4a7c15ULL));
+  return Mix64(h ^ LoadLe64(p + (n - 8) / 2) ^ Mix64(LoadLe64(p + n - 8)));
+}
+
 uint64_t HashIp(const IpBytes& ip) {
   return HashBytes(std::string_view(reinterpret_cast<const char*>(ip.data()), ip.size()));
 }
@@ -425,18 +435,20 @@ void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scrat
 
   const std::string_view user_agent = Present(raw, kFieldUserAgent);
   if (!user_agent.empty()) {
-    const uint64_t key = HashBytes(user_agent);
-    auto it = scratch->user_agents.find(key);
-    if (it == scratch->user_agents.end()) {
-      if (scratch->user_agents.size() >= 65536) scratch->user_agents.clear();
+    std::vector<PackScratch::UaEntry>& cache = scratch->user_agents;
+    if (cache.empty()) cache.resize(PackScratch::kUaEntries);
+    PackScratch::UaEntry& entry = cache[QuickHash(user_agent) & (PackScratch::kUaEntries - 1)];
+    if (!entry.used || entry.text != user_agent) {
       const UserAgentInfo info = ParseUserAgent(user_agent);
-      it = scratch->user_agents.emplace(key, PackScratch::UaCodes{info.browser_code, info.os_code,
-                                                                  info.automated})
-               .first;
+      entry.text.assign(user_agent);
+      entry.used = true;
+      entry.automated = info.automated;
+      entry.browser = info.browser_code;
+      entry.os = info.os_code;
     }
-    e.browser_code = it->second.browser;
-    e.os_code = it->second.os;
-    e.headless_user_agent = it->second.automated;
+    e.browser_code = entry.browser;
+    e.os_code = entry.os;
+    e.headless_user_agent = entry.automated;
   }
 
   if (raw.has_int[kFieldCustomerCreated]) {

@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -39,12 +38,19 @@ struct PackerTables {
 struct PackScratch {
   TextBuffer buffer;
   TextBuffer buffer2;
-  struct UaCodes {
+  // User agents parsed so far, direct-mapped by a cheap hash (the length and three words of the
+  // text) and checked against the whole text, so an agent seen before costs one compare instead
+  // of a hash of its ~120 bytes, a map lookup and, before that, a parse. A colliding agent
+  // replaces the one before. Sized on the first agent.
+  struct UaEntry {
+    std::string text;
+    bool used = false;
+    bool automated = false;
     int32_t browser = 0;
     int32_t os = 0;
-    bool automated = false;
   };
-  std::unordered_map<uint64_t, UaCodes> user_agents;
+  static constexpr size_t kUaEntries = 4096;
+  std::vector<UaEntry> user_agents;
 };
 
 // Immutable after construction; Pack is safe to call from several threads with their own
