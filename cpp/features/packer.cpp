@@ -1,5 +1,6 @@
 #include "features/packer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -198,6 +199,23 @@ uint64_t HashIp(const IpBytes& ip) {
 
 }  // namespace
 
+void HashSet64::Insert(uint64_t hash) {
+  if (Contains(hash)) return;
+  if ((size_ + 1) * 2 > slots_.size()) {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(16, old.size() * 2), 0);
+    size_ = 0;
+    for (uint64_t h : old) {
+      if (h != 0) Insert(h);
+    }
+  }
+  const size_t mask = slots_.size() - 1;
+  size_t i = hash & mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = hash;
+  ++size_;
+}
+
 double EmailNameSimilarity(std::string_view email, std::string_view name) {
   const size_t at = email.rfind('@');
   if (at == std::string_view::npos) return std::nan("");
@@ -263,7 +281,7 @@ EventPacker::EventPacker(const PackerTables& tables)
   TextBuffer buffer;
   for (const std::string& domain : tables.disposable_domains) {
     NormaliseInto(domain, &buffer);
-    if (!buffer.empty()) disposable_.insert(HashBytes(buffer.view()));
+    if (!buffer.empty()) disposable_.Insert(HashBytes(buffer.view()));
   }
   for (const std::string& entry : tables.anonymous_ips) anonymous_ips_.Add(entry);
 }
@@ -379,7 +397,7 @@ void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scrat
     std::string_view domain = buffer.view();
     domain.remove_prefix(domain.rfind('@') + 1);
     while (!domain.empty()) {
-      if (disposable_.count(HashBytes(domain)) != 0) {
+      if (disposable_.Contains(HashBytes(domain))) {
         e.is_disposable_email = true;
         break;
       }

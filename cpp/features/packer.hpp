@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "features/event.hpp"
@@ -53,6 +52,26 @@ struct PackScratch {
   std::vector<UaEntry> user_agents;
 };
 
+// A set of string hashes (HashBytes: never 0, which marks an empty slot; well mixed) by open addressing in a power-of-two
+// table at most half full: a lookup is a mask and a probe or two, where std::unordered_set
+// takes the key modulo a prime (a 64-bit division).
+class HashSet64 {
+ public:
+  void Insert(uint64_t hash);
+  bool Contains(uint64_t hash) const {
+    if (slots_.empty()) return false;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == hash) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
+
+ private:
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
+};
+
 // Immutable after construction; Pack is safe to call from several threads with their own
 // scratch.
 class EventPacker {
@@ -81,7 +100,7 @@ class EventPacker {
   std::vector<CurrencyRate> currencies_;
   std::vector<int32_t> currency_by_code_;  // by 3-letter code (see LetterCode); -1 unknown
   std::array<double, kAmountCurrencies.size()> amount_usd_per_unit_{};
-  std::unordered_set<uint64_t> disposable_;
+  HashSet64 disposable_;
   IpSet anonymous_ips_;
 };
 
