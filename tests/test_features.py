@@ -425,7 +425,8 @@ def test_extract_many_reuses_the_memory_of_a_dropped_matrix(payment: dict[str, A
     del first, second
     third = fx.extract_many(events[4_000:])  # 1,950 rows: fits in the 2,000-row block
     assert third.__array_interface__["data"][0] == address
-    assert third.flags.writeable and third.flags.c_contiguous
+    assert third.flags.writeable
+    assert third.flags.c_contiguous
     del fx
     np.testing.assert_array_equal(third, expected[4_000:])
 
