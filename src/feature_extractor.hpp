@@ -46,14 +46,16 @@ Label ParseLabel(const std::string& text);
 // Memory for the matrices extract_many returns when no `out=` buffer is given. A new matrix
 // of a chunk-sized batch is ~220 MB, and taking fresh pages for each (the kernel maps and
 // zeroes them) cost about a tenth of a chunked replay; so once Python drops a matrix, its
-// memory is kept (one block) and the next matrix of at most its size and at least half of it
-// is made on it. Every element of a returned matrix is written by the extraction, so nothing
-// of an earlier matrix shows through. Shared with the matrices' owners, so it outlives
-// whichever of the extractor and its matrices goes last.
+// memory is kept (one block, of at most kMaxKeptBytes) and the next matrix of at most its size
+// and at least half of it is made on it. Every element of a returned matrix is written by the
+// extraction, so nothing of an earlier matrix shows through. Shared with the matrices' owners,
+// so it outlives whichever of the extractor and its matrices goes last.
 class MatrixRecycler {
  public:
-  // Matrices smaller than this come from numpy's allocator as usual.
+  // Matrices smaller than this come from numpy's allocator as usual, and the memory of larger
+  // ones than kMaxKeptBytes (a one-off batch of millions of rows) is not kept once dropped.
   static constexpr size_t kMinBytes = size_t{1} << 22;
+  static constexpr size_t kMaxKeptBytes = size_t{1} << 28;
   static py::array_t<double> New(const std::shared_ptr<MatrixRecycler>& self, py::ssize_t rows,
                                  py::ssize_t width);
 

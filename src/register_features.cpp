@@ -277,6 +277,7 @@ py::array_t<double> MatrixRecycler::New(const std::shared_ptr<MatrixRecycler>& s
   // The capsule gives the block back when numpy frees the matrix; the newest block is kept.
   py::capsule base(owner.get(), [](void* p) {
     std::unique_ptr<Owner> released(static_cast<Owner*>(p));
+    if (released->bytes > kMaxKeptBytes) return;
     MatrixRecycler& recycler = *released->recycler;
     std::lock_guard<std::mutex> lock(recycler.mutex_);
     recycler.spare_ = std::move(released->block);
