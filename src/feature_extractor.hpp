@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -41,6 +42,29 @@ struct PyPackedEvent {
 
 Outcome ParseOutcome(const std::string& text);
 Label ParseLabel(const std::string& text);
+
+// Memory for the matrices extract_many returns when no `out=` buffer is given. A new matrix
+// of a chunk-sized batch is ~220 MB, and taking fresh pages for each (the kernel maps and
+// zeroes them) cost about a tenth of a chunked replay; so once Python drops a matrix, its
+// memory is kept (one block, of at most kMaxKeptBytes) and the next matrix of at most its size
+// and at least half of it is made on it. Every element of a returned matrix is written by the
+// extraction, so nothing of an earlier matrix shows through. Shared with the matrices' owners,
+// so it outlives whichever of the extractor and its matrices goes last.
+class MatrixRecycler {
+ public:
+  // Matrices smaller than this come from numpy's allocator as usual, and the memory of larger
+  // ones than kMaxKeptBytes (a one-off batch of millions of rows) is not kept once dropped.
+  static constexpr size_t kMinBytes = size_t{1} << 22;
+  static constexpr size_t kMaxKeptBytes = size_t{1} << 28;
+  static py::array_t<double> New(const std::shared_ptr<MatrixRecycler>& self, py::ssize_t rows,
+                                 py::ssize_t width);
+
+ private:
+  struct Owner;
+  std::mutex mutex_;
+  LargeBlock spare_;
+  size_t spare_bytes_ = 0;
+};
 
 // The extractor with its lock: calls are serialised, so Python threads may share one.
 class PyFeatureExtractor {
@@ -81,6 +105,7 @@ class PyFeatureExtractor {
   FeatureExtractor core_;
   PackScratch scratch_;
   std::mutex mutex_;
+  std::shared_ptr<MatrixRecycler> matrices_ = std::make_shared<MatrixRecycler>();
 };
 
 }  // namespace radarcore::bind

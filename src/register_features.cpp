@@ -233,11 +233,10 @@ bool ReadPlain(PyObject* dict, EventInput* input) {
   return true;
 }
 
-// A new (rows, width) matrix, or the caller's buffer (reused across batches, so its pages
-// are not allocated and zeroed again for every batch) when it has exactly that layout.
-py::array_t<double> OutputMatrix(const py::object& buffer, py::ssize_t rows,
-                                        py::ssize_t width) {
-  if (buffer.is_none()) return py::array_t<double>({rows, width});
+// The caller's buffer (reused across batches, so its pages are not allocated and zeroed again
+// for every batch), checked to have exactly the (rows, width) layout.
+py::array_t<double> OutputBuffer(const py::object& buffer, py::ssize_t rows,
+                                 py::ssize_t width) {
   const std::string expected = "out: must be a writeable C-contiguous float64 array of shape (" +
                                std::to_string(rows) + ", " + std::to_string(width) + ")";
   if (!py::isinstance<py::array>(buffer)) {
@@ -252,6 +251,43 @@ py::array_t<double> OutputMatrix(const py::object& buffer, py::ssize_t rows,
   }
   return py::reinterpret_borrow<py::array_t<double>>(buffer);
 }
+
+}  // namespace
+
+struct MatrixRecycler::Owner {
+  std::shared_ptr<MatrixRecycler> recycler;
+  LargeBlock block;
+  size_t bytes;
+};
+
+py::array_t<double> MatrixRecycler::New(const std::shared_ptr<MatrixRecycler>& self,
+                                        py::ssize_t rows, py::ssize_t width) {
+  const size_t bytes = static_cast<size_t>(rows) * static_cast<size_t>(width) * sizeof(double);
+  if (bytes < kMinBytes) return py::array_t<double>({rows, width});
+  auto owner = std::make_unique<Owner>(Owner{self, nullptr, bytes});
+  {
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    if (self->spare_ != nullptr && self->spare_bytes_ >= bytes && self->spare_bytes_ / 2 <= bytes) {
+      owner->block = std::move(self->spare_);
+      owner->bytes = self->spare_bytes_;
+    }
+  }
+  if (owner->block == nullptr) owner->block = AllocateLarge(bytes);
+  auto* data = reinterpret_cast<double*>(owner->block.get());
+  // The capsule gives the block back when numpy frees the matrix; the newest block is kept.
+  py::capsule base(owner.get(), [](void* p) {
+    std::unique_ptr<Owner> released(static_cast<Owner*>(p));
+    if (released->bytes > kMaxKeptBytes) return;
+    MatrixRecycler& recycler = *released->recycler;
+    std::lock_guard<std::mutex> lock(recycler.mutex_);
+    recycler.spare_ = std::move(released->block);
+    recycler.spare_bytes_ = released->bytes;
+  });
+  owner.release();  // the capsule owns it now
+  return py::array_t<double>({rows, width}, data, base);
+}
+
+namespace {
 
 PackerTables Tables(const std::vector<std::tuple<std::string, int, double>>& currencies,
                            const std::vector<std::string>& disposable_domains,
@@ -399,7 +435,9 @@ py::array_t<double> PyFeatureExtractor::ExtractMany(size_t rows, const py::list&
     }
   }
   const auto width = static_cast<py::ssize_t>(FeatureExtractor::Columns().size());
-  py::array_t<double> out = OutputMatrix(out_buffer, static_cast<py::ssize_t>(rows), width);
+  const auto n = static_cast<py::ssize_t>(rows);
+  py::array_t<double> out = out_buffer.is_none() ? MatrixRecycler::New(matrices_, n, width)
+                                                 : OutputBuffer(out_buffer, n, width);
   double* data = out.mutable_data();
   {
     py::gil_scoped_release release;

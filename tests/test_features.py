@@ -407,6 +407,30 @@ def test_extract_many_fills_a_reused_buffer(payment: dict[str, Any]) -> None:
     np.testing.assert_array_equal(second, expected[3:][::-1])
 
 
+def test_extract_many_reuses_the_memory_of_a_dropped_matrix(payment: dict[str, Any]) -> None:
+    # Matrices of 4 MiB or more are made on the memory of the last one Python dropped: never
+    # on one still alive, never showing its old values, and alive after the extractor.
+    events = [
+        {**payment, "id": f"ch_{i}", "created": T0 + 7 * i, "customer": f"cus_{i % 97}"}
+        for i in range(5_950)
+    ]
+    expected = FeatureExtractor().extract_many(events)
+    fx = FeatureExtractor()
+    first = fx.extract_many(events[:2_000])
+    second = fx.extract_many(events[2_000:4_000])
+    assert not np.shares_memory(first, second)
+    np.testing.assert_array_equal(first, expected[:2_000])
+    np.testing.assert_array_equal(second, expected[2_000:4_000])
+    address = second.__array_interface__["data"][0]
+    del first, second
+    third = fx.extract_many(events[4_000:])  # 1,950 rows: fits in the 2,000-row block
+    assert third.__array_interface__["data"][0] == address
+    assert third.flags.writeable
+    assert third.flags.c_contiguous
+    del fx
+    np.testing.assert_array_equal(third, expected[4_000:])
+
+
 @pytest.mark.parametrize(
     ("make", "got"),
     [

@@ -139,7 +139,10 @@ struct EventColumns {
   std::array<const double*, kNumFloatFields> floats{};
   std::array<const int8_t*, kNumBoolFields> bools{};
 
-  RawEvent Row(size_t i) const;
+  // Row i into *raw: overwrites the fields of the columns the batch has and leaves the others
+  // as they are, so one RawEvent{} reused for every row of a batch reads each row in turn
+  // (absent columns stay missing) without rebuilding the whole event per row.
+  void ReadRow(size_t i, RawEvent* raw) const;
 };
 
 inline constexpr uint64_t kMissingHash = 0;

@@ -152,10 +152,8 @@ void EmitColumns(Sink& s, const RowContext* c) {
 
   s.Col(Name("amount"), num, false, false, "event", [&] { return static_cast<double>(e->amount); });
   for (size_t k = 0; k < kAmountCurrencies.size(); ++k) {
-    s.Col(Name("amount_in_", kAmountCurrencies[k]), num, true, false, "tables", [&] {
-      const auto index = static_cast<size_t>(c->packer->amount_currency_index(k));
-      return e->amount_usd / c->packer->currencies()[index].usd_per_unit;
-    });
+    s.Col(Name("amount_in_", kAmountCurrencies[k]), num, true, false, "tables",
+          [&] { return e->amount_usd / c->packer->amount_usd_per_unit(k); });
   }
   s.Col(Name("payment_method_type_code"), cat, false, false, "event",
         [&] { return Code(e->payment_method_type_code); });
@@ -506,8 +504,10 @@ const Entity* FeatureExtractor::Lookup(uint64_t key, int64_t t) const {
 }
 
 Entity* FeatureExtractor::Acquire(EntityKind kind, uint64_t key, int64_t t) {
-  Entity* entity = state_.FindOrInsertKey(kind, key);
-  if (entity != nullptr && t - static_cast<int64_t>(entity->last_seen) > state_.config().ttl_seconds) {
+  bool inserted = false;
+  Entity* entity = state_.FindOrInsertKey(kind, key, &inserted);
+  if (entity != nullptr && !inserted &&
+      t - static_cast<int64_t>(entity->last_seen) > state_.config().ttl_seconds) {
     state_.Reset(entity);
   }
   return entity;
@@ -679,12 +679,14 @@ void FeatureExtractor::ExtractMany(const EventColumns& columns, const int64_t* o
       }
     }
   } trim{this};
-  PackScratch scratch;
+  PackScratch& scratch = batch_scratch_;
+  RawEvent raw;
   auto row_at = [&](size_t k) { return order == nullptr ? k : static_cast<size_t>(order[k]); };
   for (size_t k = 0; k < columns.rows; ++k) {
     const size_t i = row_at(k);
     try {
-      packer_.Pack(columns.Row(i), &packed[k], &scratch);
+      columns.ReadRow(i, &raw);
+      packer_.Pack(raw, &packed[k], &scratch);
     } catch (const SchemaError& error) {
       throw SchemaError(std::string(error.what()) + " (row " + std::to_string(i) + ")");
     }
@@ -831,8 +833,9 @@ std::vector<StringAttributeColumn> FeatureExtractor::StringAttributesMany(
   }
   std::vector<StringAttributeColumn> out(indices.size());
   for (StringAttributeColumn& column : out) column.codes.resize(columns.rows);
+  RawEvent raw;
   for (size_t r = 0; r < columns.rows; ++r) {
-    const RawEvent raw = columns.Row(r);
+    columns.ReadRow(r, &raw);
     const bool is_card = any_card_only && EventPacker::IsCard(raw);
     for (size_t k = 0; k < encoders.size(); ++k) out[k].codes[r] = encoders[k].Code(raw, is_card);
   }

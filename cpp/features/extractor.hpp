@@ -97,6 +97,7 @@ class FeatureExtractor {
   static constexpr size_t kKeptBatchRows = size_t{1} << 17;
   std::vector<PackedEvent> packed_;
   std::vector<Keys> keys_;
+  PackScratch batch_scratch_;  // ExtractMany's (its user-agent cache lasts across batches)
 
   EventPacker packer_;
   VelocityState state_;

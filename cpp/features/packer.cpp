@@ -1,5 +1,6 @@
 #include "features/packer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -57,27 +58,28 @@ const std::array<const char*, kNumFloatFields> kFloatFieldNames = {
 const std::array<const char*, kNumBoolFields> kBoolFieldNames = {
     "session_automation", "is_off_session", "is_recurring", "is_checkout", "is_setup_intent"};
 
-RawEvent EventColumns::Row(size_t i) const {
-  RawEvent raw;
+void EventColumns::ReadRow(size_t i, RawEvent* raw) const {
   for (size_t f = 0; f < kNumStringFields; ++f) {
     const StringColumn& c = strings[f];
-    if (c.offsets == nullptr || (c.valid != nullptr && c.valid[i] == 0)) continue;
-    raw.has_string[f] = true;
-    raw.strings[f] = std::string_view(c.data + c.offsets[i],
-                                      static_cast<size_t>(c.offsets[i + 1] - c.offsets[i]));
+    if (c.offsets == nullptr) continue;
+    const bool valid = c.valid == nullptr || c.valid[i] != 0;
+    raw->has_string[f] = valid;
+    raw->strings[f] = valid ? std::string_view(c.data + c.offsets[i],
+                                               static_cast<size_t>(c.offsets[i + 1] - c.offsets[i]))
+                            : std::string_view{};
   }
   for (size_t f = 0; f < kNumIntFields; ++f) {
-    if (ints[f] == nullptr || (ints_valid[f] != nullptr && ints_valid[f][i] == 0)) continue;
-    raw.has_int[f] = true;
-    raw.ints[f] = ints[f][i];
+    if (ints[f] == nullptr) continue;
+    const bool valid = ints_valid[f] == nullptr || ints_valid[f][i] != 0;
+    raw->has_int[f] = valid;
+    raw->ints[f] = valid ? ints[f][i] : 0;
   }
   for (size_t f = 0; f < kNumFloatFields; ++f) {
-    if (floats[f] != nullptr) raw.floats[f] = floats[f][i];
+    if (floats[f] != nullptr) raw->floats[f] = floats[f][i];
   }
   for (size_t f = 0; f < kNumBoolFields; ++f) {
-    if (bools[f] != nullptr) raw.bools[f] = bools[f][i];
+    if (bools[f] != nullptr) raw->bools[f] = bools[f][i];
   }
-  return raw;
 }
 
 namespace {
@@ -181,11 +183,38 @@ void BuildAddress(const RawEvent& raw, bool shipping, bool lower, TextBuffer* ou
   }
 }
 
+// A cache index for a string: its length and its first, middle and last words (all of it when
+// shorter than a word). Not a stable hash; callers compare the whole text on a hit.
+uint64_t QuickHash(std::string_view s) {
+  const size_t n = s.size();
+  if (n < 8) return HashBytes(s);
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const uint64_t h = Mix64(LoadLe64(p) ^ (static_cast<uint64_t>(n) * 0x9e3779b97f4a7c15ULL));
+  return Mix64(h ^ LoadLe64(p + (n - 8) / 2) ^ Mix64(LoadLe64(p + n - 8)));
+}
+
 uint64_t HashIp(const IpBytes& ip) {
   return HashBytes(std::string_view(reinterpret_cast<const char*>(ip.data()), ip.size()));
 }
 
 }  // namespace
+
+void HashSet64::Insert(uint64_t hash) {
+  if (Contains(hash)) return;
+  if ((size_ + 1) * 2 > slots_.size()) {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(16, old.size() * 2), 0);
+    size_ = 0;
+    for (uint64_t h : old) {
+      if (h != 0) Insert(h);
+    }
+  }
+  const size_t mask = slots_.size() - 1;
+  size_t i = hash & mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = hash;
+  ++size_;
+}
 
 double EmailNameSimilarity(std::string_view email, std::string_view name) {
   const size_t at = email.rfind('@');
@@ -247,12 +276,12 @@ EventPacker::EventPacker(const PackerTables& tables)
       throw SchemaError(std::string("currency table: missing '") + kAmountCurrencies[k] +
                         "', needed by amount_in_" + kAmountCurrencies[k]);
     }
-    amount_currency_index_[k] = index;
+    amount_usd_per_unit_[k] = currencies_[static_cast<size_t>(index)].usd_per_unit;
   }
   TextBuffer buffer;
   for (const std::string& domain : tables.disposable_domains) {
     NormaliseInto(domain, &buffer);
-    if (!buffer.empty()) disposable_.insert(HashBytes(buffer.view()));
+    if (!buffer.empty()) disposable_.Insert(HashBytes(buffer.view()));
   }
   for (const std::string& entry : tables.anonymous_ips) anonymous_ips_.Add(entry);
 }
@@ -368,7 +397,7 @@ void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scrat
     std::string_view domain = buffer.view();
     domain.remove_prefix(domain.rfind('@') + 1);
     while (!domain.empty()) {
-      if (disposable_.count(HashBytes(domain)) != 0) {
+      if (disposable_.Contains(HashBytes(domain))) {
         e.is_disposable_email = true;
         break;
       }
@@ -424,18 +453,20 @@ void EventPacker::Pack(const RawEvent& raw, PackedEvent* out, PackScratch* scrat
 
   const std::string_view user_agent = Present(raw, kFieldUserAgent);
   if (!user_agent.empty()) {
-    const uint64_t key = HashBytes(user_agent);
-    auto it = scratch->user_agents.find(key);
-    if (it == scratch->user_agents.end()) {
-      if (scratch->user_agents.size() >= 65536) scratch->user_agents.clear();
+    std::vector<PackScratch::UaEntry>& cache = scratch->user_agents;
+    if (cache.empty()) cache.resize(PackScratch::kUaEntries);
+    PackScratch::UaEntry& entry = cache[QuickHash(user_agent) & (PackScratch::kUaEntries - 1)];
+    if (!entry.used || entry.text != user_agent) {
       const UserAgentInfo info = ParseUserAgent(user_agent);
-      it = scratch->user_agents.emplace(key, PackScratch::UaCodes{info.browser_code, info.os_code,
-                                                                  info.automated})
-               .first;
+      entry.text.assign(user_agent);
+      entry.used = true;
+      entry.automated = info.automated;
+      entry.browser = info.browser_code;
+      entry.os = info.os_code;
     }
-    e.browser_code = it->second.browser;
-    e.os_code = it->second.os;
-    e.headless_user_agent = it->second.automated;
+    e.browser_code = entry.browser;
+    e.os_code = entry.os;
+    e.headless_user_agent = entry.automated;
   }
 
   if (raw.has_int[kFieldCustomerCreated]) {

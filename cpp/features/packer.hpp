@@ -7,8 +7,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "features/event.hpp"
@@ -39,12 +37,39 @@ struct PackerTables {
 struct PackScratch {
   TextBuffer buffer;
   TextBuffer buffer2;
-  struct UaCodes {
+  // User agents parsed so far, direct-mapped by a cheap hash (the length and three words of the
+  // text) and checked against the whole text, so an agent seen before costs one compare instead
+  // of a hash of its ~120 bytes, a map lookup and, before that, a parse. A colliding agent
+  // replaces the one before. Sized on the first agent.
+  struct UaEntry {
+    std::string text;
+    bool used = false;
+    bool automated = false;
     int32_t browser = 0;
     int32_t os = 0;
-    bool automated = false;
   };
-  std::unordered_map<uint64_t, UaCodes> user_agents;
+  static constexpr size_t kUaEntries = 4096;
+  std::vector<UaEntry> user_agents;
+};
+
+// A set of string hashes (HashBytes: never 0, which marks an empty slot; well mixed) by open addressing in a power-of-two
+// table at most half full: a lookup is a mask and a probe or two, where std::unordered_set
+// takes the key modulo a prime (a 64-bit division).
+class HashSet64 {
+ public:
+  void Insert(uint64_t hash);
+  bool Contains(uint64_t hash) const {
+    if (slots_.empty()) return false;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == hash) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
+
+ private:
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
 };
 
 // Immutable after construction; Pack is safe to call from several threads with their own
@@ -66,16 +91,16 @@ class EventPacker {
   static bool IsCard(const RawEvent& raw);
 
   const std::vector<CurrencyRate>& currencies() const { return currencies_; }
-  // Index into currencies() of kAmountCurrencies[k].
-  int32_t amount_currency_index(size_t k) const { return amount_currency_index_[k]; }
+  // The rate (usd_per_unit) of kAmountCurrencies[k].
+  double amount_usd_per_unit(size_t k) const { return amount_usd_per_unit_[k]; }
 
  private:
   int32_t CurrencyIndex(std::string_view code) const;
 
   std::vector<CurrencyRate> currencies_;
   std::vector<int32_t> currency_by_code_;  // by 3-letter code (see LetterCode); -1 unknown
-  std::array<int32_t, kAmountCurrencies.size()> amount_currency_index_{};
-  std::unordered_set<uint64_t> disposable_;
+  std::array<double, kAmountCurrencies.size()> amount_usd_per_unit_{};
+  HashSet64 disposable_;
   IpSet anonymous_ips_;
 };
 

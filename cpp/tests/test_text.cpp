@@ -36,10 +36,17 @@ void MatchesReference() {
   TextBuffer buffer;
   for (int round = 0; round < 200000; ++round) {
     std::string s(rng() % 41, 'a');
-    const bool plain = rng() % 2 == 0;  // mostly letters, so the fast path runs for long words
+    // Mostly letters (so the fast path runs for long words), or words with single spaces
+    // between them (names, addresses: copied a word at a time too), or any bytes.
+    const uint64_t mode = rng() % 3;
     for (char& c : s) {
-      c = plain && rng() % 8 != 0 ? static_cast<char>('a' + rng() % 26)
-                                  : kAlphabet[rng() % sizeof kAlphabet];
+      if (mode == 0 && rng() % 8 != 0) {
+        c = static_cast<char>('a' + rng() % 26);
+      } else if (mode == 1 && rng() % 16 != 0) {
+        c = rng() % 5 == 0 ? ' ' : static_cast<char>('a' + rng() % 26);
+      } else {
+        c = kAlphabet[rng() % sizeof kAlphabet];
+      }
     }
     const bool lower = rng() % 2 == 0;
     buffer.clear();
@@ -56,6 +63,11 @@ void AppendsAfterExistingText() {
   RC_CHECK(buffer.view() == "12 Main St, springfield il");
   radarcore::NormaliseInto("  Jane.DOE@Example.COM ", &buffer);
   RC_CHECK(buffer.view() == "jane.doe@example.com");
+  // A run of spaces right after a word copied whole, and one that starts a word.
+  radarcore::NormaliseInto("abcdefg    h", &buffer);
+  RC_CHECK(buffer.view() == "abcdefg h");
+  radarcore::NormaliseInto("abcdefgh  ij kl", &buffer);
+  RC_CHECK(buffer.view() == "abcdefgh ij kl");
 }
 
 }  // namespace

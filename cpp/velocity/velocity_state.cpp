@@ -184,10 +184,11 @@ void VelocityState::PrefetchArrays(const Entity* entity) {
   if (!entity->items.empty()) PrefetchRange(entity->items.begin(), entity->items.end());
 }
 
-Entity* VelocityState::FindOrInsertKey(EntityKind kind, uint64_t key) {
+Entity* VelocityState::FindOrInsertKey(EntityKind kind, uint64_t key, bool* inserted) {
   if (key == 0) return nullptr;
   size_t i = SlotOf(key);
   if (slots_[i].index != 0) return &entities_[slots_[i].index - 1];
+  if (inserted != nullptr) *inserted = true;
   if ((entities_.size() + 1) * 4 > slots_.size() * 3) {
     Rehash(slots_.size() * 2);
     i = SlotOf(key);
@@ -292,6 +293,8 @@ bool VelocityState::HasItem(const Entity* entity, Family family, uint64_t value)
 }
 
 void VelocityState::Compact(Entity* entity, int64_t t) {
+  // Most calls are the first charge of a new entity (its array is full at size 0): nothing to do.
+  if (entity->buckets.empty() && entity->items.empty()) return;
   const int64_t now5 = t / 300;
   const int64_t now_hour = t / 3600;
   const int64_t horizon = BucketHorizonHours(entity->kind);

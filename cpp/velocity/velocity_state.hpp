@@ -327,8 +327,9 @@ class VelocityState {
     const Slot slot = slots_[SlotOf(key)];
     return slot.index == 0 ? nullptr : &entities_[slot.index - 1];
   }
-  // nullptr when key is 0; the kind is recorded on insert.
-  Entity* FindOrInsertKey(EntityKind kind, uint64_t key);
+  // nullptr when key is 0; the kind is recorded on insert, and *inserted (when given) says
+  // whether the record is new.
+  Entity* FindOrInsertKey(EntityKind kind, uint64_t key, bool* inserted = nullptr);
   const Entity* Find(EntityKind kind, uint64_t value) const { return FindKey(KeyOf(kind, value)); }
   Entity* FindOrInsert(EntityKind kind, uint64_t value) {
     return FindOrInsertKey(kind, KeyOf(kind, value));
