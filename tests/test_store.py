@@ -493,6 +493,12 @@ def test_index_of_reads_every_object_type_as_its_fields_say() -> None:
 class _SmallWal(SqliteStore):
     checkpoint_pages = 200
     checkpoint_interval = 0.005
+    wal_limit_factor = 10**6  # the checkpointer alone (the writers' backstop has its own test)
+
+
+class _StalledCheckpointer(SqliteStore):
+    checkpoint_pages = 200
+    checkpoint_interval = 3600.0  # never gets to run here: only the writers' backstop bounds it
 
 
 def _wal_pages(path: Path, page_size: int) -> int:
@@ -519,6 +525,27 @@ def test_sqlite_commits_never_checkpoint_and_the_wal_stays_bounded(tmp_path: Pat
     assert biggest < 10 * _SmallWal.checkpoint_pages
     store.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("radarcore-checkpoint")]
+    reopened = SqliteStore(str(path))
+    objects, _ = reopened.list("charge", limit=None)
+    assert len(objects) == 3000
+    reopened.close()
+
+
+def test_writers_bound_the_wal_when_the_checkpointer_falls_behind(tmp_path: Path) -> None:
+    """With the checkpointer stalled, every ``_WAL_CHECK_EVERY`` commits a writer finds the WAL
+    past ``wal_limit_factor * checkpoint_pages`` and restarts it itself (without the backstop
+    the WAL would hold all ~15,000 pages written here); every row is kept."""
+    path = tmp_path / "stalled.db"
+    store = _StalledCheckpointer(str(path))
+    page_size = store._execute("PRAGMA page_size").fetchone()[0]
+    biggest = 0
+    for i in range(3000):
+        with store.transaction():
+            store.put(charge(i, i, description="x" * 3000))
+        biggest = max(biggest, _wal_pages(path, page_size))
+    limit = store.wal_limit_factor * store.checkpoint_pages
+    assert limit < biggest < 2 * limit  # it grew past the limit, and no further than one check
+    store.close()
     reopened = SqliteStore(str(path))
     objects, _ = reopened.list("charge", limit=None)
     assert len(objects) == 3000

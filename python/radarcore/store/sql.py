@@ -389,6 +389,14 @@ class SqliteStore(SqlStore):
     checkpoint_interval = 0.05
     """Seconds between the checkpointer's passes."""
 
+    wal_limit_factor = 4
+    """The writers' backstop: a commit that finds the WAL past ``wal_limit_factor *
+    checkpoint_pages`` pages (it looks every ``_WAL_CHECK_EVERY`` commits) checkpoints and
+    restarts it itself, still holding the write lock, so the WAL stays bounded even when the
+    checkpointer falls behind (a disk slower than the writes, a starved thread)."""
+
+    _WAL_CHECK_EVERY = 64
+
     dialect = "sqlite"
     position_column = "rowid"
 
@@ -401,6 +409,10 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._cursor = self._conn.cursor()
         self._lock_file = None if path == ":memory:" else open(f"{path}.lock", "a+b")  # noqa: SIM115
+        self._wal_path = None if path == ":memory:" else f"{path}-wal"
+        frame = self._conn.execute("PRAGMA page_size").fetchone()[0] + 24
+        self._wal_limit_bytes = 32 + frame * self.wal_limit_factor * self.checkpoint_pages
+        self._commits = 0
         self._checkpointer = None
         super().__init__(f"sqlite:///{path}")
         if path != ":memory:":
@@ -432,8 +444,25 @@ class SqliteStore(SqlStore):
     def _commit(self) -> None:
         try:
             self._execute("COMMIT")
+            self._commits += 1
+            if self._commits % self._WAL_CHECK_EVERY == 0:
+                self._bound_wal()
         finally:
             self._unlock()
+
+    def _bound_wal(self) -> None:
+        """The backstop of :attr:`wal_limit_factor` (under the write lock, after a commit)."""
+        if self._wal_path is None:
+            return
+        try:
+            size = os.stat(self._wal_path).st_size
+        except FileNotFoundError:
+            return
+        if size > self._wal_limit_bytes:
+            try:  # the commit has happened: a failed checkpoint must not look like a failed commit
+                self._execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+            except sqlite3.Error:
+                logger.exception("backstop checkpoint of %s failed", self._wal_path)
 
     def _rollback(self) -> None:
         try:
