@@ -180,9 +180,7 @@ void PrefetchRange(const void* begin, const void* end) {
 
 void VelocityState::PrefetchArrays(const Entity* entity) {
   if (entity == nullptr) return;
-  if (!entity->buckets.empty() && !entity->buckets.is_inline()) {
-    PrefetchRange(entity->buckets.begin(), entity->buckets.end());
-  }
+  if (!entity->buckets.empty()) PrefetchRange(entity->buckets.begin(), entity->buckets.end());
   if (!entity->items.empty()) PrefetchRange(entity->items.begin(), entity->items.end());
 }
 
@@ -300,7 +298,7 @@ void VelocityState::Compact(Entity* entity, int64_t t) {
   const int64_t now5 = t / 300;
   const int64_t now_hour = t / 3600;
   const int64_t horizon = BucketHorizonHours(entity->kind);
-  auto& buckets = entity->buckets;
+  PoolVec<Bucket>& buckets = entity->buckets;
   const uint32_t size = buckets.size();
   // Buckets are in time order, so the ones past the horizon are a prefix, and after them come
   // the ones out of the hourly window (hour-aligned once compacted) and then the hourly window's.
@@ -527,7 +525,7 @@ VelocityState VelocityState::Restore(const uint8_t* data, size_t size) {
     e.usd_failed = in.F64();
     const uint32_t n_buckets = in.U32();
     if (n_buckets > in.remaining() / 20) throw SchemaError("velocity snapshot: truncated");
-    if (n_buckets > decltype(Entity::buckets)::kMaxSize) throw SchemaError("velocity snapshot: too many buckets");
+    if (n_buckets > PoolVec<Bucket>::kMaxSize) throw SchemaError("velocity snapshot: too many buckets");
     e.buckets.Reserve(n_buckets, &state.arrays_);
     for (uint32_t i = 0; i < n_buckets; ++i) {
       Bucket b{};

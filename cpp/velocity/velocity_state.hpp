@@ -174,14 +174,10 @@ class ArrayPool {
   std::array<void*, kNumClasses> free_{};
 };
 
-// A growable array of trivially copyable T whose storage comes from an ArrayPool: 16 bytes
-// (pointer, size, capacity, class), or with kInlineClasses > 0, the array of the first
-// kInlineClasses classes held inside the handle itself (in place of the pointer), so a short
-// array is on the lines of its owner's record and takes nothing from the pool. The capacities
-// are those of the classes either way (when an array is full is part of the state's behaviour).
-// A plain handle: copying it copies inline elements but not pooled ones, and the owner gives
-// the storage back with release().
-template <class T, uint32_t kInlineClasses = 0>
+// A growable array of trivially copyable T in 16 bytes (pointer, size, capacity, class) whose
+// storage comes from an ArrayPool. A plain handle: copying it does not copy the elements, and
+// the owner gives the storage back with release().
+template <class T>
 class PoolVec {
  public:
   static constexpr uint32_t kMaxSize = static_cast<uint32_t>(ArrayPool::kMaxBytes / sizeof(T));
@@ -189,61 +185,45 @@ class PoolVec {
   uint32_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
   bool empty() const { return size_ == 0; }
-  // True when the elements are inside the handle (no memory of their own to fetch).
-  bool is_inline() const { return inline_; }
-  T* begin() { return data(); }
-  T* end() { return data() + size_; }
-  const T* begin() const { return data(); }
-  const T* end() const { return data() + size_; }
-  T& operator[](size_t i) { return data()[i]; }
-  const T& operator[](size_t i) const { return data()[i]; }
-  T& back() { return data()[size_ - 1]; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T& back() { return data_[size_ - 1]; }
+  size_t bytes() const { return data_ == nullptr ? 0 : ArrayPool::ClassBytes(class_); }
 
   void push_back(const T& value, ArrayPool* pool) {
     if (size_ == capacity_) Reserve(size_ + 1, pool);
-    data()[size_++] = value;
+    data_[size_++] = value;
   }
   // Throws std::length_error beyond kMaxSize elements.
   void Reserve(uint32_t n, ArrayPool* pool) {
     if (n <= capacity_) return;
     if (n > kMaxSize) throw std::length_error("velocity array too long");
-    const bool pooled = capacity_ != 0 && !inline_;
-    uint32_t c = capacity_ == 0 ? 0 : class_ + 1u;
-    while (Capacity(c) < n) ++c;
-    if (c < kInlineClasses) {  // still inline: the elements stay where they are
-      inline_ = true;
-    } else {
-      T* grown = static_cast<T*>(pool->Allocate(c));
-      if (size_ != 0) std::memcpy(static_cast<void*>(grown), data(), sizeof(T) * size_);
-      if (pooled) pool->Free(pointer_, class_);
-      pointer_ = grown;
-      inline_ = false;
+    uint32_t c = data_ == nullptr ? 0 : class_ + 1u;
+    while (ArrayPool::ClassBytes(c) / sizeof(T) < n) ++c;
+    T* grown = static_cast<T*>(pool->Allocate(c));
+    if (data_ != nullptr) {
+      std::memcpy(static_cast<void*>(grown), data_, sizeof(T) * size_);
+      pool->Free(data_, class_);
     }
+    data_ = grown;
     class_ = static_cast<uint8_t>(c);
-    capacity_ = static_cast<uint16_t>(Capacity(c));
+    capacity_ = static_cast<uint16_t>(ArrayPool::ClassBytes(c) / sizeof(T));
   }
   void resize_down(uint32_t n) { size_ = n; }
   void release(ArrayPool* pool) {
-    if (capacity_ != 0 && !inline_) pool->Free(pointer_, class_);
+    if (data_ != nullptr) pool->Free(data_, class_);
     *this = PoolVec{};
   }
 
  private:
-  static constexpr uint32_t Capacity(uint32_t c) {
-    return static_cast<uint32_t>(ArrayPool::ClassBytes(c) / sizeof(T));
-  }
-  static constexpr size_t kInlineBytes =
-      kInlineClasses == 0 ? 1 : sizeof(T) * Capacity(kInlineClasses - 1);
-  T* data() { return inline_ ? reinterpret_cast<T*>(storage_) : pointer_; }
-  const T* data() const { return inline_ ? reinterpret_cast<const T*>(storage_) : pointer_; }
-  union {
-    T* pointer_ = nullptr;
-    alignas(T) unsigned char storage_[kInlineBytes];
-  };
+  T* data_ = nullptr;
   uint32_t size_ = 0;
   uint16_t capacity_ = 0;
   uint8_t class_ = 0;
-  bool inline_ = false;
 };
 
 // Charge outcomes in one time bucket. `unit` is the 5-minute index (time / 300) of the bucket's
@@ -273,16 +253,14 @@ struct Entity {
   double usd_attempted = 0.0;
   double usd_successful = 0.0;
   double usd_failed = 0.0;
-  // Most entities of a stream have one or two buckets: those are inline (the record is two
-  // cache lines, and a new entity's first charge touches no pool memory).
-  PoolVec<Bucket, 2> buckets;
+  PoolVec<Bucket> buckets;
   PoolVec<Item> items;
 };
-static_assert(sizeof(Entity) == 128, "a record is two whole cache lines");
 
 // Entity records in fixed-size chunks: a record never moves while the state grows (pointers
-// handed out for one payment stay valid across inserts). A chunk is one huge page (16,384
-// records of 128 bytes, each on two whole cache lines), so every record is on a huge page. Records are constructed when added, so a chunk's pages are touched only
+// handed out for one payment stay valid across inserts). A chunk is one huge page (21,845
+// records of 96 bytes), so every record is on a huge page; indexing divides by a constant (a
+// multiply and a shift). Records are constructed when added, so a chunk's pages are touched only
 // as it fills.
 class EntityArena {
  public:
