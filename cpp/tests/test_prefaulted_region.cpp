@@ -10,7 +10,8 @@
 #include "common/prefaulted_region.hpp"
 #include "tests/check.hpp"
 
-#if __has_include(<sys/wait.h>) && __has_include(<unistd.h>)
+#if __has_include(<sys/wait.h>) && __has_include(<unistd.h>) && \
+    !defined(RADARCORE_TESTS_UNDER_EMULATOR)
 #include <sys/wait.h>
 #include <unistd.h>
 #define RADARCORE_TEST_FORK 1
