@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/base64.hpp"
 #include "common/errors.hpp"
 #include "feature_extractor.hpp"
 #include "features/extractor.hpp"
@@ -543,10 +544,10 @@ void RegisterFeatures(py::module_& m) {
           throw std::invalid_argument("a feature row is 1-D, got " + std::to_string(row.ndim()) +
                                       " dimensions");
         }
-        const std::string packed = PackRow(row.data(), static_cast<size_t>(row.size()));
-        return py::bytes(packed);
+        return py::str(Base64(PackRow(row.data(), static_cast<size_t>(row.size()))));
       },
-      py::arg("row"), "A feature row as bytes: its NaN and zero bitmaps, then its other values.");
+      py::arg("row"),
+      "A feature row as text: its NaN and zero bitmaps, then its other values, base64-encoded.");
   m.def(
       "unpack_row",
       [](const py::bytes& packed, size_t width) {

@@ -275,7 +275,7 @@ void RegisterPipeline(py::module_& m) {
            [](const PyAssessedPayment& p) {
              return py::str(Base64(PackRow(p.row.data(), p.row.size())));
            },
-           "The feature row as _core.pack_row packs it, base64-encoded (radarcore.radar.pack_row).");
+           "The feature row as _core.pack_row packs it.");
   py::class_<PyAssessor>(m, "Assessor", py::metaclass(reinterpret_cast<PyObject*>(&PyType_Type)),
                          "The online pipeline of one payment (built by radarcore.radar).")
       .def(py::init<py::object, py::object, py::object, std::optional<std::vector<int32_t>>,

@@ -79,6 +79,15 @@ void BucketsStayBounded() {
   RC_CHECK(counts.charges[radarcore::kAllTime][radarcore::kCountTotal] == 20000);
 }
 
+bool RestoreIsRejected(const std::vector<uint8_t>& bytes) {
+  try {
+    VelocityState::Restore(bytes.data(), bytes.size());
+  } catch (const radarcore::SchemaError&) {
+    return true;
+  }
+  return false;
+}
+
 void SnapshotRoundTrip() {
   radarcore::VelocityConfig config;
   config.ttl_seconds = 86400;
@@ -104,22 +113,10 @@ void SnapshotRoundTrip() {
   for (size_t i = 0; i < 8; ++i) v1[v1.size() - 8 + i] = static_cast<uint8_t>(v1_checksum >> (8 * i));
   RC_CHECK(VelocityState::Restore(v1.data(), v1.size()).Snapshot() == bytes);
   v1[30] ^= 1;
-  bool v1_rejected = false;
-  try {
-    VelocityState::Restore(v1.data(), v1.size());
-  } catch (const radarcore::SchemaError&) {
-    v1_rejected = true;
-  }
-  RC_CHECK(v1_rejected);
+  RC_CHECK(RestoreIsRejected(v1));
   std::vector<uint8_t> corrupt = bytes;
   corrupt[30] ^= 1;
-  bool rejected = false;
-  try {
-    VelocityState::Restore(corrupt.data(), corrupt.size());
-  } catch (const radarcore::SchemaError&) {
-    rejected = true;
-  }
-  RC_CHECK(rejected);
+  RC_CHECK(RestoreIsRejected(corrupt));
   RC_CHECK(restored.Expire(kT0 + 100 * 60 + 86401) == 100);
   RC_CHECK(restored.size() == 0);
 }

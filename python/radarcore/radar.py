@@ -71,7 +71,6 @@ transaction, so an outbox written there commits or rolls back with the objects.
 from __future__ import annotations
 
 import base64
-import binascii
 import enum
 import hashlib
 import hmac
@@ -246,9 +245,10 @@ class Assessment:
 
 def pack_row(row: Any) -> str:
     """A float64 feature row, exactly and compactly (most features of a payment are missing or
-    zero): the bitmaps of its NaNs and zeros, then its other values (``_core.pack_row``),
-    base64-encoded (a fifth of the raw row's size for a typical card payment)."""
-    return binascii.b2a_base64(_core.pack_row(row), newline=False).decode("ascii")
+    zero): the bitmaps of its NaNs and zeros, then its other values, base64-encoded (a fifth
+    of the raw row's size for a typical card payment). Packed and encoded in the core, as the
+    assessor packs each payment's row (``AssessedPayment.packed_row_text``)."""
+    return _core.pack_row(row)
 
 
 def unpack_row(text: str, width: int) -> npt.NDArray[np.float64]:

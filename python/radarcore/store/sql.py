@@ -456,7 +456,7 @@ class SqliteStore(SqlStore):
             return
         try:
             size = os.stat(self._wal_path).st_size
-        except FileNotFoundError:
+        except OSError:  # no WAL file (nothing written yet), or it cannot be read: no backstop
             return
         if size > self._wal_limit_bytes:
             try:  # the commit has happened: a failed checkpoint must not look like a failed commit
